@@ -1,0 +1,146 @@
+package components
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// SecurityGroup is a security group that starts closed, in and out (the provider removes
+// AWS's default allow-all egress rule), and is opened one named rule at a time. Rules are
+// separate resources (vpc.SecurityGroupIngressRule/EgressRule), so a component or a stage can
+// add one later without touching the others, as CDK's connections API does.
+type SecurityGroup struct {
+	// ID is the group's id, for wiring into instances, load balancers and databases.
+	ID pulumi.IDOutput
+
+	ctx  *pulumi.Context
+	name string
+	opts []pulumi.ResourceOption
+}
+
+// Port is a TCP port a rule opens.
+type Port int
+
+// newSecurityGroup creates an empty group named name in vpcID, parented by opts.
+func newSecurityGroup(ctx *pulumi.Context, name, description string, vpcID pulumi.StringInput, opts []pulumi.ResourceOption) (*SecurityGroup, error) {
+	sg, err := ec2.NewSecurityGroup(ctx, name, &ec2.SecurityGroupArgs{
+		VpcId:       vpcID,
+		Description: pulumi.String(description),
+		// Rules live in their own resources; a change to one never rewrites the group.
+		RevokeRulesOnDelete: pulumi.Bool(true),
+		Tags:                tags(name),
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &SecurityGroup{ID: sg.ID(), ctx: ctx, name: name, opts: opts}, nil
+}
+
+// AllowFrom opens TCP port to members of peer: tiers chain by group reference, not CIDR.
+func (g *SecurityGroup) AllowFrom(rule string, peer *SecurityGroup, port Port) error {
+	_, err := vpc.NewSecurityGroupIngressRule(g.ctx, childName(g.name, "in", rule), &vpc.SecurityGroupIngressRuleArgs{
+		SecurityGroupId:           g.ID,
+		ReferencedSecurityGroupId: peer.ID,
+		IpProtocol:                pulumi.String("tcp"),
+		FromPort:                  pulumi.Int(int(port)),
+		ToPort:                    pulumi.Int(int(port)),
+		Description:               pulumi.Sprintf("%s from %s", rule, peer.name),
+	}, g.opts...)
+	return err
+}
+
+// AllowFromCidr opens TCP port to an IPv4 or IPv6 CIDR (the internet, or allow-listed admins).
+func (g *SecurityGroup) AllowFromCidr(rule, cidr string, port Port) error {
+	args := &vpc.SecurityGroupIngressRuleArgs{
+		SecurityGroupId: g.ID,
+		IpProtocol:      pulumi.String("tcp"),
+		FromPort:        pulumi.Int(int(port)),
+		ToPort:          pulumi.Int(int(port)),
+		Description:     pulumi.Sprintf("%s from %s", rule, cidr),
+	}
+	if isIPv6(cidr) {
+		args.CidrIpv6 = pulumi.String(cidr)
+	} else {
+		args.CidrIpv4 = pulumi.String(cidr)
+	}
+	_, err := vpc.NewSecurityGroupIngressRule(g.ctx, childName(g.name, "in", rule), args, g.opts...)
+	return err
+}
+
+// AllowFromPrefixList opens TCP port to a managed prefix list (CloudFront's origin-facing one).
+func (g *SecurityGroup) AllowFromPrefixList(rule string, prefixListID pulumi.StringInput, port Port) error {
+	_, err := vpc.NewSecurityGroupIngressRule(g.ctx, childName(g.name, "in", rule), &vpc.SecurityGroupIngressRuleArgs{
+		SecurityGroupId: g.ID,
+		PrefixListId:    prefixListID,
+		IpProtocol:      pulumi.String("tcp"),
+		FromPort:        pulumi.Int(int(port)),
+		ToPort:          pulumi.Int(int(port)),
+		Description:     pulumi.String(rule + " from prefix list"),
+	}, g.opts...)
+	return err
+}
+
+// AllowTo lets members reach TCP port on members of peer. Egress is limited to what a tier
+// needs, so every outbound path is one of these rules.
+func (g *SecurityGroup) AllowTo(rule string, peer *SecurityGroup, port Port) error {
+	_, err := vpc.NewSecurityGroupEgressRule(g.ctx, childName(g.name, "out", rule), &vpc.SecurityGroupEgressRuleArgs{
+		SecurityGroupId:           g.ID,
+		ReferencedSecurityGroupId: peer.ID,
+		IpProtocol:                pulumi.String("tcp"),
+		FromPort:                  pulumi.Int(int(port)),
+		ToPort:                    pulumi.Int(int(port)),
+		Description:               pulumi.Sprintf("%s to %s", rule, peer.name),
+	}, g.opts...)
+	return err
+}
+
+// AllowToPrefixList lets members reach TCP port on a managed prefix list (the S3 gateway
+// endpoint's, for packages and the app artifact).
+func (g *SecurityGroup) AllowToPrefixList(rule string, prefixListID pulumi.StringInput, port Port) error {
+	_, err := vpc.NewSecurityGroupEgressRule(g.ctx, childName(g.name, "out", rule), &vpc.SecurityGroupEgressRuleArgs{
+		SecurityGroupId: g.ID,
+		PrefixListId:    prefixListID,
+		IpProtocol:      pulumi.String("tcp"),
+		FromPort:        pulumi.Int(int(port)),
+		ToPort:          pulumi.Int(int(port)),
+		Description:     pulumi.String(rule + " to prefix list"),
+	}, g.opts...)
+	return err
+}
+
+// AllowToCidr lets members reach TCP port on a CIDR (0.0.0.0/0 for servers behind NAT that
+// call AWS APIs and package mirrors).
+func (g *SecurityGroup) AllowToCidr(rule, cidr string, port Port) error {
+	_, err := vpc.NewSecurityGroupEgressRule(g.ctx, childName(g.name, "out", rule), &vpc.SecurityGroupEgressRuleArgs{
+		SecurityGroupId: g.ID,
+		CidrIpv4:        pulumi.String(cidr),
+		IpProtocol:      pulumi.String("tcp"),
+		FromPort:        pulumi.Int(int(port)),
+		ToPort:          pulumi.Int(int(port)),
+		Description:     pulumi.Sprintf("%s to %s", rule, cidr),
+	}, g.opts...)
+	return err
+}
+
+// Connect opens port on to from from in both groups: egress on from, ingress on to.
+func Connect(rule string, from, to *SecurityGroup, port Port) error {
+	if err := from.AllowTo(rule, to, port); err != nil {
+		return fmt.Errorf("%s egress: %w", rule, err)
+	}
+	if err := to.AllowFrom(rule, from, port); err != nil {
+		return fmt.Errorf("%s ingress: %w", rule, err)
+	}
+	return nil
+}
+
+func isIPv6(cidr string) bool {
+	for _, r := range cidr {
+		if r == ':' {
+			return true
+		}
+	}
+	return false
+}

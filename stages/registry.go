@@ -1,0 +1,139 @@
+// Package stages turns a validated config.Config into the architecture of one stage of the
+// seed, as a pure composition of components. Each stage's doc says what it adds over the
+// previous one and which bottleneck that answers. Moving a stack up a stage is one config
+// change (scaling-aws:stage) and one `pulumi up`: later stages reuse the same components under
+// the same logical names (see builder.go), so stateful resources are updated, never replaced.
+package stages
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	pconfig "github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+
+	"github.com/scaling-aws/scaling-aws/config"
+	"github.com/scaling-aws/scaling-aws/internal/release"
+)
+
+// Definition describes one stage of the registry.
+type Definition struct {
+	// Stage is the stage's number and seed name.
+	Stage config.Stage
+	// Adds says in a line what the stage adds over the previous one.
+	Adds string
+	// Bottleneck quotes the seed's reason for the stage.
+	Bottleneck string
+	// deploy composes the stage; nil while the stage is not implemented.
+	deploy func(*builder) error
+}
+
+// Implemented reports whether the stage can be deployed.
+func (d Definition) Implemented() bool { return d.deploy != nil }
+
+// Registry lists the six stages in order. A stage builds on the previous one by reusing its
+// components under the same names and turning knobs (subnet tiers, sizes, Multi-AZ).
+var Registry = []Definition{
+	{
+		Stage:      config.SingleBox,
+		Adds:       "one EC2 box running the app and MySQL (MariaDB) on an encrypted data volume, Elastic IP, optional Route 53 record, basic monitoring",
+		Bottleneck: "With only 1-2 users, you only need a basic setup.",
+		deploy:     singleBox,
+	},
+	{
+		Stage:      config.UsersPlus,
+		Adds:       "S3 object store for static content and user files; MySQL moved to RDS (encrypted); private subnets for everything but the web server",
+		Bottleneck: "the MySQL Database taking up more and more memory and CPU resources, while the user content is filling up disk space",
+	},
+	{
+		Stage:      config.UsersPlus2,
+		Adds:       "load balancer with TLS over several AZs; web tier separated from read-API and write-API tiers; Multi-AZ MySQL; CloudFront CDN",
+		Bottleneck: "our single Web Server bottlenecks during peak hours, resulting in slow responses and in some cases, downtime",
+	},
+	{
+		Stage:      config.UsersPlus3,
+		Adds:       "ElastiCache for hot content and sessions; MySQL read replicas with reads and writes split; more servers",
+		Bottleneck: "we are read-heavy (100:1 with writes) and our database is suffering from poor performance from the high read requests",
+	},
+	{
+		Stage:      config.UsersPlus4,
+		Adds:       "autoscaling per tier on schedule and load; monitoring and alerting; automated operations",
+		Bottleneck: "our traffic spikes during regular business hours in the U.S. and drop significantly when users leave the office",
+	},
+	{
+		Stage:      config.UsersPlus5,
+		Adds:       "queues and workers (photo thumbnails); Redshift for old data; DynamoDB where it fits; federation and sharding",
+		Bottleneck: "the service continues to grow: move work off the request path and scale the data tier out",
+	},
+}
+
+// Lookup returns the registry entry of s.
+func Lookup(s config.Stage) Definition { return Registry[s] }
+
+// ImplementedStages lists the seed names of the stages that can be deployed.
+func ImplementedStages() []string {
+	var names []string
+	for _, d := range Registry {
+		if d.Implemented() {
+			names = append(names, d.Stage.String())
+		}
+	}
+	return names
+}
+
+// NotImplementedError is returned for a stage that exists in the seed but not yet here.
+type NotImplementedError struct{ Stage config.Stage }
+
+func (e *NotImplementedError) Error() string {
+	return fmt.Sprintf("config scaling-aws:stage = %q is not implemented yet: implemented stages are %s; set one of them (pulumi config set scaling-aws:stage %s)",
+		e.Stage, strings.Join(ImplementedStages(), ", "), ImplementedStages()[len(ImplementedStages())-1])
+}
+
+// Options carries what the program needs besides config: how the app reaches the stack.
+type Options struct {
+	// Release builds (or, offline, only fingerprints) the app for a CPU architecture
+	// ("amd64" or "arm64").
+	Release release.Func
+}
+
+// Program returns the Pulumi program: read and validate config, pick the stage, deploy it,
+// export the outputs. main.go runs it under `pulumi up`; the offline preview and the tests
+// run the same function under the mock engine.
+func Program(opts Options) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		cfg, err := config.Load(PulumiSource(ctx))
+		if err != nil {
+			return err
+		}
+		return Deploy(ctx, cfg, opts)
+	}
+}
+
+// PulumiSource reads config keys from the stack's configuration.
+func PulumiSource(ctx *pulumi.Context) config.Source {
+	return func(key string) (string, bool) {
+		v, err := pconfig.Try(ctx, key)
+		return v, err == nil
+	}
+}
+
+// Deploy registers the resources of cfg.Stage and exports the stack outputs.
+func Deploy(ctx *pulumi.Context, cfg *config.Config, opts Options) error {
+	def := Lookup(cfg.Stage)
+	if !def.Implemented() {
+		return &NotImplementedError{Stage: cfg.Stage}
+	}
+	if opts.Release == nil {
+		return fmt.Errorf("stages: Options.Release is required")
+	}
+	b := &builder{ctx: ctx, cfg: cfg, opts: opts, outputs: pulumi.Map{}}
+	if err := def.deploy(b); err != nil {
+		return fmt.Errorf("stage %s: %w", cfg.Stage, err)
+	}
+	b.outputs["stage"] = pulumi.String(cfg.Stage.String())
+	b.outputs["environment"] = pulumi.String(string(cfg.Environment))
+	for k, v := range b.outputs {
+		ctx.Export(k, v)
+	}
+	return nil
+}
