@@ -94,6 +94,9 @@ type Options struct {
 	// Release builds (or, offline, only fingerprints) the app for a CPU architecture
 	// ("amd64" or "arm64").
 	Release release.Func
+	// OnExport, when set, also receives every stack output (the offline engine records them
+	// this way, since the mock monitor does not see exports).
+	OnExport func(name string, value pulumi.Input)
 }
 
 // Program returns the Pulumi program: read and validate config, pick the stage, deploy it,
@@ -134,6 +137,9 @@ func Deploy(ctx *pulumi.Context, cfg *config.Config, opts Options) error {
 	b.outputs["environment"] = pulumi.String(string(cfg.Environment))
 	for k, v := range b.outputs {
 		ctx.Export(k, v)
+		if opts.OnExport != nil {
+			opts.OnExport(k, v)
+		}
 	}
 	return nil
 }
