@@ -312,7 +312,7 @@ func (n *Network) interfaceEndpoints(ctx *pulumi.Context, a *NetworkArgs, vpc *e
 	if len(a.InterfaceEndpoints) == 0 {
 		return nil
 	}
-	sg, err := newSecurityGroup(ctx, childName(n.name, "endpoints"), "AWS interface endpoints: HTTPS from inside the VPC", vpc.ID(), child)
+	sg, err := newSecurityGroup(ctx, childName(n.name, "endpoints"), "AWS interface endpoints: HTTPS from inside the VPC", RoleEndpoints, vpc.ID(), child)
 	if err != nil {
 		return err
 	}
@@ -390,6 +390,6 @@ func (n *Network) HasTier(tier Tier) bool { return len(n.subnets[tier]) > 0 }
 
 // NewSecurityGroup creates a closed security group in this network, named name (callers pass
 // a child name of their own component) and parented by opts.
-func (n *Network) NewSecurityGroup(ctx *pulumi.Context, name, description string, opts []pulumi.ResourceOption) (*SecurityGroup, error) {
-	return newSecurityGroup(ctx, name, description, n.VpcID, opts)
+func (n *Network) NewSecurityGroup(ctx *pulumi.Context, name, description string, role GroupRole, opts []pulumi.ResourceOption) (*SecurityGroup, error) {
+	return newSecurityGroup(ctx, name, description, role, n.VpcID, opts)
 }

@@ -24,14 +24,33 @@ type SecurityGroup struct {
 // Port is a TCP port a rule opens.
 type Port int
 
+// GroupRole labels what a security group guards. It is the group's "role" tag and, for
+// the data tiers, its "tier" tag: the security rules key on both (a data-tier group may have
+// no CIDR source; only the box and public load balancers may face the internet).
+type GroupRole string
+
+// Group roles.
+const (
+	RoleBox       GroupRole = "box"       // the single box (stages 0-1): 80/443 from the internet
+	RolePublicLB  GroupRole = "public-lb" // internet-facing load balancer: 443, 80 as a redirect
+	RoleInternal  GroupRole = "internal"  // servers and internal load balancers
+	RoleData      GroupRole = "data"      // RDS: no CIDR sources
+	RoleCache     GroupRole = "cache"     // ElastiCache: no CIDR sources
+	RoleEndpoints GroupRole = "endpoints" // interface endpoints
+)
+
 // newSecurityGroup creates an empty group named name in vpcID, parented by opts.
-func newSecurityGroup(ctx *pulumi.Context, name, description string, vpcID pulumi.StringInput, opts []pulumi.ResourceOption) (*SecurityGroup, error) {
+func newSecurityGroup(ctx *pulumi.Context, name, description string, role GroupRole, vpcID pulumi.StringInput, opts []pulumi.ResourceOption) (*SecurityGroup, error) {
+	t := pulumi.StringMap{"Name": pulumi.String(name), "role": pulumi.String(string(role))}
+	if role == RoleData || role == RoleCache {
+		t["tier"] = pulumi.String(string(role))
+	}
 	sg, err := ec2.NewSecurityGroup(ctx, name, &ec2.SecurityGroupArgs{
 		VpcId:       vpcID,
 		Description: pulumi.String(description),
 		// Rules live in their own resources; a change to one never rewrites the group.
 		RevokeRulesOnDelete: pulumi.Bool(true),
-		Tags:                tags(name),
+		Tags:                t,
 	}, opts...)
 	if err != nil {
 		return nil, err
