@@ -1,0 +1,182 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration, read once from the environment (the
+// contract with the infrastructure; see docs/app.md) and validated.
+type Config struct {
+	Role     string // APP_ROLE: all | read | write | worker
+	Addr     string // APP_ADDR
+	LogLevel string // APP_LOG_LEVEL: debug | info | warn | error
+
+	DBHost, DBName, DBUser, DBPassword string
+	DBPort                             int
+	DBPasswordSecretARN                string
+	DBReplicas                         []string
+	DBTLS                              string // false | true | skip-verify
+	DBTLSCAFile                        string
+	DBMaxOpenConns, DBMaxIdleConns     int
+	DBMigrate                          bool
+
+	RedisAddr, RedisPassword, RedisAuthSecretARN string
+	RedisTLS                                     bool
+	RedisPoolSize                                int
+	CacheTTL, CacheLocalTTL                      time.Duration
+
+	S3Bucket, S3Endpoint, AWSRegion, CDNBaseURL string
+
+	QueueBackend, QueueURL, QueueDLQURL, SQSEndpoint string
+	QueueMaxAttempts                                 int
+	WorkerConcurrency                                int
+
+	SessionTTL      time.Duration
+	StickyFor       time.Duration
+	ShutdownTimeout time.Duration
+}
+
+type env func(string) string
+
+func (e env) str(k, def string) string {
+	if v := strings.TrimSpace(e(k)); v != "" {
+		return v
+	}
+	return def
+}
+
+// loadConfig reads the environment through getenv and validates the result.
+// Errors name the variable, the value and what is expected.
+func loadConfig(getenv func(string) string) (*Config, error) {
+	e := env(getenv)
+	var errs []string
+	num := func(k string, def int) int {
+		v := e.str(k, "")
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Sprintf("%s=%q must be a non-negative integer", k, v))
+		}
+		return n
+	}
+	boolean := func(k string, def bool) bool {
+		v := e.str(k, "")
+		if v == "" {
+			return def
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("%s=%q must be true or false", k, v))
+		}
+		return b
+	}
+	dur := func(k string, def time.Duration) time.Duration {
+		v := e.str(k, "")
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Sprintf("%s=%q must be a positive duration such as 5s", k, v))
+		}
+		return d
+	}
+	c := &Config{
+		Role:     e.str("APP_ROLE", "all"),
+		Addr:     e.str("APP_ADDR", ":8080"),
+		LogLevel: e.str("APP_LOG_LEVEL", "info"),
+
+		DBHost: e.str("DB_HOST", "127.0.0.1"), DBPort: num("DB_PORT", 3306),
+		DBName: e.str("DB_NAME", "app"), DBUser: e.str("DB_USER", "app"),
+		DBPassword: e("DB_PASSWORD"), DBPasswordSecretARN: e.str("DB_PASSWORD_SECRET_ARN", ""),
+		DBTLS: e.str("DB_TLS", "false"), DBTLSCAFile: e.str("DB_TLS_CA_FILE", ""),
+		DBMaxOpenConns: num("DB_MAX_OPEN_CONNS", 32), DBMaxIdleConns: num("DB_MAX_IDLE_CONNS", 0),
+
+		RedisAddr: e.str("REDIS_ADDR", ""), RedisPassword: e("REDIS_PASSWORD"),
+		RedisAuthSecretARN: e.str("REDIS_AUTH_SECRET_ARN", ""), RedisTLS: boolean("REDIS_TLS", false),
+		RedisPoolSize: num("REDIS_POOL_SIZE", 0),
+		CacheTTL:      dur("CACHE_TTL", 5*time.Minute), CacheLocalTTL: dur("CACHE_LOCAL_TTL", time.Second),
+
+		S3Bucket: e.str("S3_BUCKET", ""), S3Endpoint: e.str("S3_ENDPOINT", ""),
+		AWSRegion: e.str("AWS_REGION", "us-east-1"), CDNBaseURL: e.str("CDN_BASE_URL", ""),
+
+		QueueBackend: e.str("QUEUE_BACKEND", "none"), QueueURL: e.str("QUEUE_URL", ""),
+		QueueDLQURL: e.str("QUEUE_DLQ_URL", ""), SQSEndpoint: e.str("SQS_ENDPOINT", ""),
+		QueueMaxAttempts:  num("QUEUE_MAX_ATTEMPTS", 5),
+		WorkerConcurrency: num("WORKER_CONCURRENCY", 4),
+
+		SessionTTL:      dur("SESSION_TTL", 24*time.Hour),
+		StickyFor:       dur("READ_YOUR_WRITES_WINDOW", 5*time.Second),
+		ShutdownTimeout: dur("SHUTDOWN_TIMEOUT", 25*time.Second),
+	}
+	for _, r := range strings.Split(e("DB_REPLICAS"), ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			if !strings.Contains(r, ":") {
+				r += ":" + strconv.Itoa(c.DBPort)
+			}
+			c.DBReplicas = append(c.DBReplicas, r)
+		}
+	}
+	// Migrations run where writes are served: the write API and the single
+	// box. Read and worker instances wait for the schema instead.
+	c.DBMigrate = boolean("DB_MIGRATE", c.Role == "all" || c.Role == "write")
+
+	switch c.Role {
+	case "all", "read", "write", "worker":
+	default:
+		errs = append(errs, fmt.Sprintf("APP_ROLE=%q must be all, read, write or worker", c.Role))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Sprintf("APP_LOG_LEVEL=%q must be debug, info, warn or error", c.LogLevel))
+	}
+	switch c.DBTLS {
+	case "false", "true", "skip-verify":
+	default:
+		errs = append(errs, fmt.Sprintf("DB_TLS=%q must be false, true or skip-verify", c.DBTLS))
+	}
+	if c.DBTLSCAFile != "" && c.DBTLS != "true" {
+		errs = append(errs, "DB_TLS_CA_FILE is set but DB_TLS is not true: set DB_TLS=true")
+	}
+	if c.DBPassword != "" && c.DBPasswordSecretARN != "" {
+		errs = append(errs, "set DB_PASSWORD or DB_PASSWORD_SECRET_ARN, not both")
+	}
+	if c.RedisPassword != "" && c.RedisAuthSecretARN != "" {
+		errs = append(errs, "set REDIS_PASSWORD or REDIS_AUTH_SECRET_ARN, not both")
+	}
+	switch c.QueueBackend {
+	case "none":
+		if c.Role == "worker" {
+			errs = append(errs, "APP_ROLE=worker needs QUEUE_BACKEND=sqs or redis, got none")
+		}
+	case "sqs":
+		if c.QueueURL == "" {
+			errs = append(errs, "QUEUE_BACKEND=sqs needs QUEUE_URL (the SQS queue URL)")
+		}
+	case "redis":
+		if c.RedisAddr == "" {
+			errs = append(errs, "QUEUE_BACKEND=redis needs REDIS_ADDR")
+		}
+	default:
+		errs = append(errs, fmt.Sprintf("QUEUE_BACKEND=%q must be none, sqs or redis", c.QueueBackend))
+	}
+	if c.QueueBackend != "none" && c.S3Bucket == "" {
+		errs = append(errs, fmt.Sprintf("QUEUE_BACKEND=%s needs S3_BUCKET for the photos", c.QueueBackend))
+	}
+	if c.Role == "worker" && c.S3Bucket == "" {
+		errs = append(errs, "APP_ROLE=worker needs S3_BUCKET")
+	}
+	if c.QueueMaxAttempts < 1 {
+		errs = append(errs, "QUEUE_MAX_ATTEMPTS must be at least 1")
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("invalid configuration: %s", strings.Join(errs, "; "))
+	}
+	return c, nil
+}

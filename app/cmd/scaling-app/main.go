@@ -1,0 +1,332 @@
+// Command scaling-app is the bundled app service of scaling-aws: one binary
+// whose role is chosen at start. "all" serves the whole API (and runs the
+// worker when a queue is configured) on the single box; "read" serves the
+// read API, "write" the whole API including writes, "worker" consumes
+// thumbnail jobs. Configuration comes from the environment (docs/app.md).
+//
+// Usage:
+//
+//	scaling-app [-role all|read|write|worker] [-addr :8080] [-migrate-only] [-export-static DIR]
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	drv "github.com/go-sql-driver/mysql"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/scaling-aws/scaling-aws/app"
+	apphttp "github.com/scaling-aws/scaling-aws/app/http"
+	"github.com/scaling-aws/scaling-aws/app/mysql"
+	"github.com/scaling-aws/scaling-aws/app/redis"
+	"github.com/scaling-aws/scaling-aws/app/redisq"
+	apps3 "github.com/scaling-aws/scaling-aws/app/s3"
+	appsqs "github.com/scaling-aws/scaling-aws/app/sqs"
+	"github.com/scaling-aws/scaling-aws/app/thumb"
+	"github.com/scaling-aws/scaling-aws/app/worker"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "scaling-app:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole program; ctx is cancelled on SIGINT or SIGTERM, which
+// starts a graceful shutdown.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fl := flag.NewFlagSet("scaling-app", flag.ContinueOnError)
+	role := fl.String("role", "", "role, overriding APP_ROLE: all, read, write or worker")
+	addr := fl.String("addr", "", "listen address, overriding APP_ADDR")
+	migrateOnly := fl.Bool("migrate-only", false, "apply the database migrations and exit")
+	exportStatic := fl.String("export-static", "", "write the embedded static content to this folder (for the object store) and exit")
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	if *exportStatic != "" {
+		return export(*exportStatic)
+	}
+	overrides := map[string]string{"APP_ROLE": *role, "APP_ADDR": *addr}
+	cfg, err := loadConfig(func(k string) string {
+		if v := overrides[k]; v != "" {
+			return v
+		}
+		return getenv(k)
+	})
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel))
+	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+	log.Info("starting", "role", cfg.Role, "addr", cfg.Addr, "db_host", cfg.DBHost, "db_replicas", len(cfg.DBReplicas),
+		"cache", cfg.RedisAddr != "", "s3_bucket", cfg.S3Bucket, "queue", cfg.QueueBackend, "cdn", cfg.CDNBaseURL)
+
+	var awsCfg aws.Config
+	if cfg.needsAWS() {
+		if awsCfg, err = awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.AWSRegion)); err != nil {
+			return fmt.Errorf("load AWS configuration: %w", err)
+		}
+	}
+	if err := resolveSecrets(ctx, cfg, awsCfg); err != nil {
+		return err
+	}
+	dbCfg, err := cfg.mysqlConfig()
+	if err != nil {
+		return err
+	}
+	if cfg.DBMigrate || *migrateOnly {
+		if err := mysql.Migrate(ctx, dbCfg, log); err != nil {
+			return err
+		}
+		log.Info("migrations applied")
+		if *migrateOnly {
+			return nil
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	db, err := mysql.Open(ctx, dbCfg, cfg.DBReplicas, mysql.Options{MaxOpenConns: cfg.DBMaxOpenConns,
+		MaxIdleConns: cfg.DBMaxIdleConns, Logger: log, Registerer: reg})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	srv := &apphttp.Server{
+		Role: apphttp.Role(cfg.Role), Users: db, Posts: db, Photos: db, Sessions: db,
+		CDNBaseURL: cfg.CDNBaseURL, SessionTTL: cfg.SessionTTL, StickyFor: cfg.StickyFor,
+		Logger: log, Registerer: reg, Gatherer: reg,
+		Ready: []apphttp.Check{{Name: "database", Pinger: db}},
+	}
+	var rc *goredis.Client
+	if cfg.RedisAddr != "" {
+		rc = redis.NewClient(redis.Options{Addr: cfg.RedisAddr, Password: cfg.RedisPassword, TLS: cfg.RedisTLS,
+			PoolSize: cfg.RedisPoolSize})
+		defer rc.Close()
+		srv.Sessions = redis.NewSessions(rc, "", nil)
+		srv.Posts = redis.NewPostCache(rc, db, redis.CacheOptions{TTL: cfg.CacheTTL, LocalTTL: cfg.CacheLocalTTL,
+			Logger: log, Registerer: reg})
+		srv.Ready = append(srv.Ready, apphttp.Check{Name: "cache", Pinger: redis.Pinger{C: rc}, Optional: true})
+	}
+
+	var w *worker.Worker
+	if cfg.S3Bucket != "" {
+		blobs := apps3.New(awsCfg, cfg.S3Bucket, cfg.S3Endpoint)
+		srv.Blobs = blobs
+		srv.Ready = append(srv.Ready, apphttp.Check{Name: "object_store", Pinger: blobs, Optional: true})
+		w = &worker.Worker{Photos: db, Blobs: blobs, Thumbnail: thumb.Make, MaxAttempts: cfg.QueueMaxAttempts,
+			Concurrency: cfg.WorkerConcurrency, Logger: log, Registerer: reg}
+		switch cfg.QueueBackend {
+		case "none":
+			w.Queue = worker.Inline{W: w}
+		case "sqs":
+			w.Queue = appsqs.New(awsCfg, cfg.QueueURL, cfg.QueueDLQURL, cfg.SQSEndpoint)
+		case "redis":
+			host, _ := os.Hostname()
+			q, err := redisq.New(ctx, rc, redisq.Options{Consumer: host + "-" + strconv.Itoa(os.Getpid())})
+			if err != nil {
+				return err
+			}
+			w.Queue = q
+		}
+		srv.Queue = w.Queue
+	}
+
+	hs := &http.Server{
+		Addr: cfg.Addr, Handler: srv.Handler(),
+		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on APP_ADDR=%s: %w", cfg.Addr, err)
+	}
+	log.Info("listening", "addr", ln.Addr().String())
+	errc := make(chan error, 2)
+	go func() { errc <- hs.Serve(ln) }()
+
+	workerCtx, stopWorker := context.WithCancel(context.Background())
+	workerDone := make(chan struct{})
+	if w != nil && cfg.QueueBackend != "none" && (cfg.Role == "worker" || cfg.Role == "all") {
+		go func() {
+			defer close(workerDone)
+			log.Info("worker started", "queue", cfg.QueueBackend)
+			w.Run(workerCtx)
+		}()
+	} else {
+		close(workerDone)
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			stopWorker()
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
+	log.Info("shutting down: finishing in-flight requests and jobs", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	stopWorker()
+	err = hs.Shutdown(sctx)
+	select {
+	case <-workerDone:
+	case <-sctx.Done():
+		log.Warn("shutdown timed out with jobs still running; they will be redelivered")
+	}
+	log.Info("stopped")
+	return err
+}
+
+func (c *Config) needsAWS() bool {
+	return c.S3Bucket != "" || c.QueueBackend == "sqs" || c.DBPasswordSecretARN != "" || c.RedisAuthSecretARN != ""
+}
+
+// resolveSecrets fetches passwords from Secrets Manager. Secret values are
+// never logged nor put in errors.
+func resolveSecrets(ctx context.Context, c *Config, awsCfg aws.Config) error {
+	if c.DBPasswordSecretARN == "" && c.RedisAuthSecretARN == "" {
+		return nil
+	}
+	sm := secretsmanager.NewFromConfig(awsCfg)
+	get := func(arn string) (string, error) {
+		out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
+		if err != nil {
+			return "", fmt.Errorf("read secret %s: %w", arn, err)
+		}
+		return aws.ToString(out.SecretString), nil
+	}
+	if c.DBPasswordSecretARN != "" {
+		s, err := get(c.DBPasswordSecretARN)
+		if err != nil {
+			return err
+		}
+		user, pass, err := parseDBSecret(s)
+		if err != nil {
+			return fmt.Errorf("secret DB_PASSWORD_SECRET_ARN=%s: %w", c.DBPasswordSecretARN, err)
+		}
+		c.DBPassword = pass
+		if user != "" {
+			c.DBUser = user
+		}
+	}
+	if c.RedisAuthSecretARN != "" {
+		s, err := get(c.RedisAuthSecretARN)
+		if err != nil {
+			return err
+		}
+		c.RedisPassword = parseRedisSecret(s)
+	}
+	return nil
+}
+
+// parseDBSecret reads an RDS-managed master secret: JSON with "password"
+// and optionally "username".
+func parseDBSecret(s string) (user, pass string, err error) {
+	var v struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if json.Unmarshal([]byte(s), &v) != nil || v.Password == "" {
+		return "", "", errors.New(`secret must be JSON with a non-empty "password" (and optional "username")`)
+	}
+	return v.Username, v.Password, nil
+}
+
+// parseRedisSecret accepts a plain token or JSON with "password" or "token".
+func parseRedisSecret(s string) string {
+	var v struct {
+		Password string `json:"password"`
+		Token    string `json:"token"`
+	}
+	if json.Unmarshal([]byte(s), &v) == nil {
+		if v.Password != "" {
+			return v.Password
+		}
+		if v.Token != "" {
+			return v.Token
+		}
+	}
+	return s
+}
+
+// mysqlConfig builds the driver configuration, registering the TLS setup.
+func (c *Config) mysqlConfig() (*drv.Config, error) {
+	dc := drv.NewConfig()
+	dc.User, dc.Passwd, dc.Net = c.DBUser, c.DBPassword, "tcp"
+	dc.Addr = net.JoinHostPort(c.DBHost, strconv.Itoa(c.DBPort))
+	dc.DBName = c.DBName
+	switch c.DBTLS {
+	case "skip-verify":
+		dc.TLSConfig = "skip-verify"
+	case "true":
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if c.DBTLSCAFile != "" {
+			pem, err := os.ReadFile(c.DBTLSCAFile)
+			if err != nil {
+				return nil, fmt.Errorf("DB_TLS_CA_FILE=%s: %w", c.DBTLSCAFile, err)
+			}
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("DB_TLS_CA_FILE=%s holds no PEM certificate", c.DBTLSCAFile)
+			}
+		}
+		if err := drv.RegisterTLSConfig("app", &tls.Config{RootCAs: pool, ServerName: c.DBHost,
+			MinVersion: tls.VersionTLS12}); err != nil {
+			return nil, err
+		}
+		dc.TLSConfig = "app"
+	}
+	return dc, nil
+}
+
+func export(dir string) error {
+	return fs.WalkDir(apphttp.StaticFS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(apphttp.StaticFS(), p)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, "static", p)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, 0o644)
+	})
+}
+
+var _ app.Pinger = (*mysql.DB)(nil)

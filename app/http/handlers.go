@@ -1,0 +1,317 @@
+package http
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/scaling-aws/scaling-aws/app"
+)
+
+const (
+	sessionCookie = "session"
+	// stickyCookie holds the Unix time (ms) until which the client reads
+	// from the primary: read-your-own-writes without any server-side state.
+	stickyCookie = "rw_until"
+	minPassword  = 8
+	maxPassword  = 72 // bcrypt ignores bytes past 72
+	defaultLimit = 20
+	maxLimit     = 100
+)
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,64}$`)
+
+// dummyHash is compared against when a user does not exist, so that a login
+// takes as long for an unknown name as for a wrong password.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password"), bcrypt.MinCost)
+
+type credentials struct {
+	Name     string `json:"name"`
+	Password string `json:"password"`
+}
+
+func (c credentials) validate() error {
+	if !nameRE.MatchString(c.Name) {
+		return app.Errorf(app.EINVALID, "name must be 3 to 64 letters, digits, '_', '.' or '-'")
+	}
+	if len(c.Password) < minPassword || len(c.Password) > maxPassword {
+		return app.Errorf(app.EINVALID, "password must be %d to %d bytes", minPassword, maxPassword)
+	}
+	return nil
+}
+
+func (s *Server) signUp(w http.ResponseWriter, r *http.Request) {
+	var c credentials
+	if err := decode(w, r, &c); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if err := c.validate(); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	cost := s.BcryptCost
+	if cost == 0 {
+		cost = bcrypt.DefaultCost
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(c.Password), cost)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	u := &app.User{Name: c.Name, PasswordHash: hash}
+	if err := s.Users.CreateUser(r.Context(), u); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, u)
+}
+
+type sessionView struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+	UserID    int64     `json:"user_id"`
+}
+
+func (s *Server) logIn(w http.ResponseWriter, r *http.Request) {
+	var c credentials
+	if err := decode(w, r, &c); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	denied := app.Errorf(app.EUNAUTHORIZED, "invalid name or password")
+	u, err := s.Users.UserByName(r.Context(), c.Name)
+	if app.ErrorCode(err) == app.ENOTFOUND {
+		bcrypt.CompareHashAndPassword(dummyHash, []byte(c.Password))
+		s.Error(w, r, denied)
+		return
+	} else if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(c.Password)) != nil {
+		s.Error(w, r, denied)
+		return
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	sess := &app.Session{Token: base64.RawURLEncoding.EncodeToString(b), UserID: u.ID,
+		ExpiresAt: s.Now().Add(s.SessionTTL).UTC().Truncate(time.Second)}
+	if err := s.Sessions.CreateSession(r.Context(), sess); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sess.Token, Path: "/", Expires: sess.ExpiresAt,
+		HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteLaxMode})
+	writeJSON(w, http.StatusCreated, sessionView{Token: sess.Token, ExpiresAt: sess.ExpiresAt, UserID: u.ID})
+}
+
+func secure(r *http.Request) bool {
+	return r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
+}
+
+func token(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); len(h) > 7 && h[:7] == "Bearer " {
+		return h[7:]
+	}
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+// authenticate returns the session of the request, or EUNAUTHORIZED.
+func (s *Server) authenticate(r *http.Request) (*app.Session, error) {
+	t := token(r)
+	if t == "" {
+		return nil, app.Errorf(app.EUNAUTHORIZED, "log in first: no session token")
+	}
+	return s.Sessions.Session(r.Context(), t)
+}
+
+func (s *Server) logOut(w http.ResponseWriter, r *http.Request) {
+	if t := token(r); t != "" {
+		if err := s.Sessions.DeleteSession(r.Context(), t); err != nil {
+			s.Error(w, r, err)
+			return
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request) {
+	sess, err := s.authenticate(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int64{"user_id": sess.UserID})
+}
+
+// wrote marks the client as having just written, so its next reads go to
+// the primary until replicas have caught up.
+func (s *Server) wrote(w http.ResponseWriter) {
+	until := s.Now().Add(s.StickyFor)
+	http.SetCookie(w, &http.Cookie{Name: stickyCookie, Value: strconv.FormatInt(until.UnixMilli(), 10),
+		Path: "/", Expires: until, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+}
+
+// readContext routes the request's reads to the primary while its client's
+// sticky window is open. A forged far-future value is ignored.
+func (s *Server) readContext(r *http.Request) context.Context {
+	c, err := r.Cookie(stickyCookie)
+	if err != nil {
+		return r.Context()
+	}
+	ms, err := strconv.ParseInt(c.Value, 10, 64)
+	now := s.Now()
+	if err != nil || ms < now.UnixMilli() || ms > now.Add(s.StickyFor).UnixMilli() {
+		return r.Context()
+	}
+	return app.WithPrimary(r.Context())
+}
+
+type postInput struct {
+	Body *string `json:"body"`
+}
+
+func (in postInput) validate() error {
+	switch {
+	case in.Body == nil || *in.Body == "":
+		return app.Errorf(app.EINVALID, "body is required")
+	case len(*in.Body) > app.MaxPostBytes:
+		return app.Errorf(app.ETOOLARGE, "body is %d bytes, the limit is %d", len(*in.Body), app.MaxPostBytes)
+	case !utf8.ValidString(*in.Body):
+		return app.Errorf(app.EINVALID, "body must be UTF-8 text")
+	}
+	return nil
+}
+
+// writeInput authenticates a write and decodes its JSON body, in that order,
+// so that an anonymous client learns nothing from validation.
+func (s *Server) writeInput(w http.ResponseWriter, r *http.Request, in *postInput) (*app.Session, error) {
+	sess, err := s.authenticate(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := decode(w, r, in); err != nil {
+		return nil, err
+	}
+	return sess, in.validate()
+}
+
+func (s *Server) createPost(w http.ResponseWriter, r *http.Request) {
+	var in postInput
+	sess, err := s.writeInput(w, r, &in)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	p := &app.Post{UserID: sess.UserID, Body: *in.Body}
+	if err := s.Posts.CreatePost(r.Context(), p); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.wrote(w)
+	w.Header().Set("Location", "/api/posts/"+strconv.FormatInt(p.ID, 10))
+	writeJSON(w, http.StatusCreated, p)
+}
+
+func (s *Server) getPost(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	p, err := s.Posts.Post(s.readContext(r), id)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) listPosts(w http.ResponseWriter, r *http.Request) {
+	uid, err := pathID(r, "id")
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	var cursor int64
+	if v := q.Get("cursor"); v != "" {
+		if cursor, err = strconv.ParseInt(v, 10, 64); err != nil || cursor <= 0 {
+			s.Error(w, r, app.Errorf(app.EINVALID, "cursor must be a positive integer"))
+			return
+		}
+	}
+	limit := defaultLimit
+	if v := q.Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > maxLimit {
+			s.Error(w, r, app.Errorf(app.EINVALID, "limit must be an integer from 1 to %d", maxLimit))
+			return
+		}
+	}
+	page, err := s.Posts.PostsByUser(s.readContext(r), uid, cursor, limit)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+func (s *Server) updatePost(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	var in postInput
+	sess, err := s.writeInput(w, r, &in)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	p := &app.Post{ID: id, UserID: sess.UserID, Body: *in.Body}
+	if err := s.Posts.UpdatePost(r.Context(), p); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.wrote(w)
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) deletePost(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	sess, err := s.authenticate(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if err := s.Posts.DeletePost(r.Context(), id, sess.UserID); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.wrote(w)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+var errNoPhotos = app.Errorf(app.ENOTFOUND, "photos are not enabled on this deployment (no object store)")
+
+func isNotFound(err error) bool {
+	var e *app.Error
+	return errors.As(err, &e) && e.Code == app.ENOTFOUND
+}

@@ -1,0 +1,295 @@
+// Package http is the HTTP adapter: the read and write JSON APIs, photo
+// uploads, media and static content, health, readiness and metrics.
+package http
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/scaling-aws/scaling-aws/app"
+)
+
+//go:embed static
+var staticFS embed.FS
+
+// StaticFS returns the embedded static content (index.html, style, script),
+// rooted at its folder, so that it can be exported to the object store.
+func StaticFS() fs.FS {
+	sub, _ := fs.Sub(staticFS, "static")
+	return sub
+}
+
+// Role selects which routes a server answers.
+type Role string
+
+// Roles. RoleWorker serves only health, readiness and metrics.
+const (
+	RoleAll    Role = "all"
+	RoleRead   Role = "read"
+	RoleWrite  Role = "write"
+	RoleWorker Role = "worker"
+)
+
+// Server holds the dependencies of the HTTP handlers. Nil stores disable
+// their routes' features (Blobs nil: no photos).
+type Server struct {
+	Role     Role
+	Users    app.UserStore
+	Posts    app.PostStore
+	Photos   app.PhotoStore
+	Sessions app.SessionStore
+	Blobs    app.BlobStore
+	Queue    app.Queue
+	// Ready lists what /readyz checks; an entry marked Optional only reports.
+	Ready []Check
+	// CDNBaseURL, when set, is where media and static URLs point
+	// (CloudFront in front of the bucket). Default: served by the app.
+	CDNBaseURL string
+	// SessionTTL is a session's lifetime. Default: 24h.
+	SessionTTL time.Duration
+	// StickyFor is how long after a write a client's reads go to the
+	// primary (read-your-own-writes). Default: 5s.
+	StickyFor time.Duration
+	// BcryptCost is the password hashing cost. Default: bcrypt.DefaultCost.
+	BcryptCost int
+	// MaxPhotoBytes bounds an upload. Default: 10 MiB.
+	MaxPhotoBytes int64
+	// MaxPhotoPixels bounds width*height, against decompression bombs.
+	// Default: 40 million.
+	MaxPhotoPixels int
+	// Now is the clock. Default: time.Now.
+	Now app.Clock
+	// Logger receives errors and request logs. Default: slog.Default().
+	Logger *slog.Logger
+	// Registerer and Gatherer hold the metrics. Default: a new registry.
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
+
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	errs     *prometheus.CounterVec
+	index    *template.Template
+}
+
+// Check is one dependency /readyz looks at.
+type Check struct {
+	Name     string
+	Pinger   app.Pinger
+	Optional bool
+}
+
+func (s *Server) defaults() {
+	if s.Role == "" {
+		s.Role = RoleAll
+	}
+	if s.SessionTTL <= 0 {
+		s.SessionTTL = 24 * time.Hour
+	}
+	if s.StickyFor <= 0 {
+		s.StickyFor = 5 * time.Second
+	}
+	if s.MaxPhotoBytes <= 0 {
+		s.MaxPhotoBytes = 10 << 20
+	}
+	if s.MaxPhotoPixels <= 0 {
+		s.MaxPhotoPixels = 40_000_000
+	}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	if s.Registerer == nil || s.Gatherer == nil {
+		reg := prometheus.NewRegistry()
+		s.Registerer, s.Gatherer = reg, reg
+	}
+	s.CDNBaseURL = strings.TrimRight(s.CDNBaseURL, "/")
+}
+
+// Handler returns the routes of s.Role, wrapped in metrics and recovery.
+func (s *Server) Handler() http.Handler {
+	s.defaults()
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "app_http_requests_total", Help: "HTTP requests by route, method and status code.",
+	}, []string{"route", "method", "code"})
+	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "app_http_request_duration_seconds", Help: "HTTP request latency by route and method.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"route", "method"})
+	s.errs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "app_errors_total", Help: "Errors returned to clients, by code.",
+	}, []string{"code"})
+	s.Registerer.MustRegister(s.requests, s.latency, s.errs)
+	s.index = template.Must(template.ParseFS(staticFS, "static/index.html"))
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{}))
+	if s.Role == RoleWorker {
+		return s.instrument(mux)
+	}
+	// Reads: every API role.
+	mux.HandleFunc("GET /api/posts/{id}", s.getPost)
+	mux.HandleFunc("GET /api/users/{id}/posts", s.listPosts)
+	mux.HandleFunc("GET /api/me", s.me)
+	mux.HandleFunc("GET /api/photos/{id}", s.getPhoto)
+	mux.HandleFunc("GET /media/{key...}", s.media)
+	mux.HandleFunc("GET /static/", s.static)
+	mux.HandleFunc("GET /{$}", s.home)
+	if s.Role == RoleAll || s.Role == RoleWrite {
+		mux.HandleFunc("POST /api/users", s.signUp)
+		mux.HandleFunc("POST /api/sessions", s.logIn)
+		mux.HandleFunc("DELETE /api/sessions", s.logOut)
+		mux.HandleFunc("POST /api/posts", s.createPost)
+		mux.HandleFunc("PUT /api/posts/{id}", s.updatePost)
+		mux.HandleFunc("PATCH /api/posts/{id}", s.updatePost)
+		mux.HandleFunc("DELETE /api/posts/{id}", s.deletePost)
+		mux.HandleFunc("POST /api/photos", s.uploadPhoto)
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.Error(w, r, app.Errorf(app.ENOTFOUND, "no route for %s %s on the %s API", r.Method, r.URL.Path, s.Role))
+	})
+	return s.instrument(mux)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (s *Server) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.Logger.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v)
+				if sw.code == 0 {
+					s.Error(sw, r, errors.New("panic"))
+				}
+			}
+			route := r.Pattern
+			if route == "" || route == "/" {
+				route = "unmatched"
+			}
+			s.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.code)).Inc()
+			s.latency.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// status is the one place where error codes become HTTP statuses.
+var status = map[string]int{
+	app.EINVALID:      http.StatusBadRequest,
+	app.ENOTFOUND:     http.StatusNotFound,
+	app.ECONFLICT:     http.StatusConflict,
+	app.EUNAUTHORIZED: http.StatusUnauthorized,
+	app.EFORBIDDEN:    http.StatusForbidden,
+	app.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	app.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// ErrorStatus returns the HTTP status of an error code.
+func ErrorStatus(code string) int {
+	if st, ok := status[code]; ok {
+		return st
+	}
+	return http.StatusInternalServerError
+}
+
+// ErrorBody is the JSON body of every error response.
+type ErrorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// Error writes err as a JSON error. Internal errors are logged with their
+// detail and answered with a generic message.
+func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
+	code := app.ErrorCode(err)
+	if code == app.EINTERNAL {
+		s.Logger.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	s.errs.WithLabelValues(code).Inc()
+	var body ErrorBody
+	body.Error.Code = code
+	body.Error.Message = app.ErrorMessage(err)
+	writeJSON(w, ErrorStatus(code), body)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		code = http.StatusInternalServerError
+		b = []byte(`{"error":{"code":"internal","message":"internal error"}}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(code)
+	w.Write(append(b, '\n'))
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	code, out := http.StatusOK, map[string]string{}
+	for _, c := range s.Ready {
+		if err := c.Pinger.Ping(ctx); err != nil {
+			out[c.Name] = "down"
+			if !c.Optional {
+				code = http.StatusServiceUnavailable
+			}
+			s.Logger.Warn("readiness check failed", "check", c.Name, "err", err)
+			continue
+		}
+		out[c.Name] = "ok"
+	}
+	writeJSON(w, code, out)
+}
+
+func pathID(r *http.Request, name string) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, app.Errorf(app.EINVALID, "%s must be a positive integer", name)
+	}
+	return id, nil
+}

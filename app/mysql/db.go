@@ -1,0 +1,315 @@
+// Package mysql is the MySQL adapter: it stores users, sessions, posts and
+// photos, writes to the primary and spreads reads over health-checked
+// replicas, and applies the embedded schema migrations under a lock.
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	drv "github.com/go-sql-driver/mysql"
+	"github.com/golang-migrate/migrate/v4"
+	"github.com/golang-migrate/migrate/v4/database"
+	migratemysql "github.com/golang-migrate/migrate/v4/database/mysql"
+	"github.com/golang-migrate/migrate/v4/source/iofs"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/scaling-aws/scaling-aws/app"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Options tunes a DB. The zero value is usable.
+type Options struct {
+	// MaxOpenConns caps connections per pool (primary and each replica).
+	// Default: 32.
+	MaxOpenConns int
+	// MaxIdleConns is the idle connections kept per pool. Default: MaxOpenConns.
+	MaxIdleConns int
+	// HealthInterval is how often replicas are pinged. Default: 2s.
+	HealthInterval time.Duration
+	// Now is the clock. Default: time.Now.
+	Now app.Clock
+	// Logger receives replica health changes. Default: slog.Default().
+	Logger *slog.Logger
+	// Registerer receives the DB pool and read-routing metrics. Default: none.
+	Registerer prometheus.Registerer
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxOpenConns <= 0 {
+		o.MaxOpenConns = 32
+	}
+	if o.MaxIdleConns <= 0 {
+		o.MaxIdleConns = o.MaxOpenConns
+	}
+	if o.HealthInterval <= 0 {
+		o.HealthInterval = 2 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+type replica struct {
+	addr    string
+	db      *sql.DB
+	healthy atomic.Bool
+}
+
+// DB is a MySQL primary and its read replicas. Writes and reads that must see
+// them (app.WithPrimary) go to the primary; other reads go round-robin to the
+// healthy replicas, and to the primary when none is healthy.
+type DB struct {
+	primary  *sql.DB
+	replicas []*replica
+	next     atomic.Uint64
+	opts     Options
+	reads    *prometheus.CounterVec
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// Config returns the driver settings the adapter needs on top of cfg (UTC
+// times, interpolated parameters to save a round trip per query, found-rows
+// semantics for conditional updates, short dial timeouts so a dead replica
+// is skipped fast). It does not modify cfg.
+func Config(cfg *drv.Config) *drv.Config {
+	c := cfg.Clone()
+	c.ParseTime = true
+	c.Loc = time.UTC
+	c.InterpolateParams = true
+	c.ClientFoundRows = true
+	if c.Timeout == 0 {
+		c.Timeout = 2 * time.Second
+	}
+	if c.Params == nil {
+		c.Params = map[string]string{}
+	}
+	c.Params["time_zone"] = "'+00:00'"
+	if c.Collation == "" {
+		c.Collation = "utf8mb4_general_ci"
+	}
+	return c
+}
+
+// Open connects to the primary described by primary and to each replica
+// address (same user, password, database and TLS as the primary). It does
+// not fail when a replica is down: that replica is skipped until healthy.
+func Open(ctx context.Context, primary *drv.Config, replicaAddrs []string, o Options) (*DB, error) {
+	o = o.withDefaults()
+	pc := Config(primary)
+	db := &DB{opts: o}
+	var err error
+	if db.primary, err = open(pc, o); err != nil {
+		return nil, err
+	}
+	for _, addr := range replicaAddrs {
+		rc := pc.Clone()
+		rc.Addr = addr
+		rdb, err := open(rc, o)
+		if err != nil {
+			db.primary.Close()
+			return nil, err
+		}
+		r := &replica{addr: addr, db: rdb}
+		r.healthy.Store(true)
+		db.replicas = append(db.replicas, r)
+	}
+	db.reads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "app_db_reads_total",
+		Help: "Database reads by target (primary or replica) and result.",
+	}, []string{"target", "result"})
+	if o.Registerer != nil {
+		o.Registerer.MustRegister(db.reads)
+		o.Registerer.MustRegister(collectors.NewDBStatsCollector(db.primary, "primary"))
+		for i, r := range db.replicas {
+			o.Registerer.MustRegister(collectors.NewDBStatsCollector(r.db, fmt.Sprintf("replica%d", i)))
+		}
+	}
+	hctx, cancel := context.WithCancel(context.Background())
+	db.cancel = cancel
+	db.checkReplicas(ctx)
+	if len(db.replicas) > 0 {
+		db.wg.Add(1)
+		go db.healthLoop(hctx)
+	}
+	return db, nil
+}
+
+func open(c *drv.Config, o Options) (*sql.DB, error) {
+	conn, err := drv.NewConnector(c)
+	if err != nil {
+		return nil, fmt.Errorf("mysql config for %s: %w", c.Addr, err)
+	}
+	db := sql.OpenDB(conn)
+	db.SetMaxOpenConns(o.MaxOpenConns)
+	db.SetMaxIdleConns(o.MaxIdleConns)
+	db.SetConnMaxLifetime(5 * time.Minute)
+	return db, nil
+}
+
+// Close stops the health checks and closes every pool.
+func (db *DB) Close() error {
+	db.cancel()
+	db.wg.Wait()
+	for _, r := range db.replicas {
+		r.db.Close()
+	}
+	return db.primary.Close()
+}
+
+// Primary returns the primary's pool (for migrations and tests).
+func (db *DB) Primary() *sql.DB { return db.primary }
+
+// Ping checks the primary, for readiness: replicas are optional.
+func (db *DB) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return db.primary.PingContext(ctx)
+}
+
+func (db *DB) healthLoop(ctx context.Context) {
+	defer db.wg.Done()
+	t := time.NewTicker(db.opts.HealthInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			db.checkReplicas(ctx)
+		}
+	}
+}
+
+func (db *DB) checkReplicas(ctx context.Context) {
+	for _, r := range db.replicas {
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		err := r.db.PingContext(pctx)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		db.setHealth(r, err)
+	}
+}
+
+func (db *DB) setHealth(r *replica, err error) {
+	ok := err == nil
+	if r.healthy.Swap(ok) != ok {
+		if ok {
+			db.opts.Logger.Info("replica healthy", "replica", r.addr)
+		} else {
+			db.opts.Logger.Warn("replica unhealthy", "replica", r.addr, "err", err)
+		}
+	}
+}
+
+// read runs fn on a replica, or on the primary when ctx asks for it or no
+// replica is healthy. A replica that fails (other than "no rows") is marked
+// unhealthy and the read is retried on the next one, then on the primary, so
+// a dying replica costs latency, not errors.
+func (db *DB) read(ctx context.Context, fn func(q *sql.DB) error) error {
+	if !app.UsePrimary(ctx) && len(db.replicas) > 0 {
+		n := len(db.replicas)
+		start := int(db.next.Add(1) % uint64(n))
+		for i := 0; i < n; i++ {
+			r := db.replicas[(start+i)%n]
+			if !r.healthy.Load() {
+				continue
+			}
+			err := fn(r.db)
+			if err == nil || errors.Is(err, sql.ErrNoRows) || app.ErrorCode(err) != app.EINTERNAL {
+				db.reads.WithLabelValues("replica", "ok").Inc()
+				return err
+			}
+			if ctx.Err() != nil {
+				return err
+			}
+			db.reads.WithLabelValues("replica", "error").Inc()
+			db.setHealth(r, err)
+		}
+	}
+	err := fn(db.primary)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) && app.ErrorCode(err) == app.EINTERNAL {
+		db.reads.WithLabelValues("primary", "error").Inc()
+	} else {
+		db.reads.WithLabelValues("primary", "ok").Inc()
+	}
+	return err
+}
+
+// Migrate applies the embedded migrations that the database lacks. It holds
+// the library's GET_LOCK lock meanwhile, so instances starting together
+// apply each migration once; it retries while another instance holds it.
+func Migrate(ctx context.Context, cfg *drv.Config, log *slog.Logger) error {
+	c := Config(cfg)
+	c.MultiStatements = true // migration files hold several statements
+	c.InterpolateParams = false
+	db, err := open(c, Options{MaxOpenConns: 2}.withDefaults())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var last error
+	for attempt := 1; attempt <= 6; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		last = migrateOnce(ctx, db, c.DBName)
+		if last == nil || !(errors.Is(last, database.ErrLocked) || errors.Is(last, migrate.ErrLocked) ||
+			errors.Is(last, migrate.ErrLockTimeout)) {
+			return last
+		}
+		log.Info("migration lock held by another instance, retrying", "attempt", attempt)
+	}
+	return last
+}
+
+func migrateOnce(ctx context.Context, db *sql.DB, dbName string) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return internal("migrate connect", err)
+	}
+	// Closing m closes conn (not db).
+	target, err := migratemysql.WithConnection(ctx, conn, &migratemysql.Config{DatabaseName: dbName})
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("migrate database %q: %w", dbName, err)
+	}
+	src, err := iofs.New(migrations, "migrations")
+	if err != nil {
+		target.Close()
+		return fmt.Errorf("read embedded migrations: %w", err)
+	}
+	m, err := migrate.NewWithInstance("iofs", src, "mysql", target)
+	if err != nil {
+		target.Close()
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer m.Close()
+	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		return fmt.Errorf("migrate database %q: %w", dbName, err)
+	}
+	return nil
+}
+
+// internal wraps a database error for logs; clients only see EINTERNAL.
+func internal(op string, err error) error {
+	return fmt.Errorf("mysql %s: %w", op, err)
+}

@@ -1,0 +1,314 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	goredis "github.com/redis/go-redis/v9"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/scaling-aws/scaling-aws/app"
+)
+
+// CacheOptions tunes a PostCache. The zero value is usable.
+type CacheOptions struct {
+	// Prefix starts every key. Default: "".
+	Prefix string
+	// TTL is how long a post stays in Redis. Default: 5m.
+	TTL time.Duration
+	// LocalTTL is how long a post stays in the in-process layer. Other
+	// instances' writes cannot reach that layer, so this is the staleness a
+	// reader on another instance may see. Default: 1s.
+	LocalTTL time.Duration
+	// LocalSize caps the in-process layer's entries. Default: 10000.
+	LocalSize int
+	// FenceTTL is how long after a write the cache refuses to be filled, so a
+	// reader that fetched the old row from a lagging replica cannot put it
+	// back. It should exceed the expected replica lag. Default: 5s.
+	FenceTTL time.Duration
+	// PageSize is the only list page size cached (first page only).
+	// Default: 20.
+	PageSize int
+	// DownFor is how long Redis is skipped after an error, so that an outage
+	// costs one failed call per period rather than one per read. Default: 1s.
+	DownFor time.Duration
+	// Now is the clock. Default: time.Now.
+	Now app.Clock
+	// Logger receives degradation warnings. Default: slog.Default().
+	Logger *slog.Logger
+	// Registerer receives the cache metrics. Default: none.
+	Registerer prometheus.Registerer
+}
+
+func (o CacheOptions) withDefaults() CacheOptions {
+	if o.TTL <= 0 {
+		o.TTL = 5 * time.Minute
+	}
+	if o.LocalTTL <= 0 {
+		o.LocalTTL = time.Second
+	}
+	if o.LocalSize <= 0 {
+		o.LocalSize = 10000
+	}
+	if o.FenceTTL <= 0 {
+		o.FenceTTL = 5 * time.Second
+	}
+	if o.PageSize <= 0 {
+		o.PageSize = 20
+	}
+	if o.DownFor <= 0 {
+		o.DownFor = time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// fence is the value a write leaves in place of a cached entry; fills use
+// SET NX, so they cannot overwrite it until it expires.
+const fence = "-"
+
+// PostCache is a cache-aside app.PostStore over another (the database's).
+// Reads look in an in-process layer, then Redis, then the store, with
+// concurrent misses on one key collapsed into one store read (singleflight).
+// Writes go to the store, then invalidate. When Redis fails, reads and writes
+// go on against the store alone. Reads under app.WithPrimary bypass the cache.
+type PostCache struct {
+	c     goredis.UniversalClient
+	store app.PostStore
+	o     CacheOptions
+	group singleflight.Group
+	local *local
+
+	downUntil atomic.Int64
+	requests  *prometheus.CounterVec
+}
+
+var _ app.PostStore = (*PostCache)(nil)
+
+// NewPostCache returns the cache layer over store.
+func NewPostCache(c goredis.UniversalClient, store app.PostStore, o CacheOptions) *PostCache {
+	o = o.withDefaults()
+	pc := &PostCache{c: c, store: store, o: o, local: newLocal(o.LocalSize)}
+	pc.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "app_cache_requests_total",
+		Help: "Cache lookups by layer (local, redis) and result (hit, miss, error, skipped).",
+	}, []string{"layer", "result"})
+	if o.Registerer != nil {
+		o.Registerer.MustRegister(pc.requests)
+	}
+	return pc
+}
+
+func (pc *PostCache) postKey(id int64) string {
+	return pc.o.Prefix + "post:" + strconv.FormatInt(id, 10)
+}
+func (pc *PostCache) pageKey(uid int64) string {
+	return pc.o.Prefix + "posts:user:" + strconv.FormatInt(uid, 10)
+}
+
+func (pc *PostCache) up() bool {
+	if time.Now().UnixNano() < pc.downUntil.Load() {
+		pc.requests.WithLabelValues("redis", "skipped").Inc()
+		return false
+	}
+	return true
+}
+
+func (pc *PostCache) failed(op string, err error) {
+	pc.requests.WithLabelValues("redis", "error").Inc()
+	if pc.downUntil.Swap(time.Now().Add(pc.o.DownFor).UnixNano()) < time.Now().UnixNano() {
+		pc.o.Logger.Warn("cache unavailable, serving from the database", "op", op, "err", err)
+	}
+}
+
+// get reads key into v through the local layer and Redis, or calls load and
+// fills both. It never fails because of the cache.
+func get[T any](ctx context.Context, pc *PostCache, key string, load func(context.Context) (*T, error)) (*T, error) {
+	if app.UsePrimary(ctx) {
+		return load(ctx)
+	}
+	now := pc.o.Now()
+	if v, ok := pc.local.get(key, now); ok {
+		pc.requests.WithLabelValues("local", "hit").Inc()
+		return v.(*T), nil
+	}
+	pc.requests.WithLabelValues("local", "miss").Inc()
+	v, err, _ := pc.group.Do(key, func() (any, error) {
+		// The shared call must not die with the first caller's request.
+		ctx := context.WithoutCancel(ctx)
+		var fenced bool
+		if pc.up() {
+			b, err := pc.c.Get(ctx, key).Bytes()
+			switch {
+			case err == nil && string(b) == fence:
+				fenced = true
+				pc.requests.WithLabelValues("redis", "miss").Inc()
+			case err == nil:
+				t := new(T)
+				if err := json.Unmarshal(b, t); err == nil {
+					pc.requests.WithLabelValues("redis", "hit").Inc()
+					pc.local.set(key, t, now.Add(pc.o.LocalTTL))
+					return t, nil
+				}
+				pc.requests.WithLabelValues("redis", "miss").Inc()
+			case errors.Is(err, goredis.Nil):
+				pc.requests.WithLabelValues("redis", "miss").Inc()
+			default:
+				pc.failed("get", err)
+			}
+		}
+		t, err := load(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if !fenced {
+			pc.fill(ctx, key, t)
+		}
+		return t, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*T), nil
+}
+
+func (pc *PostCache) fill(ctx context.Context, key string, v any) {
+	if !pc.up() {
+		return
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return
+	}
+	// NX: a write's fence (or a fresher fill) wins over this fill.
+	if err := pc.c.SetArgs(ctx, key, b, goredis.SetArgs{Mode: "NX", TTL: pc.o.TTL}).Err(); err != nil &&
+		!errors.Is(err, goredis.Nil) {
+		pc.failed("fill", err)
+		return
+	}
+	pc.local.set(key, v, pc.o.Now().Add(pc.o.LocalTTL))
+}
+
+// invalidate fences keys after a write. If Redis is down the entries expire
+// with their TTL; the write itself has succeeded and is not failed for it.
+func (pc *PostCache) invalidate(ctx context.Context, keys ...string) {
+	for _, k := range keys {
+		pc.local.del(k)
+	}
+	if !pc.up() {
+		pc.o.Logger.Warn("cache invalidation skipped, Redis down", "keys", keys)
+		return
+	}
+	pipe := pc.c.Pipeline()
+	for _, k := range keys {
+		pipe.Set(ctx, k, fence, pc.o.FenceTTL)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		pc.failed("invalidate", err)
+	}
+}
+
+// Post implements app.PostStore.
+func (pc *PostCache) Post(ctx context.Context, id int64) (*app.Post, error) {
+	return get(ctx, pc, pc.postKey(id), func(ctx context.Context) (*app.Post, error) {
+		return pc.store.Post(ctx, id)
+	})
+}
+
+// PostsByUser implements app.PostStore. Only the first page of the default
+// size is cached: it is the hot one (a profile's latest posts).
+func (pc *PostCache) PostsByUser(ctx context.Context, userID, cursor int64, limit int) (*app.PostPage, error) {
+	if cursor != 0 || limit != pc.o.PageSize {
+		return pc.store.PostsByUser(ctx, userID, cursor, limit)
+	}
+	return get(ctx, pc, pc.pageKey(userID), func(ctx context.Context) (*app.PostPage, error) {
+		return pc.store.PostsByUser(ctx, userID, cursor, limit)
+	})
+}
+
+// CreatePost implements app.PostStore.
+func (pc *PostCache) CreatePost(ctx context.Context, p *app.Post) error {
+	if err := pc.store.CreatePost(ctx, p); err != nil {
+		return err
+	}
+	pc.invalidate(ctx, pc.pageKey(p.UserID))
+	return nil
+}
+
+// UpdatePost implements app.PostStore.
+func (pc *PostCache) UpdatePost(ctx context.Context, p *app.Post) error {
+	if err := pc.store.UpdatePost(ctx, p); err != nil {
+		return err
+	}
+	pc.invalidate(ctx, pc.postKey(p.ID), pc.pageKey(p.UserID))
+	return nil
+}
+
+// DeletePost implements app.PostStore.
+func (pc *PostCache) DeletePost(ctx context.Context, id, userID int64) error {
+	if err := pc.store.DeletePost(ctx, id, userID); err != nil {
+		return err
+	}
+	pc.invalidate(ctx, pc.postKey(id), pc.pageKey(userID))
+	return nil
+}
+
+// local is the in-process layer: a bounded map with per-entry expiry.
+type local struct {
+	mu  sync.RWMutex
+	m   map[string]localEntry
+	max int
+}
+
+type localEntry struct {
+	v   any
+	exp time.Time
+}
+
+func newLocal(max int) *local { return &local{m: make(map[string]localEntry), max: max} }
+
+func (l *local) get(k string, now time.Time) (any, bool) {
+	l.mu.RLock()
+	e, ok := l.m[k]
+	l.mu.RUnlock()
+	if !ok || !now.Before(e.exp) {
+		return nil, false
+	}
+	return e.v, true
+}
+
+func (l *local) set(k string, v any, exp time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.m) >= l.max {
+		// Evict an arbitrary entry (map order is random): cheap, and hot
+		// keys come straight back.
+		for old := range l.m {
+			delete(l.m, old)
+			break
+		}
+	}
+	l.m[k] = localEntry{v: v, exp: exp}
+}
+
+func (l *local) del(k string) {
+	l.mu.Lock()
+	delete(l.m, k)
+	l.mu.Unlock()
+}
+
+// String describes the cache for logs.
+func (pc *PostCache) String() string { return fmt.Sprintf("redis cache (prefix %q)", pc.o.Prefix) }
