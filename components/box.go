@@ -1,0 +1,397 @@
+package components
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+	"text/template"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ebs"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+//go:embed userdata.sh.tmpl
+var userDataTemplate string
+
+var userData = template.Must(template.New("userdata").Parse(userDataTemplate))
+
+// BoxDatabase points the box's app at a database off the box (users+). Nil means MySQL
+// (MariaDB) runs on the box itself, on the data volume.
+type BoxDatabase struct {
+	// Host and Port reach the database.
+	Host pulumi.StringInput
+	Port pulumi.IntInput
+	// SecretArn is the Secrets Manager secret holding the master credentials.
+	SecretArn pulumi.StringInput
+	// MigrateFromBox copies the box's own database into this one at first boot, once, if
+	// the remote database holds no app tables yet (the users+ move, see docs/runbook).
+	MigrateFromBox bool
+}
+
+// BoxArgs configures a Box.
+type BoxArgs struct {
+	// Network holds the box in its first public subnet. Required.
+	Network *Network
+	// InstanceType sizes the box: vertical scaling is a change of this value (a stop and
+	// start, keeping the data volume and the address). Required.
+	InstanceType string
+	// ImageID is the Amazon Linux 2023 image. Later images are ignored on a live box
+	// (ignoreChanges: ami) so a new AMI never replaces it unasked. Required.
+	ImageID pulumi.StringInput
+	// Release is the app to run. Required.
+	Release *AppRelease
+	// Region is the AWS region, for the AWS CLI on the box. Required.
+	Region string
+	// AdminCidrs may reach SSH. Default: none (port 22 closed).
+	AdminCidrs []string
+	// DataVolumeGb sizes the encrypted data volume. Default: 20.
+	DataVolumeGb int
+	// Database moves the app's database off the box. Default: nil, MySQL on the box.
+	Database *BoxDatabase
+	// Env adds app environment variables (S3_BUCKET, CDN_BASE_URL, ...). Values must not be
+	// secrets: user data is readable by anyone who can describe the instance.
+	Env map[string]pulumi.StringInput
+	// Domain and HostedZoneID, when set, get an A record to the box's address.
+	Domain       string
+	HostedZoneID string
+	// AlarmTopicArn receives the box's alarms. Required: every alarm has an action.
+	AlarmTopicArn pulumi.StringInput
+	// LogRetentionDays keeps the app's logs. Default: 30.
+	LogRetentionDays int
+	// Protect protects the data volume and the address (prod).
+	Protect bool
+}
+
+// Box is the single box of stage 0 (and the web server of users+): one EC2 instance in a
+// public subnet running the app, with an Elastic IP, an encrypted EBS data volume that
+// outlives the instance (MySQL's data on stage 0), IMDSv2, an instance role, a security group
+// open on 80/443 (22 only from allow-listed CIDRs) whose only egress is S3 (packages and the
+// app, through the gateway endpoint) and the CloudWatch endpoints, and alarms on CPU, memory,
+// disk and status checks, with EC2 auto-recovery on a failed system check.
+//
+// A change of the app or the boot script replaces the instance (user data changes are
+// replace-on-change): the old instance is stopped and deleted first, then the new one boots
+// with the same data volume and address. A single box has this downtime by design.
+//
+// Costs money: the instance, the data volume, the Elastic IP, alarms, log ingestion.
+type Box struct {
+	pulumi.ResourceState
+
+	// PublicIP is the Elastic IP, stable across instance replacement.
+	PublicIP pulumi.StringOutput
+	// InstanceID is the current instance.
+	InstanceID pulumi.IDOutput
+	// SecurityGroup guards the box.
+	SecurityGroup *SecurityGroup
+	// Role is the instance role, for grants.
+	Role *iam.Role
+	// URL is how users reach the box (the domain when given).
+	URL pulumi.StringOutput
+
+	name  string
+	ctx   *pulumi.Context
+	child []pulumi.ResourceOption
+}
+
+// userDataValues feed userdata.sh.tmpl.
+type userDataValues struct {
+	Name, Version, Region, VolumeID, Bucket, Key, LogGroup string
+	LocalDatabase, MigrateFromBox                          bool
+	DBHost, DBSecretArn                                    string
+	Env                                                    []string
+}
+
+func (a *BoxArgs) withDefaults(name string) (*BoxArgs, error) {
+	if a == nil {
+		return nil, argError("box", name, "args", nil, "pass BoxArgs")
+	}
+	out := *a
+	switch {
+	case out.Network == nil:
+		return nil, argError("box", name, "Network", nil, "pass the network")
+	case out.Release == nil:
+		return nil, argError("box", name, "Release", nil, "pass the app release")
+	case out.ImageID == nil:
+		return nil, argError("box", name, "ImageID", nil, "pass the Amazon Linux 2023 image id")
+	case out.AlarmTopicArn == nil:
+		return nil, argError("box", name, "AlarmTopicArn", nil, "pass the alarm topic: every alarm needs an action")
+	case out.InstanceType == "":
+		return nil, argError("box", name, "InstanceType", `""`, "give an EC2 instance type such as t3.small")
+	case out.Region == "":
+		return nil, argError("box", name, "Region", `""`, "give the AWS region")
+	case (out.Domain == "") != (out.HostedZoneID == ""):
+		return nil, argError("box", name, "Domain/HostedZoneID", out.Domain+"/"+out.HostedZoneID, "give both or neither")
+	}
+	for _, c := range out.AdminCidrs {
+		p, err := netip.ParsePrefix(c)
+		if err != nil || p.Bits() == 0 {
+			return nil, argError("box", name, "AdminCidrs", c, "give CIDRs narrower than the whole internet")
+		}
+	}
+	if out.DataVolumeGb == 0 {
+		out.DataVolumeGb = 20
+	}
+	if out.LogRetentionDays == 0 {
+		out.LogRetentionDays = 30
+	}
+	return &out, nil
+}
+
+// NewBox creates the single box.
+func NewBox(ctx *pulumi.Context, name string, args *BoxArgs, opts ...pulumi.ResourceOption) (*Box, error) {
+	a, err := args.withDefaults(name)
+	if err != nil {
+		return nil, err
+	}
+	net := a.Network
+	box := &Box{name: name, ctx: ctx}
+	child, err := register(ctx, "compute:Box", name, box, opts)
+	if err != nil {
+		return nil, err
+	}
+	box.child = child
+	az := net.AvailabilityZones[0]
+
+	sg, err := net.NewSecurityGroup(ctx, name, "single box: web from the internet, SSH from allow-listed CIDRs only", RoleBox, child)
+	if err != nil {
+		return nil, err
+	}
+	box.SecurityGroup = sg
+	for _, web := range []struct {
+		rule string
+		port Port
+	}{{"http", 80}, {"https", 443}} {
+		if err := sg.AllowFromCidr(web.rule+"-ipv4", "0.0.0.0/0", web.port); err != nil {
+			return nil, err
+		}
+		if err := sg.AllowFromCidr(web.rule+"-ipv6", "::/0", web.port); err != nil {
+			return nil, err
+		}
+	}
+	for i, c := range a.AdminCidrs {
+		if err := sg.AllowFromCidr(fmt.Sprintf("ssh-%d", i), c, 22); err != nil {
+			return nil, err
+		}
+	}
+	// The box initiates no connection but to S3 (dnf repositories and the app) and to the
+	// CloudWatch endpoints; the seed: "disallow the web server from initiating outbound
+	// connections".
+	if err := sg.AllowToPrefixList("s3", net.S3PrefixListID, 443); err != nil {
+		return nil, err
+	}
+	if net.Endpoints != nil {
+		if err := sg.AllowTo("endpoints", net.Endpoints, 443); err != nil {
+			return nil, err
+		}
+	}
+
+	logGroup, err := cloudwatch.NewLogGroup(ctx, childName(name, "app"), &cloudwatch.LogGroupArgs{
+		NamePrefix:      pulumi.Sprintf("/scaling-aws/%s/app-", name),
+		RetentionInDays: pulumi.Int(a.LogRetentionDays),
+		Tags:            tags(childName(name, "app")),
+	}, child...)
+	if err != nil {
+		return nil, err
+	}
+
+	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{
+		AssumeRolePolicy: pulumi.String(assumeRolePolicy("ec2.amazonaws.com")),
+		Description:      pulumi.String("single box: read its app release, write its metrics and logs"),
+		Tags:             tags(name),
+	}, child...)
+	if err != nil {
+		return nil, err
+	}
+	box.Role = role
+	if _, err := iam.NewRolePolicy(ctx, name, &iam.RolePolicyArgs{
+		Role: role.ID(),
+		Policy: policyDocument(
+			statement{Sid: "ReadRelease", Actions: []string{"s3:GetObject"}, Resources: pulumi.StringArray{a.Release.ObjectArn}},
+			statement{Sid: "WriteLogs", Actions: []string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"}, Resources: pulumi.StringArray{pulumi.Sprintf("%s:*", logGroup.Arn)}},
+			// PutMetricData cannot be scoped to a resource; the namespace condition scopes it.
+			statement{Sid: "WriteMetrics", Actions: []string{"cloudwatch:PutMetricData"}, Resources: pulumi.StringArray{pulumi.String("*")},
+				Condition: map[string]map[string]any{"StringEquals": {"cloudwatch:namespace": "CWAgent"}}},
+		),
+	}, child...); err != nil {
+		return nil, err
+	}
+	if a.Database != nil {
+		if _, err := iam.NewRolePolicy(ctx, childName(name, "db-secret"), &iam.RolePolicyArgs{
+			Role:   role.ID(),
+			Policy: policyDocument(statement{Sid: "ReadDatabaseSecret", Actions: []string{"secretsmanager:GetSecretValue"}, Resources: pulumi.StringArray{a.Database.SecretArn}}),
+		}, child...); err != nil {
+			return nil, err
+		}
+	}
+	profile, err := iam.NewInstanceProfile(ctx, name, &iam.InstanceProfileArgs{Role: role.Name, Tags: tags(name)}, child...)
+	if err != nil {
+		return nil, err
+	}
+
+	// The data volume outlives every instance: MySQL's data (stage 0) and anything the box
+	// keeps. It is retained if ever dropped from the program, snapshotted on deletion, and
+	// protected in prod.
+	volume, err := ebs.NewVolume(ctx, childName(name, "data"), &ebs.VolumeArgs{
+		AvailabilityZone: pulumi.String(az),
+		Size:             pulumi.Int(a.DataVolumeGb),
+		Type:             pulumi.String("gp3"),
+		Encrypted:        pulumi.Bool(true),
+		FinalSnapshot:    pulumi.Bool(true),
+		Tags:             tags(childName(name, "data")),
+	}, stateful(child, a.Protect)...)
+	if err != nil {
+		return nil, err
+	}
+
+	script := box.renderUserData(a, volume, logGroup)
+	instance, err := ec2.NewInstance(ctx, name, &ec2.InstanceArgs{
+		Ami:                      a.ImageID,
+		InstanceType:             pulumi.String(a.InstanceType),
+		SubnetId:                 net.SubnetIDs(TierPublic)[0],
+		VpcSecurityGroupIds:      pulumi.StringArray{sg.ID},
+		IamInstanceProfile:       profile.Name,
+		AssociatePublicIpAddress: pulumi.Bool(false), // the Elastic IP is its address
+		EbsOptimized:             pulumi.Bool(true),
+		MetadataOptions: &ec2.InstanceMetadataOptionsArgs{
+			HttpEndpoint:            pulumi.String("enabled"),
+			HttpTokens:              pulumi.String("required"), // IMDSv2 only
+			HttpPutResponseHopLimit: pulumi.Int(1),
+		},
+		RootBlockDevice: &ec2.InstanceRootBlockDeviceArgs{
+			Encrypted:  pulumi.Bool(true),
+			VolumeType: pulumi.String("gp3"),
+			VolumeSize: pulumi.Int(16),
+		},
+		UserData:                script,
+		UserDataReplaceOnChange: pulumi.Bool(true),
+		Tags:                    tags(name),
+	}, with(child,
+		pulumi.IgnoreChanges([]string{"ami"}),
+		// The data volume and the address are exclusive: the old instance goes first.
+		pulumi.DeleteBeforeReplace(true),
+	)...)
+	if err != nil {
+		return nil, err
+	}
+	box.InstanceID = instance.ID()
+	if _, err := ec2.NewVolumeAttachment(ctx, childName(name, "data"), &ec2.VolumeAttachmentArgs{
+		DeviceName:                  pulumi.String("/dev/sdf"),
+		VolumeId:                    volume.ID(),
+		InstanceId:                  instance.ID(),
+		StopInstanceBeforeDetaching: pulumi.Bool(true), // a clean unmount of MySQL's data
+	}, with(child, pulumi.DeleteBeforeReplace(true))...); err != nil {
+		return nil, err
+	}
+
+	eip, err := ec2.NewEip(ctx, name, &ec2.EipArgs{Domain: pulumi.String("vpc"), Tags: tags(name)}, with(child, pulumi.Protect(a.Protect))...)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ec2.NewEipAssociation(ctx, name, &ec2.EipAssociationArgs{AllocationId: eip.ID(), InstanceId: instance.ID()}, child...); err != nil {
+		return nil, err
+	}
+	box.PublicIP = eip.PublicIp
+	box.URL = pulumi.Sprintf("http://%s", eip.PublicIp)
+	if a.Domain != "" {
+		if _, err := route53.NewRecord(ctx, name, &route53.RecordArgs{
+			ZoneId:  pulumi.String(a.HostedZoneID),
+			Name:    pulumi.String(a.Domain),
+			Type:    pulumi.String("A"),
+			Ttl:     pulumi.Int(300),
+			Records: pulumi.StringArray{eip.PublicIp},
+		}, child...); err != nil {
+			return nil, err
+		}
+		box.URL = pulumi.Sprintf("http://%s", a.Domain)
+	}
+
+	if err := box.alarms(a, instance); err != nil {
+		return nil, err
+	}
+	return box, ctx.RegisterResourceOutputs(box, pulumi.Map{"publicIp": eip.PublicIp, "instanceId": instance.ID()})
+}
+
+// renderUserData renders the boot script once the volume id and names are known.
+func (box *Box) renderUserData(a *BoxArgs, volume *ebs.Volume, logGroup *cloudwatch.LogGroup) pulumi.StringOutput {
+	env := map[string]pulumi.StringInput{
+		"APP_ROLE": pulumi.String("all"),
+		"APP_ADDR": pulumi.String(":80"),
+		"DB_NAME":  pulumi.String("app"),
+		// Migrations run at start under a lock; a single box has no race, later tiers do.
+		"DB_MIGRATE": pulumi.String("true"),
+		"AWS_REGION": pulumi.String(a.Region),
+	}
+	var dbHost, dbSecret pulumi.StringInput = pulumi.String(""), pulumi.String("")
+	if a.Database == nil {
+		env["DB_HOST"], env["DB_PORT"], env["DB_USER"] = pulumi.String("127.0.0.1"), pulumi.String("3306"), pulumi.String("app")
+	} else {
+		dbHost, dbSecret = a.Database.Host, a.Database.SecretArn
+		env["DB_HOST"] = a.Database.Host
+		env["DB_PORT"] = pulumi.Sprintf("%d", a.Database.Port)
+		env["DB_USER"] = pulumi.String("admin")
+		env["DB_PASSWORD_SECRET_ARN"] = a.Database.SecretArn
+		// RDS requires TLS (require_secure_transport); see docs/stages/users-plus.md on
+		// verifying the RDS certificate authority.
+		env["DB_TLS"] = pulumi.String("skip-verify")
+	}
+	for k, v := range a.Env {
+		env[k] = v
+	}
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	inputs := []any{volume.ID(), a.Release.Bucket.ID, logGroup.Name, dbHost, dbSecret}
+	for _, k := range keys {
+		inputs = append(inputs, env[k])
+	}
+	return pulumi.All(inputs...).ApplyT(func(v []any) (string, error) {
+		vals := userDataValues{
+			Name: box.name, Version: strings.Split(a.Release.Key, "/")[1], Region: a.Region,
+			VolumeID: string(v[0].(pulumi.ID)), Bucket: string(v[1].(pulumi.ID)), Key: a.Release.Key, LogGroup: v[2].(string),
+			LocalDatabase: a.Database == nil, MigrateFromBox: a.Database != nil && a.Database.MigrateFromBox,
+			DBHost: v[3].(string), DBSecretArn: v[4].(string),
+		}
+		for i, k := range keys {
+			vals.Env = append(vals.Env, k+"="+v[5+i].(string))
+		}
+		var buf bytes.Buffer
+		err := userData.Execute(&buf, vals)
+		return buf.String(), err
+	}).(pulumi.StringOutput)
+}
+
+// alarms watches the box: CPU, memory and disk (from the CloudWatch agent), and the status
+// checks, recovering the instance on a failed system check and rebooting it on a failed
+// instance check.
+func (box *Box) alarms(a *BoxArgs, instance *ec2.Instance) error {
+	dims := pulumi.StringMap{"InstanceId": instance.ID()}
+	data := pulumi.StringMap{"InstanceId": instance.ID(), "path": pulumi.String("/data")}
+	recover := pulumi.Sprintf("arn:aws:automate:%s:ec2:recover", a.Region)
+	reboot := pulumi.Sprintf("arn:aws:automate:%s:ec2:reboot", a.Region)
+	for _, al := range []Alarm{
+		{Name: "cpu", Description: "box CPU above 80% for 15 minutes: scale the box up (box.instanceType) or move up a stage",
+			Namespace: "AWS/EC2", Metric: "CPUUtilization", Dimensions: dims, Statistic: "Average", Comparison: "GreaterThanThreshold", Threshold: 80, PeriodSeconds: 300, EvaluationPeriods: 3},
+		{Name: "system-check", Description: "failed system status check: EC2 recovers the instance onto healthy hardware",
+			Namespace: "AWS/EC2", Metric: "StatusCheckFailed_System", Dimensions: dims, Statistic: "Maximum", Comparison: "GreaterThanOrEqualToThreshold", Threshold: 1, PeriodSeconds: 60, EvaluationPeriods: 2, ExtraActions: []pulumi.StringInput{recover}},
+		{Name: "instance-check", Description: "failed instance status check: the instance is rebooted",
+			Namespace: "AWS/EC2", Metric: "StatusCheckFailed_Instance", Dimensions: dims, Statistic: "Maximum", Comparison: "GreaterThanOrEqualToThreshold", Threshold: 1, PeriodSeconds: 60, EvaluationPeriods: 3, ExtraActions: []pulumi.StringInput{reboot}},
+		{Name: "memory", Description: "box memory above 90%: MySQL and the app outgrow the box",
+			Namespace: "CWAgent", Metric: "mem_used_percent", Dimensions: dims, Statistic: "Average", Comparison: "GreaterThanThreshold", Threshold: 90, PeriodSeconds: 300, EvaluationPeriods: 3},
+		{Name: "data-disk", Description: "data volume above 85% full: grow box.dataVolumeGb",
+			Namespace: "CWAgent", Metric: "disk_used_percent", Dimensions: data, Statistic: "Maximum", Comparison: "GreaterThanThreshold", Threshold: 85, PeriodSeconds: 300, EvaluationPeriods: 1},
+	} {
+		if err := newAlarm(box.ctx, box.name, a.AlarmTopicArn, al, box.child); err != nil {
+			return err
+		}
+	}
+	return nil
+}
