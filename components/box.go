@@ -2,12 +2,9 @@ package components
 
 import (
 	"bytes"
-	_ "embed"
 	"fmt"
 	"net/netip"
 	"sort"
-	"strings"
-	"text/template"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ebs"
@@ -16,11 +13,6 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
-
-//go:embed userdata.sh.tmpl
-var userDataTemplate string
-
-var userData = template.Must(template.New("userdata").Parse(userDataTemplate))
 
 // BoxDatabase points the box's app at a database off the box (users+). Nil means MySQL
 // (MariaDB) runs on the box itself, on the data volume.
@@ -98,14 +90,6 @@ type Box struct {
 	name  string
 	ctx   *pulumi.Context
 	child []pulumi.ResourceOption
-}
-
-// userDataValues feed userdata.sh.tmpl.
-type userDataValues struct {
-	Name, Version, Region, VolumeID, Bucket, Key, LogGroup string
-	LocalDatabase, MigrateFromBox                          bool
-	DBHost, DBSecretArn                                    string
-	Env                                                    []string
 }
 
 func (a *BoxArgs) withDefaults(name string) (*BoxArgs, error) {
@@ -355,8 +339,9 @@ func (box *Box) renderUserData(a *BoxArgs, volume *ebs.Volume, logGroup *cloudwa
 	}
 	return pulumi.All(inputs...).ApplyT(func(v []any) (string, error) {
 		vals := userDataValues{
-			Name: box.name, Version: strings.Split(a.Release.Key, "/")[1], Region: a.Region,
+			Name: box.name, Version: a.Release.Version, Region: a.Region,
 			VolumeID: string(v[0].(pulumi.ID)), Bucket: string(v[1].(pulumi.ID)), Key: a.Release.Key, LogGroup: v[2].(string),
+			LogFile: appLogFile, DiskPaths: `"/", "/data"`,
 			LocalDatabase: a.Database == nil, MigrateFromBox: a.Database != nil && a.Database.MigrateFromBox,
 			DBHost: v[3].(string), DBSecretArn: v[4].(string),
 		}
@@ -364,7 +349,7 @@ func (box *Box) renderUserData(a *BoxArgs, volume *ebs.Volume, logGroup *cloudwa
 			vals.Env = append(vals.Env, k+"="+v[5+i].(string))
 		}
 		var buf bytes.Buffer
-		err := userData.Execute(&buf, vals)
+		err := userData.ExecuteTemplate(&buf, "box", vals)
 		return buf.String(), err
 	}).(pulumi.StringOutput)
 }

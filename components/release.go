@@ -28,6 +28,8 @@ type AppRelease struct {
 	Bucket *Bucket
 	// Key is the binary's object key.
 	Key string
+	// Version is the release's source fingerprint.
+	Version string
 	// ObjectArn is the binary's ARN, for read grants.
 	ObjectArn pulumi.StringOutput
 }
@@ -40,7 +42,7 @@ func NewAppRelease(ctx *pulumi.Context, name string, args *AppReleaseArgs, opts 
 	if args.Arch != "amd64" && args.Arch != "arm64" {
 		return nil, argError("app release", name, "Arch", args.Arch, "use amd64 or arm64")
 	}
-	r := &AppRelease{Key: fmt.Sprintf("releases/%s/scaling-app-linux-%s", args.Version, args.Arch)}
+	r := &AppRelease{Version: args.Version, Key: fmt.Sprintf("releases/%s/scaling-app-linux-%s", args.Version, args.Arch)}
 	child, err := register(ctx, "app:AppRelease", name, r, opts)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,88 @@
+package components
+
+import (
+	"bytes"
+	_ "embed"
+	"sort"
+	"text/template"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+//go:embed userdata.sh.tmpl
+var userDataTemplate string
+
+// userData holds the boot scripts: "box" (the single box) and "server" (a tier of a
+// ServerGroup), sharing the "app" (install and run the release) and "agent" (CloudWatch
+// agent) parts.
+var userData = template.Must(template.New("userdata").Parse(userDataTemplate))
+
+// appLogFile is where the app's systemd unit appends its JSON logs for the CloudWatch agent.
+const appLogFile = "/var/log/scaling-app/app.log"
+
+// userDataValues feed userdata.sh.tmpl.
+type userDataValues struct {
+	Name, Version, Region, Bucket, Key, LogGroup, LogFile string
+	// DiskPaths lists the mount points whose usage the agent reports, as JSON strings.
+	DiskPaths string
+	// VolumeID, LocalDatabase, MigrateFromBox, DBHost and DBSecretArn are the box's.
+	VolumeID                      string
+	LocalDatabase, MigrateFromBox bool
+	DBHost, DBSecretArn           string
+	// Env is the app's environment, KEY=value lines, sorted.
+	Env []string
+	// Nginx makes the server a reverse proxy to Upstream instead of an app server.
+	Nginx    bool
+	Upstream string
+}
+
+// ServerScriptArgs configures the boot script of a tier of servers.
+type ServerScriptArgs struct {
+	// Tier names the tier in the script and its logs (web, read-api, write-api, worker).
+	Tier string
+	// Release is the app release to run (app tiers) or to name (web tier). Required.
+	Release *AppRelease
+	// Region is the AWS region. Required.
+	Region string
+	// LogGroup receives the tier's logs.
+	LogGroup pulumi.StringInput
+	// ProxyTo, when set, makes the tier an nginx reverse proxy to this host (the internal
+	// load balancer of the application tier) instead of an app server.
+	ProxyTo pulumi.StringInput
+	// Env is the app's environment (APP_ROLE, DB_HOST, ...). Values must not be secrets.
+	Env map[string]pulumi.StringInput
+}
+
+// ServerScript renders the boot script of a tier of servers, once every input is known.
+func ServerScript(a ServerScriptArgs) pulumi.StringOutput {
+	keys := make([]string, 0, len(a.Env))
+	for k := range a.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	proxy := a.ProxyTo
+	if proxy == nil {
+		proxy = pulumi.String("")
+	}
+	inputs := []any{a.Release.Bucket.ID, a.LogGroup, proxy}
+	for _, k := range keys {
+		inputs = append(inputs, a.Env[k])
+	}
+	return pulumi.All(inputs...).ApplyT(func(v []any) (string, error) {
+		vals := userDataValues{
+			Name: a.Tier, Version: a.Release.Version, Region: a.Region,
+			Bucket: string(v[0].(pulumi.ID)), Key: a.Release.Key, LogGroup: v[1].(string),
+			LogFile: appLogFile, DiskPaths: `"/"`,
+			Nginx: a.ProxyTo != nil, Upstream: v[2].(string),
+		}
+		if vals.Nginx {
+			vals.LogFile = "/var/log/nginx/access.log"
+		}
+		for i, k := range keys {
+			vals.Env = append(vals.Env, k+"="+v[3+i].(string))
+		}
+		var buf bytes.Buffer
+		err := userData.ExecuteTemplate(&buf, "server", vals)
+		return buf.String(), err
+	}).(pulumi.StringOutput)
+}
