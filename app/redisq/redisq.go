@@ -31,7 +31,8 @@ type Options struct {
 	// Consumer names this consumer within the group. Default: "consumer".
 	Consumer string
 	// Visibility is how long a delivered message may stay unacknowledged
-	// before another consumer claims it. Default: 30s.
+	// before another consumer claims it. Negative means at once (tests).
+	// Default: 30s.
 	Visibility time.Duration
 	// Block is how long Receive waits for new messages. Default: 2s.
 	Block time.Duration
@@ -56,8 +57,10 @@ func New(ctx context.Context, c goredis.UniversalClient, o Options) (*Queue, err
 	if o.Consumer == "" {
 		o.Consumer = "consumer"
 	}
-	if o.Visibility <= 0 {
+	if o.Visibility == 0 {
 		o.Visibility = 30 * time.Second
+	} else if o.Visibility < 0 {
+		o.Visibility = 0
 	}
 	if o.Block <= 0 {
 		o.Block = 2 * time.Second

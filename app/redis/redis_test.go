@@ -1,0 +1,269 @@
+package redis_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/scaling-aws/scaling-aws/app"
+	"github.com/scaling-aws/scaling-aws/app/apptest"
+	"github.com/scaling-aws/scaling-aws/app/redis"
+)
+
+// posts is an in-memory app.PostStore standing in for the database below
+// the cache (the database adapter has its own tests against MariaDB); it
+// counts the reads that reach it.
+type posts struct {
+	mu    sync.Mutex
+	m     map[int64]*app.Post
+	reads atomic.Int64
+	gate  chan struct{} // when set, reads wait on it
+}
+
+func newPosts() *posts { return &posts{m: map[int64]*app.Post{}} }
+
+func (s *posts) CreatePost(_ context.Context, p *app.Post) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p.ID = int64(len(s.m) + 1)
+	c := *p
+	s.m[p.ID] = &c
+	return nil
+}
+
+func (s *posts) Post(_ context.Context, id int64) (*app.Post, error) {
+	s.reads.Add(1)
+	if s.gate != nil {
+		<-s.gate
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.m[id]
+	if !ok {
+		return nil, app.Errorf(app.ENOTFOUND, "post %d not found", id)
+	}
+	c := *p
+	return &c, nil
+}
+
+func (s *posts) UpdatePost(_ context.Context, p *app.Post) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := *p
+	s.m[p.ID] = &c
+	return nil
+}
+
+func (s *posts) DeletePost(_ context.Context, id, _ int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, id)
+	return nil
+}
+
+func (s *posts) PostsByUser(_ context.Context, uid, _ int64, _ int) (*app.PostPage, error) {
+	s.reads.Add(1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	page := &app.PostPage{Posts: []*app.Post{}}
+	for _, p := range s.m {
+		if p.UserID == uid {
+			page.Posts = append(page.Posts, p)
+		}
+	}
+	return page, nil
+}
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func setup(t *testing.T, addr string) (*redis.PostCache, *posts, *clock, *prometheus.Registry) {
+	t.Helper()
+	_, prefix := apptest.Redis(t)
+	c := redis.NewClient(redis.Options{Addr: addr})
+	t.Cleanup(func() { c.Close() })
+	store := newPosts()
+	clk := &clock{t: time.Now()}
+	reg := prometheus.NewRegistry()
+	pc := redis.NewPostCache(c, store, redis.CacheOptions{Prefix: prefix, Now: clk.now, Registerer: reg})
+	return pc, store, clk, reg
+}
+
+func cacheCount(t *testing.T, reg *prometheus.Registry, layer, result string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["layer"] == layer && labels["result"] == result {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}
+
+func TestReadPathAndInvalidation(t *testing.T) {
+	addr, _ := apptest.Redis(t)
+	pc, store, clk, reg := setup(t, addr)
+	ctx := context.Background()
+	p := &app.Post{UserID: 7, Body: "v1"}
+	if err := pc.CreatePost(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	get := func(want string) {
+		t.Helper()
+		got, err := pc.Post(ctx, p.ID)
+		if err != nil || got.Body != want {
+			t.Fatalf("Post = %+v, %v; want body %q", got, err, want)
+		}
+	}
+	get("v1") // miss everywhere: from the store
+	get("v1") // in-process hit
+	if n := store.reads.Load(); n != 1 {
+		t.Fatalf("store reads = %d, want 1", n)
+	}
+	if hits := cacheCount(t, reg, "local", "hit"); hits != 1 {
+		t.Errorf("local hits = %v, want 1", hits)
+	}
+	clk.t = clk.t.Add(2 * time.Second) // the in-process entry expires
+	get("v1")                          // Redis hit
+	if n := store.reads.Load(); n != 1 {
+		t.Errorf("store reads after local expiry = %d, want 1 (served by Redis)", n)
+	}
+	if hits := cacheCount(t, reg, "redis", "hit"); hits != 1 {
+		t.Errorf("redis hits = %v, want 1", hits)
+	}
+
+	if err := pc.UpdatePost(ctx, &app.Post{ID: p.ID, UserID: 7, Body: "v2"}); err != nil {
+		t.Fatal(err)
+	}
+	get("v2") // invalidated: from the store; the fence stops the fill
+	get("v2")
+	if n := store.reads.Load(); n != 3 {
+		t.Errorf("store reads after update = %d, want 3 (fenced key is not refilled)", n)
+	}
+	// Reads for read-your-own-writes skip the cache.
+	if _, err := pc.Post(app.WithPrimary(ctx), p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := store.reads.Load(); n != 4 {
+		t.Errorf("store reads after a primary read = %d, want 4", n)
+	}
+	if err := pc.DeletePost(ctx, p.ID, 7); err != nil {
+		t.Fatal(err)
+	}
+	_, err := pc.Post(ctx, p.ID)
+	if app.ErrorCode(err) != app.ENOTFOUND {
+		t.Errorf("read after delete: %v, want not_found", err)
+	}
+}
+
+// TestRedisDown points the cache at a closed port: reads and writes go on
+// against the store without errors.
+func TestRedisDown(t *testing.T) {
+	pc, store, clk, reg := setup(t, apptest.ClosedAddr())
+	ctx := context.Background()
+	p := &app.Post{UserID: 1, Body: "hello"}
+	if err := pc.CreatePost(ctx, p); err != nil {
+		t.Fatalf("write with Redis down: %v", err)
+	}
+	for i := range 3 {
+		clk.t = clk.t.Add(time.Minute)
+		got, err := pc.Post(ctx, p.ID)
+		if err != nil || got.Body != "hello" {
+			t.Fatalf("read %d with Redis down = %+v, %v", i, got, err)
+		}
+	}
+	if err := pc.UpdatePost(ctx, &app.Post{ID: p.ID, UserID: 1, Body: "bye"}); err != nil {
+		t.Fatalf("update with Redis down: %v", err)
+	}
+	if page, err := pc.PostsByUser(ctx, 1, 0, 20); err != nil || len(page.Posts) != 1 {
+		t.Fatalf("list with Redis down = %+v, %v", page, err)
+	}
+	if store.reads.Load() < 4 {
+		t.Errorf("store reads = %d, want every read served by the store", store.reads.Load())
+	}
+	if cacheCount(t, reg, "redis", "error") == 0 {
+		t.Error("no Redis error counted")
+	}
+}
+
+// TestStampede: concurrent misses on one key make one store read.
+func TestStampede(t *testing.T) {
+	addr, _ := apptest.Redis(t)
+	pc, store, _, _ := setup(t, addr)
+	ctx := context.Background()
+	p := &app.Post{UserID: 1, Body: "hot"}
+	pc.CreatePost(ctx, p)
+	store.gate = make(chan struct{})
+	const n = 50
+	var started, done sync.WaitGroup
+	started.Add(n)
+	done.Add(n)
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			defer done.Done()
+			started.Done()
+			if _, err := pc.Post(ctx, p.ID); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	started.Wait()
+	// Let the goroutines reach the cache before the one store read returns.
+	// Without singleflight each of them would be inside the store by now.
+	for store.reads.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(store.gate)
+	done.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := store.reads.Load(); got != 1 {
+		t.Errorf("store reads = %d for %d concurrent misses, want 1", got, n)
+	}
+}
+
+func TestSessions(t *testing.T) {
+	addr, prefix := apptest.Redis(t)
+	c := redis.NewClient(redis.Options{Addr: addr})
+	defer c.Close()
+	s := redis.NewSessions(c, prefix, nil)
+	ctx := context.Background()
+	sess := &app.Session{Token: "secret-token", UserID: 42, ExpiresAt: time.Now().Add(time.Hour)}
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Session(ctx, "secret-token")
+	if err != nil || got.UserID != 42 || got.ExpiresAt.Before(time.Now().Add(59*time.Minute)) {
+		t.Fatalf("Session = %+v, %v", got, err)
+	}
+	if n, _ := c.Exists(ctx, prefix+"sess:secret-token").Result(); n != 0 {
+		t.Error("the raw token is a key; only its hash should be")
+	}
+	if err := s.DeleteSession(ctx, "secret-token"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Session(ctx, "secret-token"); app.ErrorCode(err) != app.EUNAUTHORIZED {
+		t.Errorf("deleted session: %v, want unauthorized", err)
+	}
+	if err := s.CreateSession(ctx, &app.Session{Token: "t", UserID: 1, ExpiresAt: time.Now().Add(-time.Second)}); app.ErrorCode(err) != app.EINVALID {
+		t.Errorf("expired session create: %v, want invalid", err)
+	}
+}
