@@ -20,7 +20,8 @@ type BoxDatabase struct {
 	// Host and Port reach the database.
 	Host pulumi.StringInput
 	Port pulumi.IntInput
-	// SecretArn is the Secrets Manager secret holding the master credentials.
+	// SecretArn is the Secrets Manager secret holding the credentials. The box's role must be
+	// granted it by its owner (Database.GrantReadSecret).
 	SecretArn pulumi.StringInput
 	// MigrateFromBox copies the box's own database into this one at first boot, once, if
 	// the remote database holds no app tables yet (the users+ move, see docs/runbook).
@@ -205,14 +206,6 @@ func NewBox(ctx *pulumi.Context, name string, args *BoxArgs, opts ...pulumi.Reso
 		),
 	}, child...); err != nil {
 		return nil, err
-	}
-	if a.Database != nil {
-		if _, err := iam.NewRolePolicy(ctx, childName(name, "db-secret"), &iam.RolePolicyArgs{
-			Role:   role.ID(),
-			Policy: policyDocument(statement{Sid: "ReadDatabaseSecret", Actions: []string{"secretsmanager:GetSecretValue"}, Resources: pulumi.StringArray{a.Database.SecretArn}}),
-		}, child...); err != nil {
-			return nil, err
-		}
 	}
 	profile, err := iam.NewInstanceProfile(ctx, name, &iam.InstanceProfileArgs{Role: role.Name, Tags: tags(name)}, child...)
 	if err != nil {

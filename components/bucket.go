@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -279,4 +280,28 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// GrantObjects lets role read and write objects under the given prefixes, and list them,
+// and nothing else: the app's grant on the object store ("its prefixes, its actions").
+// grant names the policy (childName(bucket, grant)).
+func (b *Bucket) GrantObjects(grant string, role *iam.Role, prefixes ...string) error {
+	if len(prefixes) == 0 {
+		return fmt.Errorf("bucket %q: grant %q needs at least one prefix", b.name, grant)
+	}
+	var objects pulumi.StringArray
+	var listPrefixes []string
+	for _, p := range prefixes {
+		objects = append(objects, b.ObjectsArn(p))
+		listPrefixes = append(listPrefixes, p+"*")
+	}
+	_, err := iam.NewRolePolicy(b.ctx, childName(b.name, grant), &iam.RolePolicyArgs{
+		Role: role.ID(),
+		Policy: policyDocument(
+			statement{Sid: "ReadWriteObjects", Actions: []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}, Resources: objects},
+			statement{Sid: "ListPrefixes", Actions: []string{"s3:ListBucket"}, Resources: pulumi.StringArray{b.Arn},
+				Condition: map[string]map[string]any{"StringLike": {"s3:prefix": listPrefixes}}},
+		),
+	}, b.child...)
+	return err
 }
