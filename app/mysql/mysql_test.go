@@ -68,7 +68,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	}
 	var version int
 	var dirty bool
-	if err := m.PrimaryDB.QueryRow("SELECT version, dirty FROM `" + m.Primary.DBName + "`.schema_migrations").
+	if err := m.PrimaryDB.QueryRow("SELECT version, dirty FROM `"+m.Primary.DBName+"`.schema_migrations").
 		Scan(&version, &dirty); err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestUsersAndSessions(t *testing.T) {
 		t.Fatalf("Session = %+v, %v", got, err)
 	}
 	var n int
-	m.PrimaryDB.QueryRow("SELECT COUNT(*) FROM `"+m.Primary.DBName+"`.sessions WHERE token_hash = 'tok'").Scan(&n)
+	m.PrimaryDB.QueryRow("SELECT COUNT(*) FROM `" + m.Primary.DBName + "`.sessions WHERE token_hash = 'tok'").Scan(&n)
 	if n != 0 {
 		t.Error("the raw token is stored; only its hash should be")
 	}

@@ -30,6 +30,10 @@ func New(cfg aws.Config, bucket, endpoint string) *Blobs {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 			o.UsePathStyle = true
+			// S3-compatible servers do not all speak the newer default
+			// checksums; send them only where an operation requires one.
+			o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+			o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 		}
 	})
 	return &Blobs{c: c, bucket: bucket}
