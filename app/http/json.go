@@ -1,11 +1,13 @@
 package http
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/scaling-aws/scaling-aws/app"
 )
@@ -18,9 +20,21 @@ const maxJSONBytes = 8 << 10
 // wrong types, trailing data and bodies over maxJSONBytes. The Content-Type
 // is not checked: the body must be JSON whatever a client labels it.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBytes))
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
+		return app.Errorf(app.ETOOLARGE, "request body exceeds %d bytes", maxJSONBytes)
+	} else if err != nil {
+		return app.Errorf(app.EINVALID, "could not read the request body")
+	}
+	// encoding/json would quietly replace invalid UTF-8 with U+FFFD: refuse
+	// it instead of storing something other than what was sent.
+	if !utf8.Valid(body) {
+		return app.Errorf(app.EINVALID, "body must be UTF-8 JSON")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	err = dec.Decode(v)
 	if err == nil {
 		if dec.More() || dec.Decode(&struct{}{}) != io.EOF {
 			return app.Errorf(app.EINVALID, "body must hold a single JSON object")
@@ -28,13 +42,10 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		return nil
 	}
 	var (
-		maxErr    *http.MaxBytesError
 		syntaxErr *json.SyntaxError
 		typeErr   *json.UnmarshalTypeError
 	)
 	switch {
-	case errors.As(err, &maxErr):
-		return app.Errorf(app.ETOOLARGE, "request body exceeds %d bytes", maxJSONBytes)
 	case errors.As(err, &typeErr):
 		return app.Errorf(app.EINVALID, "field %q must be a %s", typeErr.Field, typeName(typeErr))
 	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
