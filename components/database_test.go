@@ -1,0 +1,445 @@
+package components
+
+import (
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// dbRecorded is one resource the mock engine saw registered.
+type dbRecorded struct {
+	Type, Name, Parent string
+	Inputs             resource.PropertyMap
+	Protect, Retain    bool
+	IgnoreChanges      []string
+	DependsOn          []string
+}
+
+// dbRecorder is a mock resource monitor recording every registration. (A shared offline
+// recorder, internal/offline, may replace it once it has landed.)
+type dbRecorder struct {
+	stack string
+	mu    sync.Mutex
+	res   []dbRecorded
+}
+
+func (r *dbRecorder) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	rec := dbRecorded{Type: args.TypeToken, Name: args.Name, Inputs: args.Inputs}
+	if rpc := args.RegisterRPC; rpc != nil {
+		rec.Parent, rec.Protect, rec.Retain = rpc.GetParent(), rpc.GetProtect(), rpc.GetRetainOnDelete()
+		rec.IgnoreChanges, rec.DependsOn = rpc.GetIgnoreChanges(), rpc.GetDependencies()
+	}
+	r.mu.Lock()
+	r.res = append(r.res, rec)
+	r.mu.Unlock()
+
+	out := args.Inputs.Copy()
+	id := args.Name + "_id"
+	switch args.TypeToken {
+	case "aws:rds/instance:Instance":
+		out["address"] = resource.NewStringProperty(args.Name + ".rds.example")
+		out["endpoint"] = resource.NewStringProperty(args.Name + ".rds.example:3306")
+		out["arn"] = resource.NewStringProperty("arn:aws:rds:eu-west-1:123456789012:db:" + args.Name)
+	case "aws:secretsmanager/secret:Secret":
+		out["arn"] = resource.NewStringProperty("arn:aws:secretsmanager:eu-west-1:123456789012:secret:" + args.Name)
+	case "aws:rds/subnetGroup:SubnetGroup", "aws:rds/parameterGroup:ParameterGroup", "aws:iam/role:Role":
+		out["name"] = resource.NewStringProperty(args.Name + "-physical")
+	}
+	return id, out, nil
+}
+
+func (r *dbRecorder) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	if args.Token == "aws:secretsmanager/getRandomPassword:getRandomPassword" {
+		return resource.PropertyMap{"randomPassword": resource.NewStringProperty("generated0123456789")}, nil
+	}
+	return resource.PropertyMap{}, nil
+}
+
+// of returns the resources of the database named db: the component and its children.
+func (r *dbRecorder) of(db string) []dbRecorded {
+	var out []dbRecorded
+	for _, x := range r.res {
+		if x.Name == db || strings.HasPrefix(x.Name, db+"-") {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func (r *dbRecorder) find(typ, name string) *dbRecorded {
+	for i := range r.res {
+		if r.res[i].Type == typ && r.res[i].Name == name {
+			return &r.res[i]
+		}
+	}
+	return nil
+}
+
+func countByType(res []dbRecorded) map[string]int {
+	out := map[string]int{}
+	for _, x := range res {
+		out[x.Type]++
+	}
+	return out
+}
+
+const (
+	tInstance   = "aws:rds/instance:Instance"
+	tParams     = "aws:rds/parameterGroup:ParameterGroup"
+	tSubnets    = "aws:rds/subnetGroup:SubnetGroup"
+	tSG         = "aws:ec2/securityGroup:SecurityGroup"
+	tIngress    = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+	tEgress     = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+	tLogGroup   = "aws:cloudwatch/logGroup:LogGroup"
+	tAlarm      = "aws:cloudwatch/metricAlarm:MetricAlarm"
+	tSecret     = "aws:secretsmanager/secret:Secret"
+	tSecretVer  = "aws:secretsmanager/secretVersion:SecretVersion"
+	tRolePolicy = "aws:iam/rolePolicy:RolePolicy"
+	tDatabase   = "scaling-aws:database:Database"
+)
+
+// dbTestNetwork is a two-AZ network with the app and data tiers.
+func dbTestNetwork(ctx *pulumi.Context, tiers ...Tier) (*Network, error) {
+	if len(tiers) == 0 {
+		tiers = []Tier{TierPublic, TierApp, TierData}
+	}
+	return NewNetwork(ctx, "net", &NetworkArgs{
+		CidrBlock:         "10.0.0.0/16",
+		AvailabilityZones: []string{"eu-west-1a", "eu-west-1b"},
+		Tiers:             tiers,
+		Region:            "eu-west-1",
+	})
+}
+
+// runDB runs program under the mock engine for stack and returns what it registered.
+func runDB(t *testing.T, stack string, program pulumi.RunFunc) *dbRecorder {
+	t.Helper()
+	rec := &dbRecorder{stack: stack}
+	err := pulumi.RunErr(program, pulumi.WithMocks("scaling-aws", stack, rec))
+	require.NoError(t, err)
+	return rec
+}
+
+// dbShape is one configuration of the database the tests evaluate.
+type dbShape struct {
+	stack      string
+	protect    bool
+	multiAZ    bool
+	replicas   int
+	class      string
+	storageGb  int
+	alarms     bool
+	password   bool
+	allowFrom  bool
+	grantRead  bool
+	wantCounts map[string]int
+}
+
+func (s dbShape) run(t *testing.T) *dbRecorder {
+	t.Helper()
+	return runDB(t, s.stack, func(ctx *pulumi.Context) error {
+		net, err := dbTestNetwork(ctx)
+		if err != nil {
+			return err
+		}
+		args := &DatabaseArgs{
+			Network: net, Protect: s.protect, MultiAZ: s.multiAZ, Replicas: s.replicas,
+			InstanceClass: s.class, AllocatedStorageGb: s.storageGb, BackupRetentionDays: 14,
+		}
+		if s.alarms {
+			args.AlarmTopicArn = pulumi.String("arn:aws:sns:eu-west-1:123456789012:alarms")
+		}
+		if s.password {
+			args.MasterPassword = pulumi.ToSecret(pulumi.String("from-config-0123456789")).(pulumi.StringOutput)
+		}
+		db, err := NewDatabase(ctx, "db", args)
+		if err != nil {
+			return err
+		}
+		if s.allowFrom {
+			app, err := net.NewSecurityGroup(ctx, "app", "app servers", RoleInternal, nil)
+			if err != nil {
+				return err
+			}
+			if err := db.AllowFrom("mysql", app); err != nil {
+				return err
+			}
+		}
+		if s.grantRead {
+			role, err := iam.NewRole(ctx, "app-role", &iam.RoleArgs{AssumeRolePolicy: pulumi.String(assumeRolePolicy("ec2.amazonaws.com"))})
+			if err != nil {
+				return err
+			}
+			if err := db.GrantReadSecret("app", role); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func TestDatabase(t *testing.T) {
+	shapes := map[string]dbShape{
+		"dev, single-AZ, no replicas": {
+			stack: "dev",
+			wantCounts: map[string]int{
+				tDatabase: 1, tSubnets: 1, tSG: 1, tParams: 1, tLogGroup: 2,
+				tSecret: 1, tSecretVer: 1, tInstance: 1,
+			},
+		},
+		"prod, Multi-AZ, 2 replicas, alarms, a peer, a grant": {
+			stack: "prod", protect: true, multiAZ: true, replicas: 2, class: "db.m6g.large", storageGb: 100,
+			alarms: true, password: true, allowFrom: true, grantRead: true,
+			wantCounts: map[string]int{
+				tDatabase: 1, tSubnets: 1, tSG: 1, tParams: 1, tLogGroup: 6,
+				tSecret: 1, tSecretVer: 1, tInstance: 3, tAlarm: 5, tIngress: 1, tRolePolicy: 1,
+			},
+		},
+	}
+	for label, s := range shapes {
+		t.Run(label, func(t *testing.T) {
+			rec := s.run(t)
+			assert.Equal(t, s.wantCounts, countByType(rec.of("db")), "resources by type")
+
+			p := rec.find(tInstance, "db")
+			require.NotNil(t, p, "primary")
+			in := p.Inputs
+			assert.True(t, in["storageEncrypted"].BoolValue(), "storage encrypted")
+			assert.False(t, in["publiclyAccessible"].BoolValue(), "not public")
+			assert.True(t, in.HasValue("publiclyAccessible"), "publiclyAccessible set explicitly")
+			assert.Equal(t, s.multiAZ, in["multiAz"].BoolValue(), "multiAz")
+			br := int(in["backupRetentionPeriod"].NumberValue())
+			assert.True(t, br >= 7 && br <= 35, "backup retention %d in 7..35", br)
+			assert.Equal(t, "mysql", in["engine"].StringValue())
+			assert.Equal(t, "8.0", in["engineVersion"].StringValue())
+			assert.True(t, in["autoMinorVersionUpgrade"].BoolValue())
+			assert.False(t, in["allowMajorVersionUpgrade"].BoolValue())
+			assert.False(t, in["applyImmediately"].BoolValue())
+			assert.Equal(t, "gp3", in["storageType"].StringValue())
+			assert.Equal(t, "rds-ca-rsa2048-g1", in["caCertIdentifier"].StringValue())
+			assert.Equal(t, "03:00-04:00", in["backupWindow"].StringValue())
+			assert.Equal(t, "sun:04:30-sun:05:30", in["maintenanceWindow"].StringValue())
+			assert.Equal(t, []resource.PropertyValue{resource.NewStringProperty("error"), resource.NewStringProperty("slowquery")}, in["enabledCloudwatchLogsExports"].ArrayValue())
+			assert.Equal(t, "scaling-aws-"+s.stack+"-db", in["identifier"].StringValue())
+			assert.True(t, in["password"].IsSecret(), "password is a secret input")
+			assert.False(t, in.HasValue("manageMasterUserPassword"), "no RDS-managed password: MySQL replicas refuse it")
+			assert.True(t, p.Retain, "primary is RetainOnDelete in every environment")
+			assert.Equal(t, s.protect, p.Protect, "pulumi protect")
+			assert.Equal(t, s.protect, in["deletionProtection"].BoolValue(), "deletion protection")
+			assert.False(t, in["skipFinalSnapshot"].BoolValue(), "final snapshot taken")
+			assert.Equal(t, "scaling-aws-"+s.stack+"-db-final", in["finalSnapshotIdentifier"].StringValue())
+			if s.password {
+				assert.Empty(t, p.IgnoreChanges, "a given password is managed")
+			} else {
+				assert.Equal(t, []string{"password"}, p.IgnoreChanges, "a generated password is kept")
+			}
+
+			// Log groups exist before the instance, with a retention, under RDS's names.
+			for _, log := range []string{"error", "slowquery"} {
+				g := rec.find(tLogGroup, "db-log-"+log)
+				require.NotNil(t, g, log)
+				assert.Equal(t, "/aws/rds/instance/scaling-aws-"+s.stack+"-db/"+log, g.Inputs["name"].StringValue())
+				assert.Equal(t, 30.0, g.Inputs["retentionInDays"].NumberValue())
+				assert.Contains(t, p.DependsOn, urnOf(rec, g), "instance depends on its log group")
+			}
+
+			pg := rec.find(tParams, "db")
+			require.NotNil(t, pg)
+			assert.Equal(t, "mysql8.0", pg.Inputs["family"].StringValue())
+			params := map[string]string{}
+			for _, v := range pg.Inputs["parameters"].ArrayValue() {
+				params[v.ObjectValue()["name"].StringValue()] = v.ObjectValue()["value"].StringValue()
+			}
+			assert.Equal(t, map[string]string{"require_secure_transport": "ON", "slow_query_log": "1", "long_query_time": "1", "log_output": "FILE"}, params)
+			assert.Equal(t, "db-physical", in["parameterGroupName"].StringValue())
+			assert.Equal(t, "db-physical", in["dbSubnetGroupName"].StringValue())
+
+			sn := rec.find(tSubnets, "db")
+			require.NotNil(t, sn)
+			assert.Equal(t, []resource.PropertyValue{resource.NewStringProperty("net-data-eu-west-1a_id"), resource.NewStringProperty("net-data-eu-west-1b_id")}, sn.Inputs["subnetIds"].ArrayValue(), "data subnets only")
+
+			sg := rec.find(tSG, "db-sg")
+			require.NotNil(t, sg)
+			assert.Equal(t, "data", sg.Inputs["tags"].ObjectValue()["tier"].StringValue())
+			assert.False(t, sg.Inputs.HasValue("ingress"), "no inline rules")
+			ingress := 0
+			for _, r := range rec.res {
+				if r.Type != tIngress || r.Inputs["securityGroupId"].StringValue() != "db-sg_id" {
+					continue
+				}
+				ingress++
+				assert.False(t, r.Inputs.HasValue("cidrIpv4") || r.Inputs.HasValue("cidrIpv6") || r.Inputs.HasValue("prefixListId"), "no CIDR source on the data tier: %s", r.Name)
+				assert.Equal(t, "app_id", r.Inputs["referencedSecurityGroupId"].StringValue())
+				assert.Equal(t, 3306.0, r.Inputs["fromPort"].NumberValue())
+				assert.Equal(t, 3306.0, r.Inputs["toPort"].NumberValue())
+			}
+			assert.Equal(t, map[bool]int{true: 1, false: 0}[s.allowFrom], ingress, "ingress rules on the database group")
+			if s.allowFrom {
+				out := rec.find(tEgress, "app-out-mysql")
+				require.NotNil(t, out, "egress on the peer")
+				assert.Equal(t, "db-sg_id", out.Inputs["referencedSecurityGroupId"].StringValue())
+				assert.Equal(t, 3306.0, out.Inputs["fromPort"].NumberValue())
+			}
+
+			sv := rec.find(tSecretVer, "db-master")
+			require.NotNil(t, sv)
+			assert.True(t, sv.Inputs["secretString"].IsSecret(), "secret value is a secret input")
+
+			for n := 1; n <= s.replicas; n++ {
+				name := "db-replica-" + string(rune('0'+n))
+				r := rec.find(tInstance, name)
+				require.NotNil(t, r, name)
+				ri := r.Inputs
+				assert.Equal(t, "scaling-aws-"+s.stack+"-db", ri["replicateSourceDb"].StringValue(), "source by identifier")
+				assert.Equal(t, "scaling-aws-"+s.stack+"-db-replica-"+string(rune('0'+n)), ri["identifier"].StringValue())
+				for _, inherited := range []resource.PropertyKey{"username", "password", "dbName", "engine", "engineVersion", "backupRetentionPeriod", "allocatedStorage"} {
+					assert.False(t, ri.HasValue(inherited), "replica %s sets inherited %s", name, inherited)
+				}
+				assert.False(t, ri["publiclyAccessible"].BoolValue())
+				assert.True(t, ri["storageEncrypted"].BoolValue())
+				assert.Equal(t, []resource.PropertyValue{resource.NewStringProperty("db-sg_id")}, ri["vpcSecurityGroupIds"].ArrayValue())
+				assert.Equal(t, s.protect, r.Protect)
+				assert.False(t, r.Retain, "a replica is deleted when Replicas drops")
+				if s.alarms {
+					lag := rec.find(tAlarm, name+"-lag")
+					require.NotNil(t, lag, "replica lag alarm")
+					assert.Equal(t, "ReplicaLag", lag.Inputs["metricName"].StringValue())
+				}
+			}
+
+			if s.alarms {
+				for _, a := range rec.of("db") {
+					if a.Type != tAlarm {
+						continue
+					}
+					assert.Equal(t, []resource.PropertyValue{resource.NewStringProperty("arn:aws:sns:eu-west-1:123456789012:alarms")}, a.Inputs["alarmActions"].ArrayValue(), a.Name)
+					assert.Equal(t, "AWS/RDS", a.Inputs["namespace"].StringValue())
+				}
+				for _, m := range []string{"cpu", "free-storage", "connections"} {
+					assert.NotNil(t, rec.find(tAlarm, "db-"+m), m)
+				}
+			}
+
+			if s.grantRead {
+				pol := rec.find(tRolePolicy, "db-secret-app")
+				require.NotNil(t, pol)
+				doc := pol.Inputs["policy"].StringValue()
+				assert.Contains(t, doc, `"Action":["secretsmanager:GetSecretValue"]`)
+				assert.Contains(t, doc, `"Resource":["arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-master"]`)
+				assert.Equal(t, "app-role_id", pol.Inputs["role"].StringValue())
+			}
+		})
+	}
+}
+
+// TestDatabaseIdentity proves that turning the stage knobs (Multi-AZ, replicas, size) keeps
+// the primary's URN and every input that forces AWS to replace an RDS instance.
+func TestDatabaseIdentity(t *testing.T) {
+	small := dbShape{stack: "prod", protect: true}.run(t)
+	big := dbShape{stack: "prod", protect: true, multiAZ: true, replicas: 2, class: "db.r6g.xlarge", storageGb: 200, alarms: true}.run(t)
+	a, b := small.find(tInstance, "db"), big.find(tInstance, "db")
+	require.NotNil(t, a)
+	require.NotNil(t, b)
+	assert.Equal(t, urnOf(small, a), urnOf(big, b), "primary URN")
+	assert.Equal(t, a.Parent, b.Parent, "primary parent")
+	for _, k := range []resource.PropertyKey{"identifier", "engine", "storageEncrypted", "kmsKeyId", "dbName", "username", "availabilityZone", "characterSetName", "timezone", "snapshotIdentifier", "dbSubnetGroupName"} {
+		assert.Equal(t, a.Inputs[k], b.Inputs[k], "replacing input %s", k)
+	}
+	assert.NotEqual(t, a.Inputs["multiAz"], b.Inputs["multiAz"], "the knob did turn")
+	// Replica 1 keeps its name when a third is added.
+	three := dbShape{stack: "prod", protect: true, multiAZ: true, replicas: 3}.run(t)
+	assert.Equal(t, urnOf(big, big.find(tInstance, "db-replica-1")), urnOf(three, three.find(tInstance, "db-replica-1")))
+	assert.Equal(t, urnOf(big, big.find(tInstance, "db-replica-2")), urnOf(three, three.find(tInstance, "db-replica-2")))
+}
+
+// urnOf is the URN the engine gives a recorded resource (the mock engine builds it the same
+// way: from the stack, the project, the parent's type chain, the type and the name).
+func urnOf(rec *dbRecorder, r *dbRecorded) string {
+	if r == nil {
+		return ""
+	}
+	return string(resource.CreateURN(r.Name, r.Type, resource.URN(r.Parent), "scaling-aws", rec.stack))
+}
+
+func TestDatabaseArgsRejected(t *testing.T) {
+	cases := map[string]struct {
+		noNetwork bool
+		tiers     []Tier
+		args      func(*DatabaseArgs)
+		field     string
+	}{
+		"nil args":            {args: nil, field: "args"},
+		"no network":          {noNetwork: true, args: func(a *DatabaseArgs) {}, field: "Network"},
+		"no data tier":        {tiers: []Tier{TierPublic, TierApp}, args: func(a *DatabaseArgs) {}, field: "Network"},
+		"backup 3 days":       {args: func(a *DatabaseArgs) { a.BackupRetentionDays = 3 }, field: "BackupRetentionDays"},
+		"backup 36 days":      {args: func(a *DatabaseArgs) { a.BackupRetentionDays = 36 }, field: "BackupRetentionDays"},
+		"replicas -1":         {args: func(a *DatabaseArgs) { a.Replicas = -1 }, field: "Replicas"},
+		"replicas 16":         {args: func(a *DatabaseArgs) { a.Replicas = 16 }, field: "Replicas"},
+		"engine 5.7":          {args: func(a *DatabaseArgs) { a.EngineVersion = "5.7" }, field: "EngineVersion"},
+		"engine 8.0.35":       {args: func(a *DatabaseArgs) { a.EngineVersion = "8.0.35" }, field: "EngineVersion"},
+		"class without db.":   {args: func(a *DatabaseArgs) { a.InstanceClass = "t4g.micro" }, field: "InstanceClass"},
+		"storage 10":          {args: func(a *DatabaseArgs) { a.AllocatedStorageGb = 10 }, field: "AllocatedStorageGb"},
+		"max below allocated": {args: func(a *DatabaseArgs) { a.AllocatedStorageGb = 100; a.MaxAllocatedStorageGb = 50 }, field: "MaxAllocatedStorageGb"},
+		"log retention 10":    {args: func(a *DatabaseArgs) { a.LogRetentionDays = 10 }, field: "LogRetentionDays"},
+		"identifier case":     {args: func(a *DatabaseArgs) { a.Identifier = "Prod_DB" }, field: "Identifier"},
+		"database name":       {args: func(a *DatabaseArgs) { a.DatabaseName = "1app" }, field: "DatabaseName"},
+		"backup window":       {args: func(a *DatabaseArgs) { a.BackupWindow = "3am" }, field: "BackupWindow"},
+		"maintenance window":  {args: func(a *DatabaseArgs) { a.MaintenanceWindow = "sunday" }, field: "MaintenanceWindow"},
+	}
+	for label, c := range cases {
+		t.Run(label, func(t *testing.T) {
+			var dbErr error
+			rec := runDB(t, "dev", func(ctx *pulumi.Context) error {
+				var args *DatabaseArgs
+				if c.args != nil {
+					args = &DatabaseArgs{}
+					if !c.noNetwork {
+						net, err := dbTestNetwork(ctx, c.tiers...)
+						if err != nil {
+							return err
+						}
+						args.Network = net
+					}
+					c.args(args)
+				}
+				_, dbErr = NewDatabase(ctx, "db", args)
+				return nil
+			})
+			require.Error(t, dbErr)
+			assert.Contains(t, dbErr.Error(), c.field+" = ", "the error names the field")
+			assert.Contains(t, dbErr.Error(), "is invalid: ", "the error says the fix")
+			assert.Empty(t, rec.of("db"), "nothing registered for the database")
+		})
+	}
+}
+
+func TestDatabaseDefaultsHelpers(t *testing.T) {
+	ids := map[[3]string]string{
+		{"scaling-aws", "dev", "db"}:         "scaling-aws-dev-db",
+		{"Scaling_AWS", "Prod.EU", "db"}:     "scaling-aws-prod-eu-db",
+		{"1proj", "dev", "db"}:               "db-1proj-dev-db",
+		{"p", strings.Repeat("x", 80), "db"}: "p-" + strings.Repeat("x", maxIdentifierLen-2),
+	}
+	for in, want := range ids {
+		got := defaultIdentifier(in[0], in[1], in[2])
+		assert.Equal(t, want, got, "%v", in)
+		assert.True(t, identifierPattern.MatchString(got) && len(got) <= maxIdentifierLen, got)
+	}
+	conns := map[string]float64{
+		"db.t4g.micro":   68,   // 1 GiB: max_connections 85
+		"db.m6g.large":   546,  // 8 GiB
+		"db.r6g.xlarge":  2184, // 32 GiB
+		"db.m6g.4xlarge": 4369, // 64 GiB
+		"db.weird":       68,
+	}
+	for class, want := range conns {
+		assert.Equal(t, want, connectionsThreshold(class), class)
+	}
+	assert.Equal(t, float64(1<<30), freeStorageThreshold(20), "5% of 20 GiB")
+}
