@@ -81,7 +81,7 @@ func (r *dbRecorder) find(typ, name string) *dbRecorded {
 	return nil
 }
 
-func countByType(res []dbRecorded) map[string]int {
+func dbCountByType(res []dbRecorded) map[string]int {
 	out := map[string]int{}
 	for _, x := range res {
 		out[x.Type]++
@@ -90,18 +90,18 @@ func countByType(res []dbRecorded) map[string]int {
 }
 
 const (
-	tInstance   = "aws:rds/instance:Instance"
-	tParams     = "aws:rds/parameterGroup:ParameterGroup"
-	tSubnets    = "aws:rds/subnetGroup:SubnetGroup"
-	tSG         = "aws:ec2/securityGroup:SecurityGroup"
-	tIngress    = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-	tEgress     = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-	tLogGroup   = "aws:cloudwatch/logGroup:LogGroup"
-	tAlarm      = "aws:cloudwatch/metricAlarm:MetricAlarm"
-	tSecret     = "aws:secretsmanager/secret:Secret"
-	tSecretVer  = "aws:secretsmanager/secretVersion:SecretVersion"
-	tRolePolicy = "aws:iam/rolePolicy:RolePolicy"
-	tDatabase   = "scaling-aws:database:Database"
+	dbTInstance   = "aws:rds/instance:Instance"
+	dbTParams     = "aws:rds/parameterGroup:ParameterGroup"
+	dbTSubnets    = "aws:rds/subnetGroup:SubnetGroup"
+	dbTSG         = "aws:ec2/securityGroup:SecurityGroup"
+	dbTIngress    = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+	dbTEgress     = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+	dbTLogGroup   = "aws:cloudwatch/logGroup:LogGroup"
+	dbTAlarm      = "aws:cloudwatch/metricAlarm:MetricAlarm"
+	dbTSecret     = "aws:secretsmanager/secret:Secret"
+	dbTSecretVer  = "aws:secretsmanager/secretVersion:SecretVersion"
+	dbTRolePolicy = "aws:iam/rolePolicy:RolePolicy"
+	dbTDatabase   = "scaling-aws:database:Database"
 )
 
 // dbTestNetwork is a two-AZ network with the app and data tiers.
@@ -117,8 +117,8 @@ func dbTestNetwork(ctx *pulumi.Context, tiers ...Tier) (*Network, error) {
 	})
 }
 
-// runDB runs program under the mock engine for stack and returns what it registered.
-func runDB(t *testing.T, stack string, program pulumi.RunFunc) *dbRecorder {
+// dbRun runs program under the mock engine for stack and returns what it registered.
+func dbRun(t *testing.T, stack string, program pulumi.RunFunc) *dbRecorder {
 	t.Helper()
 	rec := &dbRecorder{stack: stack}
 	err := pulumi.RunErr(program, pulumi.WithMocks("scaling-aws", stack, rec))
@@ -143,7 +143,7 @@ type dbShape struct {
 
 func (s dbShape) run(t *testing.T) *dbRecorder {
 	t.Helper()
-	return runDB(t, s.stack, func(ctx *pulumi.Context) error {
+	return dbRun(t, s.stack, func(ctx *pulumi.Context) error {
 		net, err := dbTestNetwork(ctx)
 		if err != nil {
 			return err
@@ -189,25 +189,25 @@ func TestDatabase(t *testing.T) {
 		"dev, single-AZ, no replicas": {
 			stack: "dev",
 			wantCounts: map[string]int{
-				tDatabase: 1, tSubnets: 1, tSG: 1, tParams: 1, tLogGroup: 2,
-				tSecret: 1, tSecretVer: 1, tInstance: 1,
+				dbTDatabase: 1, dbTSubnets: 1, dbTSG: 1, dbTParams: 1, dbTLogGroup: 2,
+				dbTSecret: 1, dbTSecretVer: 1, dbTInstance: 1,
 			},
 		},
 		"prod, Multi-AZ, 2 replicas, alarms, a peer, a grant": {
 			stack: "prod", protect: true, multiAZ: true, replicas: 2, class: "db.m6g.large", storageGb: 100,
 			alarms: true, password: true, allowFrom: true, grantRead: true,
 			wantCounts: map[string]int{
-				tDatabase: 1, tSubnets: 1, tSG: 1, tParams: 1, tLogGroup: 6,
-				tSecret: 1, tSecretVer: 1, tInstance: 3, tAlarm: 5, tIngress: 1, tRolePolicy: 1,
+				dbTDatabase: 1, dbTSubnets: 1, dbTSG: 1, dbTParams: 1, dbTLogGroup: 6,
+				dbTSecret: 1, dbTSecretVer: 1, dbTInstance: 3, dbTAlarm: 5, dbTIngress: 1, dbTRolePolicy: 1,
 			},
 		},
 	}
 	for label, s := range shapes {
 		t.Run(label, func(t *testing.T) {
 			rec := s.run(t)
-			assert.Equal(t, s.wantCounts, countByType(rec.of("db")), "resources by type")
+			assert.Equal(t, s.wantCounts, dbCountByType(rec.of("db")), "resources by type")
 
-			p := rec.find(tInstance, "db")
+			p := rec.find(dbTInstance, "db")
 			require.NotNil(t, p, "primary")
 			in := p.Inputs
 			assert.True(t, in["storageEncrypted"].BoolValue(), "storage encrypted")
@@ -242,14 +242,14 @@ func TestDatabase(t *testing.T) {
 
 			// Log groups exist before the instance, with a retention, under RDS's names.
 			for _, log := range []string{"error", "slowquery"} {
-				g := rec.find(tLogGroup, "db-log-"+log)
+				g := rec.find(dbTLogGroup, "db-log-"+log)
 				require.NotNil(t, g, log)
 				assert.Equal(t, "/aws/rds/instance/scaling-aws-"+s.stack+"-db/"+log, g.Inputs["name"].StringValue())
 				assert.Equal(t, 30.0, g.Inputs["retentionInDays"].NumberValue())
-				assert.Contains(t, p.DependsOn, urnOf(rec, g), "instance depends on its log group")
+				assert.Contains(t, p.DependsOn, dbURN(rec, g), "instance depends on its log group")
 			}
 
-			pg := rec.find(tParams, "db")
+			pg := rec.find(dbTParams, "db")
 			require.NotNil(t, pg)
 			assert.Equal(t, "mysql8.0", pg.Inputs["family"].StringValue())
 			params := map[string]string{}
@@ -260,17 +260,17 @@ func TestDatabase(t *testing.T) {
 			assert.Equal(t, "db-physical", in["parameterGroupName"].StringValue())
 			assert.Equal(t, "db-physical", in["dbSubnetGroupName"].StringValue())
 
-			sn := rec.find(tSubnets, "db")
+			sn := rec.find(dbTSubnets, "db")
 			require.NotNil(t, sn)
 			assert.Equal(t, []resource.PropertyValue{resource.NewStringProperty("net-data-eu-west-1a_id"), resource.NewStringProperty("net-data-eu-west-1b_id")}, sn.Inputs["subnetIds"].ArrayValue(), "data subnets only")
 
-			sg := rec.find(tSG, "db-sg")
+			sg := rec.find(dbTSG, "db-sg")
 			require.NotNil(t, sg)
 			assert.Equal(t, "data", sg.Inputs["tags"].ObjectValue()["tier"].StringValue())
 			assert.False(t, sg.Inputs.HasValue("ingress"), "no inline rules")
 			ingress := 0
 			for _, r := range rec.res {
-				if r.Type != tIngress || r.Inputs["securityGroupId"].StringValue() != "db-sg_id" {
+				if r.Type != dbTIngress || r.Inputs["securityGroupId"].StringValue() != "db-sg_id" {
 					continue
 				}
 				ingress++
@@ -281,19 +281,19 @@ func TestDatabase(t *testing.T) {
 			}
 			assert.Equal(t, map[bool]int{true: 1, false: 0}[s.allowFrom], ingress, "ingress rules on the database group")
 			if s.allowFrom {
-				out := rec.find(tEgress, "app-out-mysql")
+				out := rec.find(dbTEgress, "app-out-mysql")
 				require.NotNil(t, out, "egress on the peer")
 				assert.Equal(t, "db-sg_id", out.Inputs["referencedSecurityGroupId"].StringValue())
 				assert.Equal(t, 3306.0, out.Inputs["fromPort"].NumberValue())
 			}
 
-			sv := rec.find(tSecretVer, "db-master")
+			sv := rec.find(dbTSecretVer, "db-master")
 			require.NotNil(t, sv)
 			assert.True(t, sv.Inputs["secretString"].IsSecret(), "secret value is a secret input")
 
 			for n := 1; n <= s.replicas; n++ {
 				name := "db-replica-" + string(rune('0'+n))
-				r := rec.find(tInstance, name)
+				r := rec.find(dbTInstance, name)
 				require.NotNil(t, r, name)
 				ri := r.Inputs
 				assert.Equal(t, "scaling-aws-"+s.stack+"-db", ri["replicateSourceDb"].StringValue(), "source by identifier")
@@ -307,7 +307,7 @@ func TestDatabase(t *testing.T) {
 				assert.Equal(t, s.protect, r.Protect)
 				assert.False(t, r.Retain, "a replica is deleted when Replicas drops")
 				if s.alarms {
-					lag := rec.find(tAlarm, name+"-lag")
+					lag := rec.find(dbTAlarm, name+"-lag")
 					require.NotNil(t, lag, "replica lag alarm")
 					assert.Equal(t, "ReplicaLag", lag.Inputs["metricName"].StringValue())
 				}
@@ -315,19 +315,19 @@ func TestDatabase(t *testing.T) {
 
 			if s.alarms {
 				for _, a := range rec.of("db") {
-					if a.Type != tAlarm {
+					if a.Type != dbTAlarm {
 						continue
 					}
 					assert.Equal(t, []resource.PropertyValue{resource.NewStringProperty("arn:aws:sns:eu-west-1:123456789012:alarms")}, a.Inputs["alarmActions"].ArrayValue(), a.Name)
 					assert.Equal(t, "AWS/RDS", a.Inputs["namespace"].StringValue())
 				}
 				for _, m := range []string{"cpu", "free-storage", "connections"} {
-					assert.NotNil(t, rec.find(tAlarm, "db-"+m), m)
+					assert.NotNil(t, rec.find(dbTAlarm, "db-"+m), m)
 				}
 			}
 
 			if s.grantRead {
-				pol := rec.find(tRolePolicy, "db-secret-app")
+				pol := rec.find(dbTRolePolicy, "db-secret-app")
 				require.NotNil(t, pol)
 				doc := pol.Inputs["policy"].StringValue()
 				assert.Contains(t, doc, `"Action":["secretsmanager:GetSecretValue"]`)
@@ -343,10 +343,10 @@ func TestDatabase(t *testing.T) {
 func TestDatabaseIdentity(t *testing.T) {
 	small := dbShape{stack: "prod", protect: true}.run(t)
 	big := dbShape{stack: "prod", protect: true, multiAZ: true, replicas: 2, class: "db.r6g.xlarge", storageGb: 200, alarms: true}.run(t)
-	a, b := small.find(tInstance, "db"), big.find(tInstance, "db")
+	a, b := small.find(dbTInstance, "db"), big.find(dbTInstance, "db")
 	require.NotNil(t, a)
 	require.NotNil(t, b)
-	assert.Equal(t, urnOf(small, a), urnOf(big, b), "primary URN")
+	assert.Equal(t, dbURN(small, a), dbURN(big, b), "primary URN")
 	assert.Equal(t, a.Parent, b.Parent, "primary parent")
 	for _, k := range []resource.PropertyKey{"identifier", "engine", "storageEncrypted", "kmsKeyId", "dbName", "username", "availabilityZone", "characterSetName", "timezone", "snapshotIdentifier", "dbSubnetGroupName"} {
 		assert.Equal(t, a.Inputs[k], b.Inputs[k], "replacing input %s", k)
@@ -354,13 +354,13 @@ func TestDatabaseIdentity(t *testing.T) {
 	assert.NotEqual(t, a.Inputs["multiAz"], b.Inputs["multiAz"], "the knob did turn")
 	// Replica 1 keeps its name when a third is added.
 	three := dbShape{stack: "prod", protect: true, multiAZ: true, replicas: 3}.run(t)
-	assert.Equal(t, urnOf(big, big.find(tInstance, "db-replica-1")), urnOf(three, three.find(tInstance, "db-replica-1")))
-	assert.Equal(t, urnOf(big, big.find(tInstance, "db-replica-2")), urnOf(three, three.find(tInstance, "db-replica-2")))
+	assert.Equal(t, dbURN(big, big.find(dbTInstance, "db-replica-1")), dbURN(three, three.find(dbTInstance, "db-replica-1")))
+	assert.Equal(t, dbURN(big, big.find(dbTInstance, "db-replica-2")), dbURN(three, three.find(dbTInstance, "db-replica-2")))
 }
 
-// urnOf is the URN the engine gives a recorded resource (the mock engine builds it the same
+// dbURN is the URN the engine gives a recorded resource (the mock engine builds it the same
 // way: from the stack, the project, the parent's type chain, the type and the name).
-func urnOf(rec *dbRecorder, r *dbRecorded) string {
+func dbURN(rec *dbRecorder, r *dbRecorded) string {
 	if r == nil {
 		return ""
 	}
@@ -395,7 +395,7 @@ func TestDatabaseArgsRejected(t *testing.T) {
 	for label, c := range cases {
 		t.Run(label, func(t *testing.T) {
 			var dbErr error
-			rec := runDB(t, "dev", func(ctx *pulumi.Context) error {
+			rec := dbRun(t, "dev", func(ctx *pulumi.Context) error {
 				var args *DatabaseArgs
 				if c.args != nil {
 					args = &DatabaseArgs{}
