@@ -1,0 +1,267 @@
+package rules
+
+import (
+	"github.com/scaling-aws/scaling-aws/internal/graph"
+)
+
+// replica reports whether an RDS instance is a read replica.
+func replica(r *graph.Resource) bool { return r.String("replicateSourceDb") != "" }
+
+func hasRDS(e *Env) bool { return e.Has(tRDS) }
+
+func rdsAll(e *Env) []*graph.Resource { return e.Of(tRDS) }
+
+func rdsPrimaries(e *Env) []*graph.Resource {
+	var out []*graph.Resource
+	for _, r := range e.Of(tRDS) {
+		if !replica(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func rdsRules() []Rule {
+	const all = "every aws:rds/instance:Instance"
+	const primaries = "every aws:rds/instance:Instance without replicateSourceDb (replicas inherit it from their source)"
+	return []Rule{{
+		ID:        "RDS-1",
+		Title:     "RDS storage encrypted",
+		Refs:      []string{"CKV_AWS_16", "SH RDS.3"},
+		Applies:   primaries + "; applies whenever an RDS instance exists",
+		AppliesTo: hasRDS,
+		Select:    rdsPrimaries,
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			if !boolIs(r, "storageEncrypted", true) {
+				return []Violation{v("storageEncrypted must be true")}
+			}
+			return nil
+		},
+	}, {
+		ID:        "RDS-2",
+		Title:     "RDS never publicly accessible (set explicitly), in a subnet group",
+		Refs:      []string{"CKV_AWS_17", "SH RDS.2"},
+		Applies:   all + "; dbSubnetGroupName is required on primaries (a same-region replica takes its source's)",
+		AppliesTo: hasRDS,
+		Select:    rdsAll,
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			var out []Violation
+			if !boolIs(r, "publiclyAccessible", false) {
+				out = append(out, v("publiclyAccessible must be set to false explicitly"))
+			}
+			if !replica(r) && r.String("dbSubnetGroupName") == "" {
+				out = append(out, v("dbSubnetGroupName must name a private subnet group"))
+			}
+			return out
+		},
+	}, {
+		ID:        "RDS-3",
+		Title:     "RDS Multi-AZ from users++",
+		Refs:      []string{"CKV_AWS_157", "SH RDS.5", "REL10-BP01"},
+		Applies:   primaries + ", from stage 2 (users++: master-standby failover)",
+		AppliesTo: func(e *Env) bool { return e.Ctx.Stage >= StageUsersPP && hasRDS(e) },
+		Select:    rdsPrimaries,
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			if !boolIs(r, "multiAz", true) {
+				return []Violation{v("multiAz must be true from stage %d", StageUsersPP)}
+			}
+			return nil
+		},
+	}, {
+		ID:        "RDS-4",
+		Title:     "RDS backup retention 7 to 35 days, and above zero on every replica source",
+		Refs:      []string{"CKV_AWS_133", "SH RDS.11", "REL09-BP03"},
+		Applies:   all + "; primaries need 7..35 days, a replica's source needs > 0",
+		AppliesTo: hasRDS,
+		Select:    rdsAll,
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			if replica(r) {
+				for _, src := range e.Refs(r, "replicateSourceDb", tRDS) {
+					if n, _ := src.Number("backupRetentionPeriod"); n <= 0 {
+						return []Violation{v("its source %s has no backups (backupRetentionPeriod %g): replicas need them", src.Name, n)}
+					}
+					return nil
+				}
+				return []Violation{v("replicateSourceDb names no RDS instance of the stack")}
+			}
+			n, ok := r.Number("backupRetentionPeriod")
+			if !ok || n < 7 || n > 35 {
+				return []Violation{v("backupRetentionPeriod must be set explicitly to 7..35 days")}
+			}
+			return nil
+		},
+	}, {
+		ID:        "RDS-5",
+		Title:     "RDS deletion protection and a final snapshot in prod",
+		Refs:      []string{"CKV_AWS_293", "SH RDS.8", "REL09-BP03"},
+		Applies:   all + ", in prod; replicas need deletion protection only (a MySQL replica has no final snapshot)",
+		AppliesTo: func(e *Env) bool { return e.Ctx.Prod() && hasRDS(e) },
+		Select:    rdsAll,
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			var out []Violation
+			if !boolIs(r, "deletionProtection", true) {
+				out = append(out, v("deletionProtection must be true in prod"))
+			}
+			if !replica(r) {
+				if !boolIs(r, "skipFinalSnapshot", false) {
+					out = append(out, v("skipFinalSnapshot must be set to false explicitly in prod"))
+				}
+				if r.String("finalSnapshotIdentifier") == "" {
+					out = append(out, v("finalSnapshotIdentifier must be set in prod"))
+				}
+			}
+			return out
+		},
+	}, {
+		ID:        "RDS-6",
+		Title:     "RDS master password managed by Secrets Manager or passed as a secret",
+		Refs:      []string{"CKV_AWS_161", "SH RDS.10", "CKV_AWS_46"},
+		Applies:   primaries,
+		AppliesTo: hasRDS,
+		Select:    rdsPrimaries,
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			_, hasPw := r.Inputs["password"]
+			switch {
+			case hasPw && !secretInput(r, "password"):
+				return []Violation{v("password is plain text; use manageMasterUserPassword or a Pulumi secret")}
+			case !hasPw && !boolIs(r, "manageMasterUserPassword", true):
+				return []Violation{v("no password: manageMasterUserPassword must be true")}
+			}
+			return nil
+		},
+	}}
+}
+
+func hasRedis(e *Env) bool { return e.Has(tRedis) }
+
+func redis(e *Env) []*graph.Resource { return e.Of(tRedis) }
+
+func cacheRules() []Rule {
+	const applies = "every aws:elasticache/replicationGroup:ReplicationGroup"
+	return []Rule{{
+		ID:        "EC-1",
+		Title:     "ElastiCache encrypted at rest and in transit",
+		Refs:      []string{"CKV_AWS_29", "CKV_AWS_30", "SH ElastiCache.4", "SH ElastiCache.5"},
+		Applies:   applies,
+		AppliesTo: hasRedis,
+		Select:    redis,
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			var out []Violation
+			if !boolIs(r, "atRestEncryptionEnabled", true) {
+				out = append(out, v("atRestEncryptionEnabled must be true"))
+			}
+			if !boolIs(r, "transitEncryptionEnabled", true) {
+				out = append(out, v("transitEncryptionEnabled must be true"))
+			}
+			return out
+		},
+	}, {
+		ID:        "EC-2",
+		Title:     "ElastiCache authenticates: an auth token as a secret, or RBAC user groups",
+		Refs:      []string{"CKV_AWS_31", "SH ElastiCache.6"},
+		Applies:   applies,
+		AppliesTo: hasRedis,
+		Select:    redis,
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			if len(list(r, "userGroupIds")) > 0 {
+				return nil
+			}
+			if _, ok := r.Inputs["authToken"]; ok {
+				if secretInput(r, "authToken") {
+					return nil
+				}
+				return []Violation{v("authToken is plain text; pass it as a Pulumi secret")}
+			}
+			return []Violation{v("set authToken (as a secret) or userGroupIds")}
+		},
+	}, {
+		ID:        "EC-3",
+		Title:     "ElastiCache automatic failover and Multi-AZ with at least two nodes",
+		Refs:      []string{"CKV2_AWS_50", "SH ElastiCache.3", "REL10-BP01"},
+		Applies:   applies,
+		AppliesTo: hasRedis,
+		Select:    redis,
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			var out []Violation
+			if !boolIs(r, "automaticFailoverEnabled", true) {
+				out = append(out, v("automaticFailoverEnabled must be true"))
+			}
+			if !boolIs(r, "multiAzEnabled", true) {
+				out = append(out, v("multiAzEnabled must be true"))
+			}
+			n, _ := r.Number("numCacheClusters")
+			if rp, ok := r.Number("replicasPerNodeGroup"); ok {
+				n = rp + 1
+			}
+			if n < 2 {
+				out = append(out, v("numCacheClusters must be at least 2 (a primary and a replica)"))
+			}
+			return out
+		},
+	}, {
+		ID:        "EC-4",
+		Title:     "ElastiCache snapshots retained",
+		Refs:      []string{"SH ElastiCache.1", "REL09-BP03"},
+		Applies:   applies,
+		AppliesTo: hasRedis,
+		Select:    redis,
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			if n, ok := r.Number("snapshotRetentionLimit"); !ok || n <= 0 {
+				return []Violation{v("snapshotRetentionLimit must be above 0")}
+			}
+			return nil
+		},
+	}}
+}
+
+func warehouseRules() []Rule {
+	return []Rule{{
+		ID:        "DDB-1",
+		Title:     "DynamoDB point-in-time recovery, deletion protection and encryption",
+		Refs:      []string{"CKV_AWS_28", "CKV_AWS_119", "SH DynamoDB.2", "SH DynamoDB.6"},
+		Applies:   "every aws:dynamodb/table:Table",
+		AppliesTo: func(e *Env) bool { return e.Has(tTable) },
+		Select:    func(e *Env) []*graph.Resource { return e.Of(tTable) },
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			var out []Violation
+			if !boolIs(r, "pointInTimeRecovery.enabled", true) {
+				out = append(out, v("pointInTimeRecovery.enabled must be true"))
+			}
+			if !boolIs(r, "deletionProtectionEnabled", true) {
+				out = append(out, v("deletionProtectionEnabled must be true"))
+			}
+			if !boolIs(r, "serverSideEncryption.enabled", true) {
+				out = append(out, v("serverSideEncryption.enabled must be true"))
+			}
+			return out
+		},
+	}, {
+		ID:        "RS-1",
+		Title:     "Redshift encrypted, not public (explicitly), in a subnet group, snapshots retained, password managed",
+		Refs:      []string{"CKV_AWS_64", "CKV_AWS_87", "SH Redshift.1", "SH Redshift.3"},
+		Applies:   "every aws:redshift/cluster:Cluster",
+		AppliesTo: func(e *Env) bool { return e.Has(tRedshift) },
+		Select:    func(e *Env) []*graph.Resource { return e.Of(tRedshift) },
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			var out []Violation
+			if !boolIs(r, "encrypted", true) {
+				out = append(out, v("encrypted must be true"))
+			}
+			if !boolIs(r, "publiclyAccessible", false) {
+				out = append(out, v("publiclyAccessible must be set to false explicitly"))
+			}
+			if r.String("clusterSubnetGroupName") == "" {
+				out = append(out, v("clusterSubnetGroupName must name a private subnet group"))
+			}
+			if n, ok := r.Number("automatedSnapshotRetentionPeriod"); !ok || n <= 0 {
+				out = append(out, v("automatedSnapshotRetentionPeriod must be set above 0"))
+			}
+			if _, ok := r.Inputs["masterPassword"]; ok && !secretInput(r, "masterPassword") {
+				out = append(out, v("masterPassword is plain text"))
+			} else if !ok && !boolIs(r, "manageMasterPassword", true) {
+				out = append(out, v("no masterPassword: manageMasterPassword must be true"))
+			}
+			return out
+		},
+	}}
+}

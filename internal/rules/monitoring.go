@@ -1,0 +1,147 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/scaling-aws/scaling-aws/internal/graph"
+)
+
+// alarmMetrics returns the metric names an alarm watches (its own, or its metric queries').
+func alarmMetrics(a *graph.Resource) []string {
+	var out []string
+	if m := a.String("metricName"); m != "" {
+		out = append(out, m)
+	}
+	for _, q := range list(a, "metricQueries") {
+		qm, _ := q.(map[string]any)
+		if m, ok := qm["metric"].(map[string]any); ok && mstr(m, "metricName") != "" {
+			out = append(out, mstr(m, "metricName"))
+		}
+	}
+	return out
+}
+
+// alarmDims returns every dimension value of an alarm.
+func alarmDims(a *graph.Resource) []string {
+	out := allStrings(a.Inputs["dimensions"])
+	for _, q := range list(a, "metricQueries") {
+		qm, _ := q.(map[string]any)
+		if m, ok := qm["metric"].(map[string]any); ok {
+			out = append(out, allStrings(m["dimensions"])...)
+		}
+	}
+	return out
+}
+
+// watches reports whether an alarm is about r: it depends on r or a dimension names it.
+func (e *Env) watches(a, r *graph.Resource) bool {
+	if e.DependsOn(a, r) {
+		return true
+	}
+	for _, d := range alarmDims(a) {
+		if e.Matches(r, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// requiredAlarms lists, per critical resource, the alarm metrics it needs; each entry is a
+// set of alternatives.
+func (e *Env) requiredAlarms(r *graph.Resource) [][]string {
+	switch r.Type {
+	case tLB, tALB:
+		if application(r) {
+			return [][]string{{"HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count"}}
+		}
+	case tTG, tATG:
+		return [][]string{{"UnHealthyHostCount"}}
+	case tASG, tInstance:
+		return [][]string{{"CPUUtilization"}}
+	case tRDS:
+		req := [][]string{{"CPUUtilization"}, {"FreeStorageSpace"}, {"DatabaseConnections"}}
+		if replica(r) {
+			req = append(req, []string{"ReplicaLag"})
+		}
+		return req
+	case tRedis:
+		return [][]string{{"EngineCPUUtilization", "CPUUtilization"}, {"DatabaseMemoryUsagePercentage", "FreeableMemory", "BytesUsedForCache"}, {"ReplicationLag"}}
+	case tQueue:
+		if e.dlqs()[r] {
+			return [][]string{{"ApproximateNumberOfMessagesVisible"}}
+		}
+		return [][]string{{"ApproximateAgeOfOldestMessage"}}
+	}
+	return nil
+}
+
+// criticalTypes are the resources MON-3 expects alarms on.
+var criticalTypes = []string{tLB, tALB, tTG, tATG, tASG, tInstance, tRDS, tRedis, tQueue}
+
+func monitoringRules() []Rule {
+	return []Rule{{
+		ID:        "MON-1",
+		Title:     "every alarm has actions",
+		Refs:      []string{"CKV_AWS_319"},
+		Applies:   "every aws:cloudwatch/metricAlarm:MetricAlarm",
+		AppliesTo: func(e *Env) bool { return e.Has(tAlarm) },
+		Select:    func(e *Env) []*graph.Resource { return e.Of(tAlarm) },
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			var out []Violation
+			if len(strings_(r.Inputs["alarmActions"])) == 0 {
+				out = append(out, v("alarmActions must name the stack's SNS topic"))
+			}
+			if b, ok := r.Inputs["actionsEnabled"].(bool); ok && !b {
+				out = append(out, v("actionsEnabled must not be false"))
+			}
+			return out
+		},
+	}, {
+		ID:        "MON-2",
+		Title:     "log groups have a retention",
+		Refs:      []string{"CKV_AWS_66", "CKV_AWS_338"},
+		Applies:   "every aws:cloudwatch/logGroup:LogGroup",
+		AppliesTo: func(e *Env) bool { return e.Has(tLogGroup) },
+		Select:    func(e *Env) []*graph.Resource { return e.Of(tLogGroup) },
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			if n, ok := r.Number("retentionInDays"); !ok || n <= 0 {
+				return []Violation{v("retentionInDays must be set")}
+			}
+			return nil
+		},
+	}, {
+		ID:    "MON-3",
+		Title: "critical resources each have their alarms",
+		Refs:  []string{"REL06-BP01", "REL11-BP01"},
+		Applies: "from stage 4 (users++++: monitoring and alerting): load balancers (5XX), target groups (UnHealthyHostCount), " +
+			"Auto Scaling groups and instances (CPU), RDS (CPU, FreeStorageSpace, DatabaseConnections, ReplicaLag on replicas), " +
+			"ElastiCache (CPU, memory, ReplicationLag), work queues (ApproximateAgeOfOldestMessage) and dead-letter queues (messages visible)",
+		AppliesTo: func(e *Env) bool { return e.Ctx.Stage >= StageUsers4P },
+		Select:    func(e *Env) []*graph.Resource { return e.Of(criticalTypes...) },
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			have := map[string]bool{}
+			for _, a := range e.Of(tAlarm) {
+				if e.watches(a, r) {
+					for _, m := range alarmMetrics(a) {
+						have[m] = true
+					}
+				}
+			}
+			var out []Violation
+			for _, alts := range e.requiredAlarms(r) {
+				found := false
+				for _, m := range alts {
+					found = found || have[m]
+				}
+				if !found {
+					out = append(out, v("no alarm on %s", strings.Join(alts, " or ")))
+				}
+			}
+			return out
+		},
+	}}
+}
+
+// describe renders a resource for messages.
+func describe(r *graph.Resource) string { return fmt.Sprintf("%s %s", r.Type, r.Name) }
