@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -310,8 +309,3 @@ func (s *Server) deletePost(w http.ResponseWriter, r *http.Request) {
 }
 
 var errNoPhotos = app.Errorf(app.ENOTFOUND, "photos are not enabled on this deployment (no object store)")
-
-func isNotFound(err error) bool {
-	var e *app.Error
-	return errors.As(err, &e) && e.Code == app.ENOTFOUND
-}

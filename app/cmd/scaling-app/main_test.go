@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scaling-aws/scaling-aws/app/apptest"
+)
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadConfigDefaults(t *testing.T) {
+	c, err := loadConfig(envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Role != "all" || c.Addr != ":8080" || c.DBPort != 3306 || c.DBName != "app" || !c.DBMigrate ||
+		c.QueueBackend != "none" || c.DBMaxOpenConns != 32 || c.RedisAddr != "" {
+		t.Errorf("defaults: %+v", c)
+	}
+	c, _ = loadConfig(envOf(map[string]string{"APP_ROLE": "read", "DB_REPLICAS": " r1:3307, r2 ,"}))
+	if c.DBMigrate || strings.Join(c.DBReplicas, ",") != "r1:3307,r2:3306" {
+		t.Errorf("read role: migrate %v replicas %v", c.DBMigrate, c.DBReplicas)
+	}
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"APP_ROLE": "reader"}, `APP_ROLE="reader" must be all, read, write or worker`},
+		{map[string]string{"DB_PORT": "x"}, `DB_PORT="x" must be a non-negative integer`},
+		{map[string]string{"DB_TLS": "yes"}, `DB_TLS="yes" must be false, true or skip-verify`},
+		{map[string]string{"DB_TLS_CA_FILE": "/ca.pem"}, "DB_TLS is not true"},
+		{map[string]string{"DB_PASSWORD": "a", "DB_PASSWORD_SECRET_ARN": "arn:x"}, "not both"},
+		{map[string]string{"QUEUE_BACKEND": "kafka"}, `QUEUE_BACKEND="kafka" must be none, sqs or redis`},
+		{map[string]string{"QUEUE_BACKEND": "sqs", "S3_BUCKET": "b"}, "needs QUEUE_URL"},
+		{map[string]string{"QUEUE_BACKEND": "redis", "S3_BUCKET": "b"}, "needs REDIS_ADDR"},
+		{map[string]string{"APP_ROLE": "worker"}, "APP_ROLE=worker needs QUEUE_BACKEND"},
+		{map[string]string{"REDIS_TLS": "maybe"}, `REDIS_TLS="maybe" must be true or false`},
+		{map[string]string{"SESSION_TTL": "1 day"}, `SESSION_TTL="1 day" must be a positive duration`},
+	} {
+		_, err := loadConfig(envOf(tc.env))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want one containing %q", tc.env, err, tc.want)
+		}
+	}
+}
+
+func TestSecrets(t *testing.T) {
+	u, p, err := parseDBSecret(`{"username":"admin","password":"s3cr3t","engine":"mysql"}`)
+	if err != nil || u != "admin" || p != "s3cr3t" {
+		t.Errorf("RDS secret: %q %q %v", u, p, err)
+	}
+	if _, _, err := parseDBSecret(`not json s3cr3t`); err == nil || strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("bad secret: %v (must fail without echoing the value)", err)
+	}
+	if got := parseRedisSecret("plain-token"); got != "plain-token" {
+		t.Errorf("plain redis secret: %q", got)
+	}
+	if got := parseRedisSecret(`{"password":"pw"}`); got != "pw" {
+		t.Errorf("JSON redis secret: %q", got)
+	}
+}
+
+// TestRun starts the binary's run on the real servers, checks that it
+// serves, that the password is not logged, and that cancelling (SIGTERM)
+// shuts it down cleanly.
+func TestRun(t *testing.T) {
+	m := apptest.NewMySQL(t)
+	redisAddr, _ := apptest.Redis(t)
+	host, port, _ := strings.Cut(m.Primary.Addr, ":")
+	env := map[string]string{
+		"APP_ADDR": "127.0.0.1:0", "DB_HOST": host, "DB_PORT": port, "DB_NAME": m.Primary.DBName,
+		"DB_USER": m.Primary.User, "DB_PASSWORD": m.Primary.Passwd, "DB_REPLICAS": m.Replica.Addr,
+		"REDIS_ADDR": redisAddr,
+	}
+	if err := run(context.Background(), []string{"-migrate-only"}, envOf(env), io.Discard); err != nil {
+		t.Fatalf("-migrate-only: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"-role", "write"}, envOf(env), pw); pw.Close() }()
+	logs := bufio.NewScanner(pr)
+	var addr string
+	var all strings.Builder
+	for addr == "" && logs.Scan() {
+		all.WriteString(logs.Text() + "\n")
+		var line map[string]any
+		json.Unmarshal(logs.Bytes(), &line)
+		if line["msg"] == "listening" {
+			addr = line["addr"].(string)
+		}
+	}
+	if addr == "" {
+		t.Fatalf("never listened; logs:\n%s", all.String())
+	}
+	go io.Copy(io.Discard, pr)
+	res, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Errorf("readyz: %d", res.StatusCode)
+	}
+	if m.Primary.Passwd != "" && strings.Contains(all.String(), m.Primary.Passwd) {
+		t.Error("the database password appears in the logs")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not return after cancellation")
+	}
+}
