@@ -1,8 +1,10 @@
 package components
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"regexp"
 	"slices"
 	"strconv"
@@ -99,9 +101,10 @@ type DatabaseArgs struct {
 	// MasterPassword is the master password, as a Pulumi secret (for example
 	// `pulumi config set --secret`); it is wrapped as a secret whatever is given. It is
 	// copied into a Secrets Manager secret that servers read at start (SecretArn).
-	// Default: a password generated once by Secrets Manager (GetRandomPassword) and then
-	// kept: later runs ignore the newly generated value. See docs/database.md for why RDS's
-	// managed master password (manageMasterUserPassword) is not used.
+	// Default: a 32-character password generated with crypto/rand when the instance is
+	// created and then kept (later runs draw a new one that ignoreChanges discards), because
+	// pulumi-random is not available here. Prod should set it. See docs/database.md for why
+	// RDS's managed master password (manageMasterUserPassword) is not used.
 	MasterPassword pulumi.StringInput
 	// LogRetentionDays keeps the exported error and slow-query logs; a value CloudWatch
 	// accepts. Default: 30 because slow queries older than a month are stale evidence.
@@ -158,6 +161,10 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 	if err != nil {
 		return nil, err
 	}
+	password, generated, err := a.password()
+	if err != nil {
+		return nil, err
+	}
 	d := &Database{ctx: ctx, name: name}
 	child, err := register(ctx, "database:Database", name, d, opts)
 	if err != nil {
@@ -203,7 +210,6 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 	}
 
 	username := pulumi.String(a.MasterUsername)
-	password, generated := a.password(ctx)
 	// Secrets Manager refuses to delete a secret at once; the window lets a mistaken
 	// deletion be undone. Its value is the shape of an RDS-managed master secret.
 	secret, err := secretsmanager.NewSecret(ctx, childName(name, "master"), &secretsmanager.SecretArgs{
@@ -425,17 +431,33 @@ func (d *Database) GrantReadSecret(grantee string, role *iam.Role) error {
 }
 
 // password returns the master password and whether it was generated here.
-func (a *DatabaseArgs) password(ctx *pulumi.Context) (pulumi.StringOutput, bool) {
+func (a *DatabaseArgs) password() (pulumi.StringOutput, bool, error) {
 	if a.MasterPassword != nil {
-		return pulumi.ToSecret(a.MasterPassword).(pulumi.StringOutput), false
+		return pulumi.ToSecret(a.MasterPassword).(pulumi.StringOutput), false, nil
 	}
-	// MySQL refuses '/', '"', '@' and spaces in the master password; letters and digits
-	// only keep it safe in every client's connection string.
-	gen := secretsmanager.GetRandomPasswordOutput(ctx, secretsmanager.GetRandomPasswordOutputArgs{
-		PasswordLength:     pulumi.Int(32),
-		ExcludePunctuation: pulumi.Bool(true),
-	})
-	return pulumi.ToSecret(gen.RandomPassword()).(pulumi.StringOutput), true
+	pw, err := generatePassword(32)
+	if err != nil {
+		return pulumi.StringOutput{}, false, fmt.Errorf("generate the master password: %w", err)
+	}
+	return pulumi.ToSecret(pulumi.String(pw)).(pulumi.StringOutput), true, nil
+}
+
+// passwordAlphabet is letters and digits: MySQL refuses '/', '"', '@' and spaces in the
+// master password, and plain alphanumerics are safe in every client's connection string.
+const passwordAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// generatePassword draws n characters of passwordAlphabet from crypto/rand (about 5.95
+// bits each: 190 bits for 32).
+func generatePassword(n int) (string, error) {
+	b := make([]byte, n)
+	for i := range b {
+		k, err := rand.Int(rand.Reader, big.NewInt(int64(len(passwordAlphabet))))
+		if err != nil {
+			return "", err
+		}
+		b[i] = passwordAlphabet[k.Int64()]
+	}
+	return string(b), nil
 }
 
 func param(name, value string) *rds.ParameterGroupParameterArgs {

@@ -1,6 +1,7 @@
 package components
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -54,11 +55,10 @@ func (r *dbRecorder) NewResource(args pulumi.MockResourceArgs) (string, resource
 	return id, out, nil
 }
 
+// Call fails every invoke: the database needs none (it must run under the offline engine
+// and `pulumi preview` without extra mocks).
 func (r *dbRecorder) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
-	if args.Token == "aws:secretsmanager/getRandomPassword:getRandomPassword" {
-		return resource.PropertyMap{"randomPassword": resource.NewStringProperty("generated0123456789")}, nil
-	}
-	return resource.PropertyMap{}, nil
+	return nil, fmt.Errorf("unexpected invoke %s", args.Token)
 }
 
 // of returns the resources of the database named db: the component and its children.
@@ -442,4 +442,11 @@ func TestDatabaseDefaultsHelpers(t *testing.T) {
 		assert.Equal(t, want, connectionsThreshold(class), class)
 	}
 	assert.Equal(t, float64(1<<30), freeStorageThreshold(20), "5% of 20 GiB")
+
+	p1, err := generatePassword(32)
+	require.NoError(t, err)
+	p2, err := generatePassword(32)
+	require.NoError(t, err)
+	assert.Regexp(t, `^[A-Za-z0-9]{32}$`, p1)
+	assert.NotEqual(t, p1, p2)
 }
