@@ -1,0 +1,158 @@
+// Command preview is the offline preview: it evaluates a stack of the program under the
+// Pulumi Go SDK's mock engine, with no cloud account, CLI or provider plugin, and prints what
+// `pulumi preview` would create.
+//
+//	go run ./cmd/preview -stack dev                  # readable tree and summary
+//	go run ./cmd/preview -stack prod -stage users++  # another stage, same stack config
+//	go run ./cmd/preview -stack dev -json            # the whole graph, for machines
+//	go run ./cmd/preview -list-stages                # the stage registry
+//
+// It reads Pulumi.<stack>.yaml as the CLI would. Bad config exits 1 with the program's
+// message on stderr; bad flags exit 2. The output is deterministic, so CI can diff it.
+// docs/preview.md documents the flags, the text format and the JSON schema.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/scaling-aws/scaling-aws/config"
+	"github.com/scaling-aws/scaling-aws/internal/graph"
+	"github.com/scaling-aws/scaling-aws/internal/offline"
+	"github.com/scaling-aws/scaling-aws/stages"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Exit statuses.
+const (
+	exitOK    = 0
+	exitError = 1 // config or program error
+	exitUsage = 2 // bad flags
+)
+
+// keyValues is a repeatable -config key=value flag.
+type keyValues []string
+
+func (k *keyValues) String() string { return strings.Join(*k, ",") }
+
+func (k *keyValues) Set(v string) error {
+	if !strings.Contains(v, "=") {
+		return fmt.Errorf("want key=value, got %q", v)
+	}
+	*k = append(*k, v)
+	return nil
+}
+
+// run is the whole command; main only wires it to the process.
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("preview", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	stack := fs.String("stack", "dev", "stack to evaluate: reads Pulumi.<stack>.yaml")
+	dir := fs.String("dir", ".", "project directory (holds Pulumi.yaml, Pulumi.<stack>.yaml and app/)")
+	stage := fs.String("stage", "", "override scaling-aws:stage (seed name or alias, such as users++ or 2)")
+	var overrides keyValues
+	fs.Var(&overrides, "config", "override a config key: key=value (repeatable; a bare key takes the project namespace; objects as JSON)")
+	asJSON := fs.Bool("json", false, "write the whole resource graph as JSON")
+	listStages := fs.Bool("list-stages", false, "list the stages and exit")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: preview [-stack dev] [-dir .] [-stage name] [-config key=value]... [-json] | -list-stages")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "preview: unexpected arguments %q\n", fs.Args())
+		fs.Usage()
+		return exitUsage
+	}
+	if *listStages {
+		printStages(stdout)
+		return exitOK
+	}
+
+	project := offline.ProjectName(*dir)
+	cfg, secretKeys, err := offline.LoadStackConfig(*dir, *stack)
+	if err != nil {
+		fmt.Fprintln(stderr, "error:", err)
+		return exitError
+	}
+	if *stage != "" {
+		cfg[project+":stage"] = *stage
+	}
+	for _, kv := range overrides {
+		k, v, _ := strings.Cut(kv, "=")
+		if !strings.Contains(k, ":") {
+			k = project + ":" + k
+		}
+		cfg[k] = v
+	}
+
+	g, err := offline.Run(offline.RunOptions{Project: project, Stack: *stack, Config: cfg, SecretKeys: secretKeys, Root: *dir})
+	if err != nil {
+		fmt.Fprintln(stderr, "error:", err)
+		return exitError
+	}
+	if *asJSON {
+		if err := writeJSON(stdout, g); err != nil {
+			fmt.Fprintln(stderr, "error:", err)
+			return exitError
+		}
+		return exitOK
+	}
+	printText(stdout, g, cfg, project)
+	return exitOK
+}
+
+// writeJSON writes the graph as indented JSON; map keys are sorted, so it is deterministic.
+func writeJSON(w io.Writer, g *graph.Graph) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(g); err != nil {
+		return err
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// printStages prints the stage registry.
+func printStages(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tSTAGE\tALIASES\tIMPLEMENTED\tADDS")
+	for _, d := range stages.Registry {
+		impl := "no"
+		if d.Implemented() {
+			impl = "yes"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", int(d.Stage), d.Stage, strings.Join(d.Stage.Aliases(), ", "), impl, d.Adds)
+	}
+	tw.Flush()
+}
+
+// stageOf returns the stage the program deployed (its "stage" output) or the configured one.
+func stageOf(g *graph.Graph, cfg map[string]string, project string) (config.Stage, bool) {
+	name, _ := g.Outputs["stage"].(string)
+	if name == "" {
+		name = cfg[project+":stage"]
+	}
+	if name == "" {
+		name = config.SingleBox.String()
+	}
+	s, err := config.ParseStage(name)
+	return s, err == nil
+}
