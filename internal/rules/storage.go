@@ -177,6 +177,9 @@ func s3Rules() []Rule {
 		AppliesTo: hasBuckets,
 		Select:    buckets,
 		Check: func(e *Env, b *graph.Resource) []Violation {
+			if b.Type == tLegacyBucket {
+				return []Violation{v("legacy aws:s3/bucket:Bucket: use s3.BucketV2 and its companion resources")}
+			}
 			switch tag(b, TagDataClass) {
 			case ClassData, ClassLogs, ClassArtifact:
 				return nil

@@ -1,0 +1,288 @@
+package rules_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/scaling-aws/scaling-aws/internal/rules"
+)
+
+var prod5 = rules.Context{Environment: rules.Prod, Stage: rules.StageUsers5P}
+
+// TestCompliantGraphPassesEveryRule: the hand-built full graph applies every rule, each
+// examines at least one resource, and none fails.
+func TestCompliantGraphPassesEveryRule(t *testing.T) {
+	rep := rules.Check(compliant().g, prod5)
+	if !rep.OK() {
+		t.Fatalf("compliant graph fails:\n%s", rep)
+	}
+	for _, res := range rep.Results {
+		if !res.Applied || res.Examined == 0 {
+			t.Errorf("%s: applied=%v examined=%d; the full graph must exercise every rule", res.Rule.ID, res.Applied, res.Examined)
+		}
+	}
+}
+
+// mutation makes the compliant graph (or another base) fail one rule on one resource.
+type mutation struct {
+	rule   string
+	name   string
+	base   func() *fixture // default: compliant
+	ctx    *rules.Context  // default: prod5
+	mutate func(f *fixture)
+	want   string // name of the resource the violation must name ("" for zero-match)
+	msg    string // substring of the message
+}
+
+func set(name, key string, val any) func(f *fixture) {
+	return func(f *fixture) { setIn(f.r(name).Inputs, key, val) }
+}
+
+// setIn sets a dotted path (creating maps; numeric parts index lists); nil deletes.
+func setIn(in map[string]any, path string, val any) {
+	parts := strings.Split(path, ".")
+	var cur any = in
+	for i, p := range parts {
+		last := i == len(parts)-1
+		switch c := cur.(type) {
+		case map[string]any:
+			if last {
+				if val == nil {
+					delete(c, p)
+				} else {
+					c[p] = val
+				}
+				return
+			}
+			if _, ok := c[p]; !ok {
+				c[p] = map[string]any{}
+			}
+			cur = c[p]
+		case []any:
+			n := 0
+			for _, d := range p {
+				n = n*10 + int(d-'0')
+			}
+			if last {
+				c[n] = val
+				return
+			}
+			cur = c[n]
+		}
+	}
+}
+
+func drop(name string) func(f *fixture) { return func(f *fixture) { f.drop(name) } }
+
+func ctxOf(env string, stage int) *rules.Context {
+	return &rules.Context{Environment: env, Stage: stage}
+}
+
+var mutations = []mutation{
+	// Network.
+	{rule: "NET-1", name: "private subnet maps public IPs", mutate: set("app-a", "mapPublicIpOnLaunch", true), want: "app-a"},
+	{rule: "NET-1", name: "private subnet leaves it unset", mutate: set("data-b", "mapPublicIpOnLaunch", nil), want: "data-b"},
+	{rule: "NET-2", name: "data tier in one AZ", mutate: drop("data-b"), want: "data-a", msg: "1 AZ"},
+	{rule: "NET-3", name: "AZ b routes through NAT a", mutate: func(f *fixture) {
+		rt := f.r("private-b")
+		set("private-b", "routes.0.natGatewayId", "id-nat-a")(f)
+		rt.Dependencies = []string{f.r("vpc").URN, f.r("nat-a").URN}
+	}, want: "private-b"},
+	{rule: "NET-4", name: "no flow log", mutate: drop("flow-log"), want: "vpc"},
+	{rule: "NET-5", name: "SSH from the internet", mutate: func(f *fixture) {
+		sg := f.r("web-sg")
+		f.add(tIngress, "web-sg-in-ssh", m{"securityGroupId": id(sg), "cidrIpv4": "0.0.0.0/0", "ipProtocol": "tcp", "fromPort": 22.0, "toPort": 22.0}, sg)
+	}, want: "web-sg-in-ssh"},
+	{rule: "NET-5", name: "MySQL from ::/0 inline", mutate: set("db-sg", "ingress", l(m{"ipv6CidrBlocks": l("::/0"), "protocol": "tcp", "fromPort": 3306.0, "toPort": 3306.0})), want: "db-sg"},
+	{rule: "NET-5", name: "all ports from the internet on the LB group", mutate: func(f *fixture) {
+		sg := f.r("lb-sg")
+		f.add(tSGRule, "lb-all", m{"type": "ingress", "securityGroupId": id(sg), "cidrBlocks": l("0.0.0.0/0"), "protocol": "-1", "fromPort": 0.0, "toPort": 0.0}, sg)
+	}, want: "lb-all", msg: "all ports"},
+	{rule: "NET-5", name: "LB port 80 without a redirect", mutate: set("web-http", "defaultActions", l(m{"type": "forward", "targetGroupArn": "x"})), want: "lb-sg-in-http", msg: "redirect"},
+	{rule: "NET-5", name: "single box open on 80 after BoxMaxStage", base: box, ctx: ctxOf(rules.Dev, rules.StageUsersPP), want: "box-in-80"},
+	{rule: "NET-5", name: "single box SSH from the internet", base: box, ctx: ctxOf(rules.Dev, 0), mutate: set("box-in-ssh", "cidrIpv4", "0.0.0.0/0"), want: "box-in-ssh"},
+	{rule: "NET-6", name: "data tier admits a CIDR", mutate: func(f *fixture) {
+		sg := f.r("db-sg")
+		f.add(tIngress, "db-sg-in-vpc", m{"securityGroupId": id(sg), "cidrIpv4": "10.0.0.0/16", "ipProtocol": "tcp", "fromPort": 3306.0, "toPort": 3306.0}, sg)
+	}, want: "db-sg-in-vpc"},
+	{rule: "NET-6", name: "data store without a tagged group", mutate: func(f *fixture) {
+		delete(f.r("db-sg").Inputs["tags"].(map[string]any), "tier")
+		delete(f.r("cache-sg").Inputs["tags"].(map[string]any), "tier")
+	}, want: "", msg: "matched no resources"},
+	{rule: "NET-7", name: "all egress to the internet", mutate: set("web-sg-out-https", "ipProtocol", "-1"), want: "web-sg-out-https"},
+	{rule: "NET-7", name: "data tier egress to a CIDR", mutate: set("db-sg", "egress", l(m{"cidrBlocks": l("10.0.0.0/8"), "protocol": "tcp", "fromPort": 443.0, "toPort": 443.0})), want: "db-sg"},
+
+	// Compute.
+	{rule: "CMP-1", name: "IMDSv1 allowed", mutate: set("web-lt", "metadataOptions.httpTokens", "optional"), want: "web-lt"},
+	{rule: "CMP-1", name: "hop limit unset", mutate: set("admin", "metadataOptions.httpPutResponseHopLimit", nil), want: "admin"},
+	{rule: "CMP-2", name: "volume unencrypted", mutate: set("admin-data", "encrypted", false), want: "admin-data"},
+	{rule: "CMP-2", name: "launch template ebs not \"true\"", mutate: set("web-lt", "blockDeviceMappings.0.ebs.encrypted", "false"), want: "web-lt"},
+	{rule: "CMP-2", name: "instance extra volume unencrypted", mutate: set("admin", "ebsBlockDevices.0.encrypted", false), want: "admin"},
+	{rule: "CMP-3", name: "instance with a public IP", mutate: set("admin", "associatePublicIpAddress", true), want: "admin"},
+	{rule: "CMP-3", name: "launch template with a public IP", mutate: set("web-lt", "networkInterfaces.0.associatePublicIpAddress", "true"), want: "web-lt"},
+	{rule: "CMP-3", name: "box keeps a public IP past BoxMaxStage", base: box, ctx: ctxOf(rules.Dev, rules.StageUsersPP), want: "box"},
+	{rule: "CMP-4", name: "launch template without a profile", mutate: set("web-lt", "iamInstanceProfile", nil), want: "web-lt"},
+	{rule: "ASG-1", name: "one subnet", mutate: set("web-asg", "vpcZoneIdentifiers", l("id-app-a")), want: "web-asg"},
+	{rule: "ASG-1", name: "public subnets", mutate: set("web-asg", "vpcZoneIdentifiers", l("id-public-a", "id-public-b")), want: "web-asg", msg: "public"},
+	{rule: "ASG-1", name: "no launch template", mutate: set("web-asg", "launchTemplate", nil), want: "web-asg"},
+	{rule: "ASG-2", name: "desired above max", mutate: set("web-asg", "desiredCapacity", 10.0), want: "web-asg"},
+	{rule: "ASG-3", name: "EC2 health checks", mutate: set("web-asg", "healthCheckType", "EC2"), want: "web-asg"},
+	{rule: "ASG-3", name: "no grace period", mutate: set("web-asg", "healthCheckGracePeriod", nil), want: "web-asg"},
+	{rule: "ASG-4", name: "no scaling policy", mutate: drop("web-cpu"), want: "web-asg"},
+
+	// Load balancer.
+	{rule: "LB-1", name: "access logs off", mutate: set("web-lb", "accessLogs.enabled", false), want: "web-lb"},
+	{rule: "LB-2", name: "no deletion protection in prod", mutate: set("web-lb", "enableDeletionProtection", nil), want: "web-lb"},
+	{rule: "LB-3", name: "invalid headers kept", mutate: set("web-lb", "dropInvalidHeaderFields", false), want: "web-lb"},
+	{rule: "LB-4", name: "HTTPS without a policy", mutate: set("web-https", "sslPolicy", nil), want: "web-https", msg: "sslPolicy"},
+	{rule: "LB-4", name: "HTTPS with a 2016 policy", mutate: set("web-https", "sslPolicy", "ELBSecurityPolicy-2016-08"), want: "web-https"},
+	{rule: "LB-4", name: "HTTP redirect with 302", mutate: set("web-http", "defaultActions.0.redirect.statusCode", "HTTP_302"), want: "web-http"},
+	{rule: "LB-4", name: "load balancer without listeners", mutate: func(f *fixture) { f.drop("web-http"); f.drop("web-https") }, msg: "matched no resources"},
+	{rule: "LB-5", name: "no HTTPS listener", mutate: drop("web-https"), want: "web-lb"},
+	{rule: "LB-6", name: "timeout not below interval", mutate: set("web-tg", "healthCheck.timeout", 15.0), want: "web-tg"},
+	{rule: "LB-6", name: "no matcher", mutate: set("web-tg", "healthCheck.matcher", nil), want: "web-tg"},
+
+	// RDS.
+	{rule: "RDS-1", name: "unencrypted", mutate: set("db", "storageEncrypted", nil), want: "db"},
+	{rule: "RDS-2", name: "publicly accessible unset", mutate: set("db-replica-1", "publiclyAccessible", nil), want: "db-replica-1"},
+	{rule: "RDS-2", name: "no subnet group", mutate: set("db", "dbSubnetGroupName", nil), want: "db"},
+	{rule: "RDS-3", name: "single AZ at users++", mutate: set("db", "multiAz", false), want: "db"},
+	{rule: "RDS-4", name: "one day of backups", mutate: set("db", "backupRetentionPeriod", 1.0), want: "db"},
+	{rule: "RDS-4", name: "replica source without backups", mutate: set("db", "backupRetentionPeriod", 0.0), want: "db-replica-1"},
+	{rule: "RDS-5", name: "skip final snapshot in prod", mutate: set("db", "skipFinalSnapshot", true), want: "db"},
+	{rule: "RDS-5", name: "replica without deletion protection", mutate: set("db-replica-1", "deletionProtection", false), want: "db-replica-1"},
+	{rule: "RDS-6", name: "plain password", mutate: func(f *fixture) {
+		set("db", "manageMasterUserPassword", nil)(f)
+		set("db", "password", "hunter22")(f)
+	}, want: "db"},
+
+	// ElastiCache.
+	{rule: "EC-1", name: "no transit encryption", mutate: set("cache", "transitEncryptionEnabled", false), want: "cache"},
+	{rule: "EC-2", name: "plain auth token", mutate: func(f *fixture) {
+		c := f.r("cache")
+		c.Inputs["authToken"], c.SecretInputs = "plain-token-123456", nil
+	}, want: "cache"},
+	{rule: "EC-2", name: "no auth at all", mutate: set("cache", "authToken", nil), want: "cache"},
+	{rule: "EC-3", name: "one node", mutate: set("cache", "numCacheClusters", 1.0), want: "cache"},
+	{rule: "EC-4", name: "no snapshots", mutate: set("cache", "snapshotRetentionLimit", 0.0), want: "cache"},
+
+	// S3.
+	{rule: "S3-1", name: "public policies allowed", mutate: set("data-pab", "blockPublicPolicy", false), want: "data-pab"},
+	{rule: "S3-1", name: "no public access block", mutate: drop("logs-pab"), want: "logs"},
+	{rule: "S3-2", name: "no encryption configuration", mutate: drop("data-sse"), want: "data"},
+	{rule: "S3-3", name: "ACLs enabled", mutate: set("logs-own", "rule.objectOwnership", "ObjectWriter"), want: "logs-own"},
+	{rule: "S3-4", name: "policy without TLS deny", mutate: set("data-policy", "policy", js(m{"Statement": l(m{"Effect": "Allow", "Principal": m{"Service": "cloudfront.amazonaws.com"}, "Action": "s3:GetObject", "Resource": "*"})})), want: "data-policy"},
+	{rule: "S3-5", name: "data bucket not versioned", mutate: set("data-ver", "versioningConfiguration.status", "Suspended"), want: "data-ver"},
+	{rule: "S3-5", name: "data bucket not logged", mutate: drop("data-logging"), want: "data"},
+	{rule: "S3-5", name: "data bucket logs to itself", mutate: set("data-logging", "targetBucket", "id-data"), want: "data-logging"},
+	{rule: "S3-6", name: "bucket without a data class", mutate: set("logs", "tags.dataClass", nil), want: "logs"},
+	{rule: "S3-6", name: "legacy bucket", mutate: func(f *fixture) {
+		f.add("aws:s3/bucket:Bucket", "legacy", m{"tags": m{"dataClass": "logs"}})
+	}, want: "legacy"},
+
+	// CloudFront.
+	{rule: "CF-1", name: "allow-all on an ordered behavior", mutate: set("cdn", "orderedCacheBehaviors.0.viewerProtocolPolicy", "allow-all"), want: "cdn"},
+	{rule: "CF-2", name: "TLS 1 minimum with a custom certificate", mutate: set("cdn", "viewerCertificate.minimumProtocolVersion", "TLSv1"), want: "cdn"},
+	{rule: "CF-3", name: "S3 origin through a legacy OAI", mutate: set("cdn", "origins.0", m{"originId": "s3", "domainName": "data.s3.amazonaws.com", "s3OriginConfig": m{"originAccessIdentity": "origin-access-identity/cloudfront/E1"}}), want: "cdn", msg: "legacy"},
+	{rule: "CF-3", name: "S3 origin without OAC", mutate: set("cdn", "origins.0.originAccessControlId", nil), want: "cdn"},
+	{rule: "CF-4", name: "no logging", mutate: set("cdn", "loggingConfig", nil), want: "cdn"},
+
+	// SQS.
+	{rule: "SQS-1", name: "unencrypted queue", mutate: set("thumbs-dlq", "sqsManagedSseEnabled", false), want: "thumbs-dlq"},
+	{rule: "SQS-2", name: "unbounded receives", mutate: set("thumbs", "redrivePolicy", js(m{"deadLetterTargetArn": "arn:aws:test:::opaque-thumbs-dlq", "maxReceiveCount": 1000})), want: "thumbs"},
+	{rule: "SQS-2", name: "work queue without a DLQ", mutate: func(f *fixture) {
+		f.add(tQueue, "resize", m{"sqsManagedSseEnabled": true})
+	}, want: "resize"},
+	{rule: "SQS-3", name: "anyone may send", mutate: set("thumbs-policy", "policy", js(m{"Statement": l(m{"Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage", "Resource": "*"})})), want: "thumbs-policy"},
+
+	// IAM.
+	{rule: "IAM-1", name: "any AWS principal may assume", mutate: set("web-role", "assumeRolePolicy", js(m{"Statement": l(m{"Effect": "Allow", "Principal": m{"AWS": "*"}, "Action": "sts:AssumeRole"})})), want: "web-role"},
+	{rule: "IAM-2", name: "Allow *", mutate: set("web-policy", "policy", js(m{"Statement": l(m{"Effect": "Allow", "Action": "*", "Resource": "*"})})), want: "web-policy"},
+	{rule: "IAM-2", name: "scopable action on *", mutate: set("web-policy", "policy", js(m{"Statement": l(m{"Effect": "Allow", "Action": l("s3:GetObject"), "Resource": "*"})})), want: "web-policy", msg: "scope"},
+	{rule: "IAM-2", name: "inline role policy with a service wildcard", mutate: set("web-role", "inlinePolicies", l(m{"name": "x", "policy": js(m{"Statement": m{"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::data/*"}})})), want: "web-role"},
+	{rule: "IAM-3", name: "AdministratorAccess attached", mutate: set("web-ssm", "policyArn", "arn:aws:iam::aws:policy/AdministratorAccess"), want: "web-ssm"},
+	{rule: "IAM-4", name: "an IAM user with a key", mutate: func(f *fixture) {
+		u := f.add(tUser, "deployer", m{})
+		f.add(tAccessKey, "deployer-key", m{"user": id(u)}, u)
+	}, want: "deployer-key"},
+
+	// Monitoring.
+	{rule: "MON-1", name: "alarm without actions", mutate: set("lb-5xx", "alarmActions", l()), want: "lb-5xx"},
+	{rule: "MON-2", name: "log group kept forever", mutate: set("flow-logs", "retentionInDays", nil), want: "flow-logs"},
+	{rule: "MON-3", name: "replica without a lag alarm", mutate: drop("db-replica-1-ReplicaLag"), want: "db-replica-1", msg: "ReplicaLag"},
+	{rule: "MON-3", name: "DLQ without a depth alarm", mutate: drop("thumbs-dlq-depth"), want: "thumbs-dlq"},
+	{rule: "MON-3", name: "target group without an unhealthy-host alarm", mutate: drop("tg-unhealthy"), want: "web-tg"},
+
+	// Cross-cutting.
+	{rule: "SEC-1", name: "plain secret string", mutate: func(f *fixture) {
+		f.add("aws:secretsmanager/secretVersion:SecretVersion", "db-secret", m{"secretId": "x", "secretString": `{"password":"p"}`})
+	}, want: "db-secret"},
+	{rule: "SEC-1", name: "plain nested password", mutate: set("warehouse", "logging", m{"bucketName": "x", "password": "nested"}), want: "warehouse"},
+	{rule: "SEC-2", name: "access key in launch template user data", mutate: set("web-lt", "userData", b64("#!/bin/sh\nexport AWS_ACCESS_KEY_ID=AKIAABCDEFGHIJKLMNOP\n")), want: "web-lt"},
+	{rule: "SEC-2", name: "password in instance user data", mutate: set("admin", "userData", "#!/bin/sh\nmysql --password=hunter2\n"), want: "admin"},
+	{rule: "SEC-2", name: "private key in user data", mutate: set("admin", "userData", "-----BEGIN RSA PRIVATE KEY-----\nMII\n"), want: "admin"},
+	{rule: "STATE-1", name: "database not protected in prod", mutate: func(f *fixture) { f.r("db").Protect = false }, want: "db"},
+	{rule: "STATE-1", name: "data bucket not retained", mutate: func(f *fixture) { f.r("data").RetainOnDelete = false }, want: "data"},
+	{rule: "STATE-1", name: "volume delete-before-replace", mutate: func(f *fixture) { f.r("admin-data").DeleteBeforeReplace = true }, want: "admin-data"},
+	{rule: "DDB-1", name: "no point-in-time recovery", mutate: set("sessions", "pointInTimeRecovery.enabled", false), want: "sessions"},
+	{rule: "RS-1", name: "public warehouse", mutate: set("warehouse", "publiclyAccessible", true), want: "warehouse"},
+}
+
+// TestEachRuleFailsOnNonCompliantInput: every mutation fails its rule with a violation
+// naming the mutated resource.
+func TestEachRuleFailsOnNonCompliantInput(t *testing.T) {
+	for _, mu := range mutations {
+		t.Run(mu.rule+"/"+mu.name, func(t *testing.T) {
+			base := compliant
+			if mu.base != nil {
+				base = mu.base
+			}
+			f := base()
+			if mu.mutate != nil {
+				mu.mutate(f)
+			}
+			ctx := prod5
+			if mu.ctx != nil {
+				ctx = *mu.ctx
+			}
+			rep := rules.Check(f.g, ctx)
+			res, ok := rep.Result(mu.rule)
+			if !ok {
+				t.Fatalf("no rule %s", mu.rule)
+			}
+			if !res.Failed() {
+				t.Fatalf("%s did not fail:\n%s", mu.rule, rep)
+			}
+			wantURN := ""
+			if mu.want != "" {
+				wantURN = f.r(mu.want).URN
+			}
+			for _, v := range res.Violations {
+				if v.URN == wantURN && strings.Contains(v.Message, mu.msg) {
+					return
+				}
+			}
+			t.Fatalf("%s: no violation on %q containing %q; got %v", mu.rule, wantURN, mu.msg, res.Violations)
+		})
+	}
+}
+
+// TestEveryRuleHasAFailingCase: no rule is "proven" without a non-compliant input.
+func TestEveryRuleHasAFailingCase(t *testing.T) {
+	have := map[string]bool{}
+	for _, mu := range mutations {
+		have[mu.rule] = true
+	}
+	for _, r := range rules.All() {
+		if !have[r.ID] {
+			t.Errorf("rule %s has no failing case in mutations", r.ID)
+		}
+		if r.Title == "" || r.Applies == "" || len(r.Refs) == 0 || r.Select == nil || r.Check == nil || r.AppliesTo == nil {
+			t.Errorf("rule %s is incomplete (title, applies, refs, select, check, appliesTo)", r.ID)
+		}
+	}
+}
+
+func b64(s string) string {
+	return base64Encode(s)
+}
