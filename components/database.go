@@ -150,9 +150,10 @@ type Database struct {
 	// ReplicaAddresses are the replicas' DNS names in replica order (empty without replicas).
 	ReplicaAddresses pulumi.StringArrayOutput
 
-	ctx   *pulumi.Context
-	name  string
-	child []pulumi.ResourceOption
+	ctx    *pulumi.Context
+	name   string
+	child  []pulumi.ResourceOption
+	grants int
 }
 
 // NewDatabase creates a Database.
@@ -320,9 +321,10 @@ func (d *Database) replica(a *DatabaseArgs, n int, primary *rds.Instance, params
 	if err != nil {
 		return nil, "", err
 	}
-	// A replica is protected like its source in prod, but not RetainOnDelete: it holds no
-	// data of its own, and lowering Replicas must delete it rather than leave it billing.
-	opts := with(d.child, pulumi.Protect(a.Protect), pulumi.DependsOn(logGroups))
+	// A replica is stateful like its source (STATE-1: RetainOnDelete, protected in prod):
+	// readers may still be pointed at it when Replicas drops. The cost is that lowering
+	// Replicas leaves the dropped replica running in AWS until deleted by hand (docs).
+	opts := with(stateful(d.child, a.Protect), pulumi.DependsOn(logGroups))
 	r, err := rds.NewInstance(d.ctx, name, &rds.InstanceArgs{
 		// Same region: the source is named by identifier (an ARN only across regions).
 		ReplicateSourceDb: primary.Identifier,
@@ -413,13 +415,16 @@ func (d *Database) AllowFrom(rule string, peer *SecurityGroup) error {
 }
 
 // GrantReadSecret lets role read the master secret (secretsmanager:GetSecretValue on exactly
-// SecretArn), so servers fetch the password at start. grantee names the policy
-// (<name>-secret-<grantee>) and must be unique per database.
-func (d *Database) GrantReadSecret(grantee string, role *iam.Role) error {
-	if role == nil || grantee == "" {
-		return fmt.Errorf("database %q: GrantReadSecret needs a grantee name and a role", d.name)
+// SecretArn), so servers fetch the password at start. Each grant is an inline role policy
+// named <name>-secret-read-<n>, n counting grants from 1 in program order: reordering grants
+// renames (re-creates) them, which is harmless, since a policy holds no data and the new one
+// is created before the old one is deleted.
+func (d *Database) GrantReadSecret(role *iam.Role) error {
+	if role == nil {
+		return fmt.Errorf("database %q: GrantReadSecret: role is nil", d.name)
 	}
-	_, err := iam.NewRolePolicy(d.ctx, childName(d.name, "secret", grantee), &iam.RolePolicyArgs{
+	d.grants++
+	_, err := iam.NewRolePolicy(d.ctx, childName(d.name, "secret-read", strconv.Itoa(d.grants)), &iam.RolePolicyArgs{
 		Role: role.ID(),
 		Policy: policyDocument(statement{
 			Sid:       "ReadDatabaseSecret",

@@ -176,7 +176,7 @@ func (s dbShape) run(t *testing.T) *dbRecorder {
 			if err != nil {
 				return err
 			}
-			if err := db.GrantReadSecret("app", role); err != nil {
+			if err := db.GrantReadSecret(role); err != nil {
 				return err
 			}
 		}
@@ -305,7 +305,7 @@ func TestDatabase(t *testing.T) {
 				assert.True(t, ri["storageEncrypted"].BoolValue())
 				assert.Equal(t, []resource.PropertyValue{resource.NewStringProperty("db-sg_id")}, ri["vpcSecurityGroupIds"].ArrayValue())
 				assert.Equal(t, s.protect, r.Protect)
-				assert.False(t, r.Retain, "a replica is deleted when Replicas drops")
+				assert.True(t, r.Retain, "a replica is RetainOnDelete (STATE-1)")
 				if s.alarms {
 					lag := rec.find(dbTAlarm, name+"-lag")
 					require.NotNil(t, lag, "replica lag alarm")
@@ -327,7 +327,7 @@ func TestDatabase(t *testing.T) {
 			}
 
 			if s.grantRead {
-				pol := rec.find(dbTRolePolicy, "db-secret-app")
+				pol := rec.find(dbTRolePolicy, "db-secret-read-1")
 				require.NotNil(t, pol)
 				doc := pol.Inputs["policy"].StringValue()
 				assert.Contains(t, doc, `"Action":["secretsmanager:GetSecretValue"]`)
