@@ -44,6 +44,9 @@ type ServerGroupArgs struct {
 	// UserData is the boot script as plain text; the component base64-encodes it for the
 	// launch template. It must carry no credentials (the role gives access). Default: none.
 	UserData pulumi.StringInput
+	// Script, instead of UserData, renders the standard boot script (ServerScript) with the
+	// group's own log group, which exists only once the group does. Default: none.
+	Script *ServerScriptArgs
 	// TargetGroups are the load balancer target groups the servers register into. With any,
 	// the group uses the load balancer's health checks (an instance the load balancer finds
 	// unhealthy is replaced). Default: none, EC2 status checks only.
@@ -217,6 +220,11 @@ func NewServerGroup(ctx *pulumi.Context, name string, args *ServerGroupArgs, opt
 		},
 		Tags: tags(name),
 	}
+	if a.Script != nil {
+		script := *a.Script
+		script.LogGroup = logGroup.Name
+		a.UserData = ServerScript(script)
+	}
 	if a.UserData != nil {
 		ltArgs.UserData = a.UserData.ToStringOutput().ApplyT(func(s string) string {
 			return base64.StdEncoding.EncodeToString([]byte(s))
@@ -354,6 +362,9 @@ func (a *ServerGroupArgs) withDefaults(name string) (*ServerGroupArgs, error) {
 	if n := len(out.Network.subnets[out.Tier]); n < 2 {
 		return nil, argError(c, name, "Tier", fmt.Sprintf("%s (%d AZs)", out.Tier, n),
 			"a server group spans at least 2 AZs to survive an AZ loss; give the network 2 AZs and this tier")
+	}
+	if out.Script != nil && (out.UserData != nil || out.Script.Release == nil) {
+		return nil, argError(c, name, "Script", "set", "give Script with its Release, and no UserData")
 	}
 	if out.ImageID == nil {
 		return nil, argError(c, name, "ImageID", nil, "pass the AMI id (Amazon Linux 2023, looked up by the stage)")

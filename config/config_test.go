@@ -101,6 +101,7 @@ func TestBadValues(t *testing.T) {
 		{"desired out of range", map[string]string{"readApi": `{"min":1,"max":2,"desired":5}`}, "readApi.desired", "between min (1) and max (2)"},
 		{"tier type format", map[string]string{"writeApi": `{"instanceType":"t3-small"}`}, "writeApi.instanceType", "EC2 instance type"},
 		{"tier max too high", map[string]string{"web": `{"min":1,"max":500,"desired":1}`}, "web.max", "at most 100"},
+		{"mixed api architectures", map[string]string{"readApi": `{"instanceType":"t3.small"}`, "writeApi": `{"instanceType":"m7g.large"}`}, "writeApi.instanceType", "CPU architecture of readApi.instanceType t3.small (amd64)"},
 		{"db class", map[string]string{"db": `{"instanceClass":"t3.micro"}`}, "db.instanceClass", "RDS instance class"},
 		{"db version", map[string]string{"db": `{"engineVersion":"5.7"}`}, "db.engineVersion", "8.0 or 8.4"},
 		{"db storage", map[string]string{"db": `{"allocatedStorageGb":5}`}, "db.allocatedStorageGb", "20 to 65536"},
@@ -135,4 +136,10 @@ func TestAllErrorsAtOnce(t *testing.T) {
 	_, err := Load(src(map[string]string{"azCount": "9", "natStrategy": "x", "logRetentionDays": "2"}))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "3 config errors")
+}
+
+func TestArch(t *testing.T) {
+	for typ, want := range map[string]string{"t3.small": "amd64", "t4g.micro": "arm64", "m7g.2xlarge": "arm64", "c7gn.large": "arm64", "m6i.large": "amd64", "g5.xlarge": "amd64", "r6gd.large": "arm64"} {
+		assert.Equal(t, want, Arch(typ), typ)
+	}
 }

@@ -69,7 +69,21 @@ func (c *Config) Validate() error {
 	c.validateTier(&errs, "readApi", c.ReadAPI)
 	c.validateTier(&errs, "writeApi", c.WriteAPI)
 	c.validateDB(&errs)
+	if Arch(c.ReadAPI.InstanceType) != Arch(c.WriteAPI.InstanceType) {
+		errs.add("writeApi.instanceType", c.WriteAPI.InstanceType, "the read and write API servers run one app build; use the CPU architecture of readApi.instanceType %s (%s)", c.ReadAPI.InstanceType, Arch(c.ReadAPI.InstanceType))
+	}
 	return errs.err()
+}
+
+// Arch returns the Go architecture of an EC2 instance type: Graviton families (a "g" right
+// after the generation digit, such as t4g, m7g, c7gn) are arm64, the rest amd64.
+func Arch(instanceType string) string {
+	family := strings.SplitN(instanceType, ".", 2)[0]
+	i := strings.IndexAny(family, "0123456789")
+	if i >= 0 && strings.HasPrefix(family[i+1:], "g") {
+		return "arm64"
+	}
+	return "amd64"
 }
 
 func (c *Config) validateNetwork(errs *Errors) {

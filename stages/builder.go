@@ -3,7 +3,6 @@ package stages
 import (
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
@@ -17,10 +16,20 @@ import (
 // from the stage where it appears to the last stage, so moving up is an update. Renaming one
 // needs pulumi.Aliases.
 const (
-	nameNetwork = "network"
-	nameBox     = "box"
-	nameRelease = "release"
-	nameAlarms  = "alarms"
+	nameNetwork  = "network"
+	nameBox      = "box"
+	nameRelease  = "release"
+	nameAlarms   = "alarms"
+	nameLogs     = "logs"
+	nameStore    = "store"
+	nameDatabase = "db"
+	namePublicLB = "public-lb"
+	nameAppLB    = "app-lb"
+	nameWeb      = "web"
+	nameReadAPI  = "read-api"
+	nameWriteAPI = "write-api"
+	nameCDN      = "cdn"
+	nameCert     = "cert"
 )
 
 // builder holds what every stage composes from: the context, the config and the outputs.
@@ -78,21 +87,10 @@ func endpointAZs(cfg *config.Config) int {
 	return cfg.AZCount
 }
 
-// arch returns the Go architecture of an EC2 instance type: Graviton families (a "g" after
-// the generation digit, such as t4g, m7g, c7gn) are arm64, the rest amd64.
-func arch(instanceType string) string {
-	family := strings.SplitN(instanceType, ".", 2)[0]
-	i := strings.IndexAny(family, "0123456789")
-	if i >= 0 && strings.HasPrefix(family[i+1:], "g") {
-		return "arm64"
-	}
-	return "amd64"
-}
-
 // image looks up the current Amazon Linux 2023 image for the instance type's architecture
 // from AWS's public SSM parameter, rather than hard-coding an AMI id per region.
 func (b *builder) image(instanceType string) (pulumi.StringInput, error) {
-	a := map[string]string{"amd64": "x86_64", "arm64": "arm64"}[arch(instanceType)]
+	a := map[string]string{"amd64": "x86_64", "arm64": "arm64"}[config.Arch(instanceType)]
 	p, err := ssm.LookupParameter(b.ctx, &ssm.LookupParameterArgs{
 		Name: "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-" + a,
 	})
@@ -114,7 +112,7 @@ func (b *builder) alarms() (*components.Alarms, error) {
 
 // release uploads the app built for the instance type's architecture.
 func (b *builder) release(instanceType string) (*components.AppRelease, error) {
-	r, err := b.opts.Release(arch(instanceType))
+	r, err := b.opts.Release(config.Arch(instanceType))
 	if err != nil {
 		return nil, err
 	}
@@ -124,4 +122,49 @@ func (b *builder) release(instanceType string) (*components.AppRelease, error) {
 	}
 	b.outputs["appVersion"] = pulumi.String(r.Version)
 	return rel, nil
+}
+
+// objectStore creates the log bucket and the object store for static content and user files.
+// Both policies are left to the stage (Bucket.AttachPolicy), which knows whether a CDN reads
+// the store and delivers logs.
+func (b *builder) objectStore() (logs, store *components.Bucket, err error) {
+	logs, err = components.NewBucket(b.ctx, nameLogs, &components.BucketArgs{Class: components.DataLogs, ExpireDays: b.cfg.LogRetentionDays, DeferPolicy: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err = components.NewBucket(b.ctx, nameStore, &components.BucketArgs{
+		Class:       components.DataUser,
+		LogBucket:   logs,
+		Protect:     b.cfg.Protect(),
+		DeferPolicy: true,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	b.outputs["storeBucket"] = store.ID
+	b.outputs["logBucket"] = logs.ID
+	return logs, store, nil
+}
+
+// database creates the managed MySQL, Multi-AZ from users++.
+func (b *builder) database(net *components.Network, alarms *components.Alarms) (*components.Database, error) {
+	d := b.cfg.DB
+	db, err := components.NewDatabase(b.ctx, nameDatabase, &components.DatabaseArgs{
+		Network:               net,
+		InstanceClass:         d.InstanceClass,
+		EngineVersion:         d.EngineVersion,
+		AllocatedStorageGb:    d.AllocatedStorageGb,
+		MaxAllocatedStorageGb: d.MaxAllocatedStorageGb,
+		BackupRetentionDays:   d.BackupRetentionDays,
+		MultiAZ:               b.cfg.Stage >= config.UsersPlus2,
+		Protect:               b.cfg.Protect(),
+		LogRetentionDays:      b.cfg.LogRetentionDays,
+		AlarmTopicArn:         alarms.TopicArn,
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.outputs["dbAddress"] = db.Address
+	b.outputs["dbSecretArn"] = db.SecretArn
+	return db, nil
 }

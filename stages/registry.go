@@ -44,11 +44,13 @@ var Registry = []Definition{
 		Stage:      config.UsersPlus,
 		Adds:       "S3 object store for static content and user files; MySQL moved to RDS (encrypted); private subnets for everything but the web server",
 		Bottleneck: "the MySQL Database taking up more and more memory and CPU resources, while the user content is filling up disk space",
+		deploy:     usersPlus,
 	},
 	{
 		Stage:      config.UsersPlus2,
 		Adds:       "load balancer with TLS over several AZs; web tier separated from read-API and write-API tiers; Multi-AZ MySQL; CloudFront CDN",
 		Bottleneck: "our single Web Server bottlenecks during peak hours, resulting in slow responses and in some cases, downtime",
+		deploy:     usersPlus2,
 	},
 	{
 		Stage:      config.UsersPlus3,

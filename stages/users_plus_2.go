@@ -1,0 +1,257 @@
+package stages
+
+import (
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/scaling-aws/scaling-aws/components"
+	"github.com/scaling-aws/scaling-aws/config"
+)
+
+// usersPlus2 is stage 2, "Users++": a load balancer (TLS terminated there when a domain is
+// given) in front of web servers spread over AZs; the web servers (nginx reverse proxies)
+// separated from the application servers, which sit behind an internal load balancer split
+// into read-API and write-API servers sized apart (GET and HEAD go to the read API); MySQL in
+// Multi-AZ master-standby failover; and CloudFront in front of the object store and the load
+// balancer. Every server group is an Auto Scaling group of fixed size, so users++++ turns
+// knobs rather than replacing servers. The single box is gone (its data volume is retained).
+//
+// The seed: "our single Web Server bottlenecks during peak hours, resulting in slow responses
+// and in some cases, downtime. As the service matures, we'd also like to move towards higher
+// availability and redundancy."
+func usersPlus2(b *builder) error {
+	net, err := b.network([]components.Tier{components.TierPublic, components.TierWeb, components.TierApp, components.TierData}, serverEndpoints)
+	if err != nil {
+		return err
+	}
+	alarms, err := b.alarms()
+	if err != nil {
+		return err
+	}
+	rel, err := b.release(b.cfg.ReadAPI.InstanceType)
+	if err != nil {
+		return err
+	}
+	logs, store, err := b.objectStore()
+	if err != nil {
+		return err
+	}
+	db, err := b.database(net, alarms)
+	if err != nil {
+		return err
+	}
+	certs, err := b.certificates()
+	if err != nil {
+		return err
+	}
+
+	public, err := components.NewLoadBalancer(b.ctx, namePublicLB, &components.LoadBalancerArgs{
+		Network:            net,
+		CertificateArn:     certs.regional,
+		LogBucket:          logs,
+		DeletionProtection: b.cfg.Protect(),
+		FromCloudFrontOnly: true, // CloudFront fronts it: nobody bypasses the CDN
+	})
+	if err != nil {
+		return err
+	}
+	internal, err := components.NewLoadBalancer(b.ctx, nameAppLB, &components.LoadBalancerArgs{
+		Network:            net,
+		Internal:           true,
+		LogBucket:          logs,
+		DeletionProtection: b.cfg.Protect(),
+	})
+	if err != nil {
+		return err
+	}
+	webTarget, err := public.AddTarget("web", components.TargetArgs{})
+	if err != nil {
+		return err
+	}
+	// Reads and writes are routed by HTTP method: the read API takes GET and HEAD, the write
+	// API everything else, so each tier is sized for its own load.
+	readTarget, err := internal.AddTarget("read", components.TargetArgs{Methods: []string{"GET", "HEAD"}, Priority: 10})
+	if err != nil {
+		return err
+	}
+	writeTarget, err := internal.AddTarget("write", components.TargetArgs{})
+	if err != nil {
+		return err
+	}
+
+	cdn, err := b.cdn(store, logs, public, certs)
+	if err != nil {
+		return err
+	}
+	if err := store.AttachPolicy(cdn.BucketReadStatement()); err != nil {
+		return err
+	}
+
+	image, err := b.image(b.cfg.Web.InstanceType)
+	if err != nil {
+		return err
+	}
+	web, err := b.serverGroup(nameWeb, net, alarms, image, b.cfg.Web, components.TierWeb, webTarget, &components.ServerScriptArgs{
+		Tier: nameWeb, Release: rel, Region: b.cfg.Region, ProxyTo: internal.DNSName,
+	})
+	if err != nil {
+		return err
+	}
+	appImage, err := b.image(b.cfg.ReadAPI.InstanceType)
+	if err != nil {
+		return err
+	}
+	apiEnv := func(role string) map[string]pulumi.StringInput {
+		return map[string]pulumi.StringInput{
+			"APP_ROLE": pulumi.String(role), "APP_ADDR": pulumi.String(":8080"), "AWS_REGION": pulumi.String(b.cfg.Region),
+			"DB_HOST": db.Address, "DB_PORT": pulumi.Sprintf("%d", db.Port), "DB_NAME": pulumi.String("app"), "DB_USER": pulumi.String("admin"),
+			"DB_PASSWORD_SECRET_ARN": db.SecretArn, "DB_TLS": pulumi.String("skip-verify"),
+			"DB_MIGRATE": pulumi.String(map[string]string{"read": "false", "write": "true"}[role]),
+			"S3_BUCKET":  store.ID, "CDN_BASE_URL": cdn.URL,
+		}
+	}
+	read, err := b.serverGroup(nameReadAPI, net, alarms, appImage, b.cfg.ReadAPI, components.TierApp, readTarget, &components.ServerScriptArgs{
+		Tier: nameReadAPI, Release: rel, Region: b.cfg.Region, Env: apiEnv("read"),
+	})
+	if err != nil {
+		return err
+	}
+	write, err := b.serverGroup(nameWriteAPI, net, alarms, appImage, b.cfg.WriteAPI, components.TierApp, writeTarget, &components.ServerScriptArgs{
+		Tier: nameWriteAPI, Release: rel, Region: b.cfg.Region, Env: apiEnv("write"),
+	})
+	if err != nil {
+		return err
+	}
+
+	// The security-group chain: CloudFront -> public LB -> web -> internal LB -> read and
+	// write API -> MySQL, every link by group reference.
+	for _, link := range []error{
+		public.ForwardTo(web.SecurityGroup, webTarget.Port),
+		components.Connect("app-lb", web.SecurityGroup, internal.SecurityGroup, internal.Port),
+		internal.ForwardTo(read.SecurityGroup, readTarget.Port),
+		internal.ForwardTo(write.SecurityGroup, writeTarget.Port),
+		db.AllowFrom("read-api", read.SecurityGroup),
+		db.AllowFrom("write-api", write.SecurityGroup),
+		db.GrantReadSecret(read.Role),
+		db.GrantReadSecret(write.Role),
+		store.GrantObjects("read-api", read.Role, appPrefixes...),
+		store.GrantObjects("write-api", write.Role, appPrefixes...),
+	} {
+		if link != nil {
+			return link
+		}
+	}
+
+	b.outputs["url"] = cdn.URL
+	b.outputs["loadBalancerDns"] = public.DNSName
+	if !public.Encrypted {
+		b.outputs["notice"] = pulumi.String(components.PlainHTTPNotice)
+	}
+	return nil
+}
+
+// serverGroup creates a fixed-size tier of servers registered into target.
+func (b *builder) serverGroup(name string, net *components.Network, alarms *components.Alarms, image pulumi.StringInput, t config.Tier, tier components.Tier, target *components.TargetGroup, script *components.ServerScriptArgs) (*components.ServerGroup, error) {
+	return components.NewServerGroup(b.ctx, name, &components.ServerGroupArgs{
+		Network:          net,
+		Tier:             tier,
+		InstanceType:     t.InstanceType,
+		ImageID:          image,
+		MinSize:          t.Desired, // fixed size until users++++
+		MaxSize:          t.Desired,
+		DesiredCapacity:  t.Desired,
+		Script:           script,
+		TargetGroups:     []*components.TargetGroup{target},
+		LogRetentionDays: b.cfg.LogRetentionDays,
+		AlarmTopicArn:    alarms.TopicArn,
+	})
+}
+
+// stageCerts are the certificates of a stack with a domain (all nil without one).
+type stageCerts struct {
+	regional pulumi.StringInput // the load balancer's, in the stack's region
+	cdn      pulumi.StringInput // CloudFront's, in us-east-1
+	// usEast1 is a provider for us-east-1 when the stack is elsewhere (nil in us-east-1).
+	usEast1 pulumi.ProviderResource
+}
+
+// originName is the name CloudFront uses to reach the load balancer over TLS.
+func (b *builder) originName() string { return "origin." + b.cfg.Domain }
+
+// certificates issues the load balancer's certificate (the domain and its origin name) and
+// CloudFront's (us-east-1); in us-east-1 one certificate serves both.
+func (b *builder) certificates() (*stageCerts, error) {
+	c := &stageCerts{}
+	if b.cfg.Region != "us-east-1" {
+		p, err := aws.NewProvider(b.ctx, "us-east-1", &aws.ProviderArgs{Region: pulumi.String("us-east-1")})
+		if err != nil {
+			return nil, err
+		}
+		c.usEast1 = p
+	}
+	if b.cfg.Domain == "" {
+		return c, nil
+	}
+	regional, err := components.NewCertificate(b.ctx, nameCert, &components.CertificateArgs{
+		Domain: b.cfg.Domain, AlternativeNames: []string{b.originName()}, HostedZoneID: b.cfg.HostedZoneID,
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.regional, c.cdn = regional.Arn, regional.Arn
+	if c.usEast1 != nil {
+		edge, err := components.NewCertificate(b.ctx, nameCert+"-cdn", &components.CertificateArgs{
+			Domain: b.cfg.Domain, HostedZoneID: b.cfg.HostedZoneID, Provider: c.usEast1,
+		})
+		if err != nil {
+			return nil, err
+		}
+		c.cdn = edge.Arn
+	}
+	return c, nil
+}
+
+// cdn puts CloudFront in front of the object store and the public load balancer, points the
+// domain (when given) at it, and lets CloudFront deliver its logs to the log bucket.
+func (b *builder) cdn(store, logs *components.Bucket, public *components.LoadBalancer, certs *stageCerts) (*components.CDN, error) {
+	args := &components.CDNArgs{Bucket: store, LoadBalancer: public, LogBucket: logs, LogsProvider: certs.usEast1}
+	if b.cfg.Domain != "" {
+		args.Aliases = []string{b.cfg.Domain}
+		args.AcmCertificateArn = certs.cdn
+		args.LoadBalancerOriginDomain = b.originName()
+	}
+	cdn, err := components.NewCDN(b.ctx, nameCDN, args)
+	if err != nil {
+		return nil, err
+	}
+	caller, err := aws.GetCallerIdentity(b.ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := logs.AttachPolicy(components.CloudFrontLogDeliveryStatement(logs, pulumi.String(caller.AccountId))); err != nil {
+		return nil, err
+	}
+	if b.cfg.Domain != "" {
+		for _, r := range []struct {
+			name, fqdn   string
+			target, zone pulumi.StringOutput
+		}{
+			{nameCDN, b.cfg.Domain, cdn.DomainName, cdn.HostedZoneID},
+			{namePublicLB, b.originName(), public.DNSName, public.ZoneID},
+		} {
+			if _, err := route53.NewRecord(b.ctx, r.name+"-dns", &route53.RecordArgs{
+				ZoneId: pulumi.String(b.cfg.HostedZoneID),
+				Name:   pulumi.String(r.fqdn),
+				Type:   pulumi.String("A"),
+				Aliases: route53.RecordAliasArray{&route53.RecordAliasArgs{
+					Name: r.target, ZoneId: r.zone, EvaluateTargetHealth: pulumi.Bool(false),
+				}},
+			}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	b.outputs["cdnDomain"] = cdn.DomainName
+	return cdn, nil
+}
