@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/scaling-aws/scaling-aws/internal/graph"
@@ -142,6 +141,3 @@ func monitoringRules() []Rule {
 		},
 	}}
 }
-
-// describe renders a resource for messages.
-func describe(r *graph.Resource) string { return fmt.Sprintf("%s %s", r.Type, r.Name) }
