@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scaling-aws/scaling-aws/internal/graph"
+)
+
+// preview runs the command from the project root and returns its exit status and output.
+func preview(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(append([]string{"-dir", "../.."}, args...), &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func TestPreviewText(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		t.Run(stack, func(t *testing.T) {
+			code, out, errOut := preview(t, "-stack", stack, "-stage", "single-box")
+			require.Equal(t, 0, code, errOut)
+			assert.Contains(t, out, "Offline preview of scaling-aws/"+stack)
+			assert.Contains(t, out, "stage:       single-box (0)")
+			assert.Contains(t, out, "environment: "+stack)
+			assert.Contains(t, out, "\n    + scaling-aws:network:Network network\n")
+			assert.Contains(t, out, "\n        + aws:ec2/vpc:Vpc network\n              cidrBlock=10.0.0.0/16")
+			assert.Contains(t, out, "Summary by type:")
+			assert.Regexp(t, `\+ \d+ to create`, out)
+			assert.Contains(t, out, "Outputs:")
+			if stack == "prod" {
+				assert.Contains(t, out, "[protect]")
+			}
+		})
+	}
+}
+
+func TestPreviewJSON(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		t.Run(stack, func(t *testing.T) {
+			code, out, errOut := preview(t, "-stack", stack, "-stage", "single-box", "-json")
+			require.Equal(t, 0, code, errOut)
+			var g graph.Graph
+			require.NoError(t, json.Unmarshal([]byte(out), &g))
+			assert.Equal(t, graph.SchemaVersion, g.Schema)
+			assert.Equal(t, stack, g.Stack)
+			assert.NotEmpty(t, g.Resources)
+			assert.NotNil(t, g.ByName("aws:ec2/vpc:Vpc", "network"))
+			assert.Equal(t, "single-box", g.Outputs["stage"])
+		})
+	}
+}
+
+func TestPreviewBadConfig(t *testing.T) {
+	code, out, errOut := preview(t, "-stack", "dev", "-stage", "users+++++++")
+	assert.Equal(t, 1, code)
+	assert.Empty(t, out)
+	assert.Contains(t, errOut, "scaling-aws:stage")
+	assert.Contains(t, errOut, "users+++++++")
+
+	code, _, errOut = preview(t, "-stack", "dev", "-config", "azCount=9")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "scaling-aws:azCount")
+
+	code, _, errOut = preview(t, "-stack", "nosuchstack")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "Pulumi.nosuchstack.yaml")
+
+	code, _, _ = preview(t, "-no-such-flag")
+	assert.Equal(t, 2, code)
+}
+
+func TestPreviewDeterministic(t *testing.T) {
+	for _, args := range [][]string{{"-stack", "prod", "-stage", "single-box"}, {"-stack", "prod", "-stage", "single-box", "-json"}} {
+		_, first, _ := preview(t, args...)
+		_, second, _ := preview(t, args...)
+		require.NotEmpty(t, first)
+		assert.Equal(t, first, second, "same input, same bytes: %v", args)
+	}
+}
+
+func TestListStages(t *testing.T) {
+	code, out, _ := preview(t, "-list-stages")
+	require.Equal(t, 0, code)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 7, "a header and six stages")
+	assert.Contains(t, lines[1], "single-box")
+	assert.Contains(t, lines[1], "yes")
+	assert.Contains(t, lines[6], "users+++++")
+}
