@@ -73,7 +73,8 @@ var credentialPatterns = []struct {
 }{
 	{"an AWS access key id", regexp.MustCompile(`\b(AKIA|ASIA)[0-9A-Z]{16}\b`)},
 	{"an AWS secret access key", regexp.MustCompile(`(?i)aws_secret_access_key\s*[=:]`)},
-	{"a password assignment", regexp.MustCompile(`(?i)(password|passwd|pwd)\s*=\s*['"]?[^\s'"$]`)},
+	// A literal value; "$(...)", "$VAR", "%s" and templates are read at boot, not carried.
+	{"a password assignment", regexp.MustCompile(`(?i)(password|passwd|pwd)=['"]?[^\s'"$%{<]`)},
 	{"a private key", regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----`)},
 }
 

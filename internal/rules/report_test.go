@@ -156,3 +156,33 @@ func TestCompanionsMatchByValueOrDependency(t *testing.T) {
 		})
 	}
 }
+
+// TestUserDataReadingSecretsAtBootPasses: user data that reads a password at boot (command
+// substitution, a variable, a printf format) carries no credential.
+func TestUserDataReadingSecretsAtBootPasses(t *testing.T) {
+	for _, ud := range []string{
+		"printf 'DB_PASSWORD=%s\\n' \"$(cat /data/secrets/db-password)\"",
+		"export MYSQL_PWD=$(aws secretsmanager get-secret-value)",
+		"MYSQL_PWD= mariadb-dump --databases app",
+		"DB_PASSWORD=\"$SECRET\"",
+		"DB_PASSWORD_SECRET_ARN=arn:aws:secretsmanager:us-east-1:1:secret:x",
+	} {
+		f := compliant()
+		f.r("admin").Inputs["userData"] = ud
+		if res, _ := rules.Check(f.g, prod5).Result("SEC-2"); res.Failed() {
+			t.Errorf("%q: %v", ud, res.Violations)
+		}
+	}
+}
+
+// TestStageZeroNeedsNoDataBucket: the single box stores only its release (artifacts).
+func TestStageZeroNeedsNoDataBucket(t *testing.T) {
+	f := newFixture()
+	bucket(f, "release", "artifacts", nil)
+	if res, _ := rules.Check(f.g, rules.Context{Environment: rules.Prod, Stage: 0}).Result("S3-5"); res.Applied {
+		t.Fatalf("S3-5 applies in stage 0: %v", res.Violations)
+	}
+	if res, _ := rules.Check(f.g, rules.Context{Environment: rules.Prod, Stage: 1}).Result("S3-5"); !res.Failed() {
+		t.Fatal("S3-5 passes at users+ without a data bucket")
+	}
+}

@@ -135,8 +135,9 @@ func s3Rules() []Rule {
 		Title: "data buckets versioned and access-logged to a log bucket",
 		Refs:  []string{"CKV_AWS_21", "CKV_AWS_18", "SH S3.9", "REL09-BP02"},
 		Applies: "every aws:s3/bucketV2:BucketV2 tagged dataClass=data; its aws:s3/bucketVersioningV2 (Enabled) and aws:s3/bucketLoggingV2 " +
-			"(targetBucket, a bucket tagged dataClass=logs when it is in the stack); applies whenever a bucket exists",
-		AppliesTo: hasBuckets,
+			"(targetBucket, a bucket tagged dataClass=logs when it is in the stack); applies from stage 1 (users+: the object store " +
+			"for user files) whenever a bucket exists; stage 0 holds only the artifact bucket",
+		AppliesTo: func(e *Env) bool { return e.Ctx.Stage >= StageUsersPlus && hasBuckets(e) },
 		Select: func(e *Env) []*graph.Resource {
 			var out []*graph.Resource
 			for _, b := range e.Of(tBucket) {
