@@ -333,13 +333,13 @@ func (box *Box) renderUserData(a *BoxArgs, volume *ebs.Volume, logGroup *cloudwa
 	return pulumi.All(inputs...).ApplyT(func(v []any) (string, error) {
 		vals := userDataValues{
 			Name: box.name, Version: a.Release.Version, Region: a.Region,
-			VolumeID: string(v[0].(pulumi.ID)), Bucket: string(v[1].(pulumi.ID)), Key: a.Release.Key, LogGroup: v[2].(string),
+			VolumeID: str(v[0]), Bucket: str(v[1]), Key: a.Release.Key, LogGroup: str(v[2]),
 			LogFile: appLogFile, DiskPaths: `"/", "/data"`,
 			LocalDatabase: a.Database == nil, MigrateFromBox: a.Database != nil && a.Database.MigrateFromBox,
-			DBHost: v[3].(string), DBSecretArn: v[4].(string),
+			DBHost: str(v[3]), DBSecretArn: str(v[4]),
 		}
 		for i, k := range keys {
-			vals.Env = append(vals.Env, k+"="+v[5+i].(string))
+			vals.Env = append(vals.Env, k+"="+str(v[5+i]))
 		}
 		var buf bytes.Buffer
 		err := userData.ExecuteTemplate(&buf, "box", vals)

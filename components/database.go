@@ -115,8 +115,8 @@ type DatabaseArgs struct {
 	// IAMAuthentication lets IAM roles log in with rds-db:connect tokens besides passwords.
 	// Default: false because the app logs in with the master secret.
 	IAMAuthentication bool
-	// AlarmTopicArn, when set, creates alarms notifying it: CPU, free storage, connections,
-	// and replica lag per replica. Default: none, no alarms.
+	// AlarmTopicArn, when set, creates alarms notifying it: CPU, free storage and
+	// connections on every instance, and lag on each replica. Default: none, no alarms.
 	AlarmTopicArn pulumi.StringInput
 }
 
@@ -379,26 +379,40 @@ func (d *Database) logGroups(a *DatabaseArgs, id, owner string) ([]pulumi.Resour
 	return out, nil
 }
 
-// alarms watches the primary (CPU, free storage, connections) and each replica's lag.
+// alarms watches every instance (CPU, free storage, connections: replicas carry the read
+// load, so they saturate first) and each replica's lag.
 func (d *Database) alarms(a *DatabaseArgs, replicaIDs []string) error {
-	dims := pulumi.StringMap{"DBInstanceIdentifier": pulumi.String(a.Identifier)}
-	for _, al := range []Alarm{
-		{Name: "cpu", Description: "database CPU above 80% for 15 minutes: a larger InstanceClass, read replicas or a cache",
-			Namespace: "AWS/RDS", Metric: "CPUUtilization", Dimensions: dims, Statistic: "Average", Comparison: "GreaterThanThreshold", Threshold: 80, PeriodSeconds: 300, EvaluationPeriods: 3},
-		{Name: "free-storage", Description: "database free storage under half the autoscaling trigger: storage is at MaxAllocatedStorageGb or not keeping up",
-			Namespace: "AWS/RDS", Metric: "FreeStorageSpace", Dimensions: dims, Statistic: "Minimum", Comparison: "LessThanThreshold", Threshold: freeStorageThreshold(a.AllocatedStorageGb), PeriodSeconds: 300, EvaluationPeriods: 2},
-		{Name: "connections", Description: "database connections above 80% of max_connections: pool connections or grow the class",
-			Namespace: "AWS/RDS", Metric: "DatabaseConnections", Dimensions: dims, Statistic: "Maximum", Comparison: "GreaterThanThreshold", Threshold: connectionsThreshold(a.InstanceClass), PeriodSeconds: 300, EvaluationPeriods: 3},
-	} {
-		if err := newAlarm(d.ctx, d.name, a.AlarmTopicArn, al, d.child); err != nil {
+	if err := d.instanceAlarms(a, d.name, a.Identifier, a.InstanceClass, nil); err != nil {
+		return err
+	}
+	for i, id := range replicaIDs {
+		lag := Alarm{Name: "lag", Description: "replica more than 60 s behind the primary for 10 minutes: reads are stale; grow ReplicaInstanceClass",
+			Metric: "ReplicaLag", Statistic: "Maximum", Comparison: "GreaterThanThreshold", Threshold: 60, PeriodSeconds: 300, EvaluationPeriods: 2}
+		if err := d.instanceAlarms(a, childName(d.name, "replica", strconv.Itoa(i+1)), id, a.ReplicaInstanceClass, &lag); err != nil {
 			return err
 		}
 	}
-	for i, id := range replicaIDs {
-		al := Alarm{Name: "lag", Description: "replica more than 60 s behind the primary for 10 minutes: reads are stale; grow ReplicaInstanceClass",
-			Namespace: "AWS/RDS", Metric: "ReplicaLag", Dimensions: pulumi.StringMap{"DBInstanceIdentifier": pulumi.String(id)},
-			Statistic: "Maximum", Comparison: "GreaterThanThreshold", Threshold: 60, PeriodSeconds: 300, EvaluationPeriods: 2}
-		if err := newAlarm(d.ctx, childName(d.name, "replica", strconv.Itoa(i+1)), a.AlarmTopicArn, al, d.child); err != nil {
+	return nil
+}
+
+// instanceAlarms creates owner-cpu, owner-free-storage and owner-connections on instance id
+// (plus extra), all notifying the topic.
+func (d *Database) instanceAlarms(a *DatabaseArgs, owner, id, class string, extra *Alarm) error {
+	alarms := []Alarm{
+		{Name: "cpu", Description: "database CPU above 80% for 15 minutes: a larger class, read replicas or a cache",
+			Metric: "CPUUtilization", Statistic: "Average", Comparison: "GreaterThanThreshold", Threshold: 80, PeriodSeconds: 300, EvaluationPeriods: 3},
+		{Name: "free-storage", Description: "database free storage under half the autoscaling trigger: storage is at MaxAllocatedStorageGb or not keeping up",
+			Metric: "FreeStorageSpace", Statistic: "Minimum", Comparison: "LessThanThreshold", Threshold: freeStorageThreshold(a.AllocatedStorageGb), PeriodSeconds: 300, EvaluationPeriods: 2},
+		{Name: "connections", Description: "database connections above 80% of max_connections: pool connections or grow the class",
+			Metric: "DatabaseConnections", Statistic: "Maximum", Comparison: "GreaterThanThreshold", Threshold: connectionsThreshold(class), PeriodSeconds: 300, EvaluationPeriods: 3},
+	}
+	if extra != nil {
+		alarms = append(alarms, *extra)
+	}
+	for _, al := range alarms {
+		al.Namespace = "AWS/RDS"
+		al.Dimensions = pulumi.StringMap{"DBInstanceIdentifier": pulumi.String(id)}
+		if err := newAlarm(d.ctx, owner, a.AlarmTopicArn, al, d.child); err != nil {
 			return err
 		}
 	}

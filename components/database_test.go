@@ -198,7 +198,7 @@ func TestDatabase(t *testing.T) {
 			alarms: true, password: true, allowFrom: true, grantRead: true,
 			wantCounts: map[string]int{
 				dbTDatabase: 1, dbTSubnets: 1, dbTSG: 1, dbTParams: 1, dbTLogGroup: 6,
-				dbTSecret: 1, dbTSecretVer: 1, dbTInstance: 3, dbTAlarm: 5, dbTIngress: 1, dbTRolePolicy: 1,
+				dbTSecret: 1, dbTSecretVer: 1, dbTInstance: 3, dbTAlarm: 11, dbTIngress: 1, dbTRolePolicy: 1,
 			},
 		},
 	}
@@ -307,9 +307,12 @@ func TestDatabase(t *testing.T) {
 				assert.Equal(t, s.protect, r.Protect)
 				assert.True(t, r.Retain, "a replica is RetainOnDelete (STATE-1)")
 				if s.alarms {
-					lag := rec.find(dbTAlarm, name+"-lag")
-					require.NotNil(t, lag, "replica lag alarm")
-					assert.Equal(t, "ReplicaLag", lag.Inputs["metricName"].StringValue())
+					for suffix, metric := range map[string]string{"lag": "ReplicaLag", "cpu": "CPUUtilization", "free-storage": "FreeStorageSpace", "connections": "DatabaseConnections"} {
+						al := rec.find(dbTAlarm, name+"-"+suffix)
+						require.NotNil(t, al, "replica alarm %s", suffix)
+						assert.Equal(t, metric, al.Inputs["metricName"].StringValue())
+						assert.Equal(t, ri["identifier"].StringValue(), al.Inputs["dimensions"].ObjectValue()["DBInstanceIdentifier"].StringValue())
+					}
 				}
 			}
 

@@ -59,8 +59,9 @@ func newSecurityGroup(ctx *pulumi.Context, name, description string, role GroupR
 }
 
 // AllowFrom opens TCP port to members of peer: tiers chain by group reference, not CIDR.
+// The rule is named <group>-from-<peer>-<port>, unique per link; rule describes it.
 func (g *SecurityGroup) AllowFrom(rule string, peer *SecurityGroup, port Port) error {
-	_, err := vpc.NewSecurityGroupIngressRule(g.ctx, childName(g.name, "in", rule), &vpc.SecurityGroupIngressRuleArgs{
+	_, err := vpc.NewSecurityGroupIngressRule(g.ctx, childName(g.name, "from", peer.name, fmt.Sprint(port)), &vpc.SecurityGroupIngressRuleArgs{
 		SecurityGroupId:           g.ID,
 		ReferencedSecurityGroupId: peer.ID,
 		IpProtocol:                pulumi.String("tcp"),
@@ -103,9 +104,9 @@ func (g *SecurityGroup) AllowFromPrefixList(rule string, prefixListID pulumi.Str
 }
 
 // AllowTo lets members reach TCP port on members of peer. Egress is limited to what a tier
-// needs, so every outbound path is one of these rules.
+// needs, so every outbound path is one of these rules, named <group>-to-<peer>-<port>.
 func (g *SecurityGroup) AllowTo(rule string, peer *SecurityGroup, port Port) error {
-	_, err := vpc.NewSecurityGroupEgressRule(g.ctx, childName(g.name, "out", rule), &vpc.SecurityGroupEgressRuleArgs{
+	_, err := vpc.NewSecurityGroupEgressRule(g.ctx, childName(g.name, "to", peer.name, fmt.Sprint(port)), &vpc.SecurityGroupEgressRuleArgs{
 		SecurityGroupId:           g.ID,
 		ReferencedSecurityGroupId: peer.ID,
 		IpProtocol:                pulumi.String("tcp"),

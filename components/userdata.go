@@ -3,6 +3,7 @@ package components
 import (
 	"bytes"
 	_ "embed"
+	"fmt"
 	"sort"
 	"text/template"
 
@@ -71,18 +72,30 @@ func ServerScript(a ServerScriptArgs) pulumi.StringOutput {
 	return pulumi.All(inputs...).ApplyT(func(v []any) (string, error) {
 		vals := userDataValues{
 			Name: a.Tier, Version: a.Release.Version, Region: a.Region,
-			Bucket: string(v[0].(pulumi.ID)), Key: a.Release.Key, LogGroup: v[1].(string),
+			Bucket: str(v[0]), Key: a.Release.Key, LogGroup: str(v[1]),
 			LogFile: appLogFile, DiskPaths: `"/"`,
-			Nginx: a.ProxyTo != nil, Upstream: v[2].(string),
+			Nginx: a.ProxyTo != nil, Upstream: str(v[2]),
 		}
 		if vals.Nginx {
 			vals.LogFile = "/var/log/nginx/access.log"
 		}
 		for i, k := range keys {
-			vals.Env = append(vals.Env, k+"="+v[3+i].(string))
+			vals.Env = append(vals.Env, k+"="+str(v[3+i]))
 		}
 		var buf bytes.Buffer
 		err := userData.ExecuteTemplate(&buf, "server", vals)
 		return buf.String(), err
 	}).(pulumi.StringOutput)
+}
+
+// str renders a resolved Input value (a string, an ID or a number) as text.
+func str(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case pulumi.ID:
+		return string(x)
+	default:
+		return fmt.Sprint(x)
+	}
 }
