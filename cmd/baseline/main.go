@@ -186,6 +186,9 @@ func openDB(ctx context.Context, dsn string, maxConns int) (*sql.DB, error) {
 		return nil, fmt.Errorf("-dsn %q must be a go-sql-driver DSN naming a database: %v", dsn, err)
 	}
 	cfg.ParseTime = true
+	// One round trip per query, as the app does (app/mysql sets the same):
+	// without it the driver prepares, executes and closes a statement each time.
+	cfg.InterpolateParams = true
 	admin := cfg.Clone()
 	admin.DBName = ""
 	adb, err := sql.Open("mysql", admin.FormatDSN())
