@@ -34,7 +34,7 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, Tier{InstanceType: "t3.small", Min: 2, Max: 2, Desired: 2}, c.Web)
 	assert.False(t, c.Protect())
 
-	c, err = Load(src(map[string]string{"stage": "users++", "environment": "prod"}))
+	c, err = Load(src(map[string]string{"stage": "users++", "environment": "prod", "domain": "example.com", "hostedZoneId": "Z0123456789ABC"}))
 	require.NoError(t, err)
 	assert.Equal(t, NatPerAZ, c.Nat)
 	assert.Equal(t, 14, c.DB.BackupRetentionDays)
@@ -92,6 +92,7 @@ func TestBadValues(t *testing.T) {
 		{"domain without zone", map[string]string{"domain": "example.com"}, "hostedZoneId", "hosted zone id"},
 		{"zone without domain", map[string]string{"hostedZoneId": "Z0123456789ABC"}, "domain", "set the domain"},
 		{"bad zone id", map[string]string{"domain": "example.com", "hostedZoneId": "abc"}, "hostedZoneId", "zone id"},
+		{"prod users++ without a domain", map[string]string{"stage": "users++", "environment": "prod"}, "domain", "needs a certificate for a domain"},
 		{"bad email", map[string]string{"alarmEmail": "ops"}, "alarmEmail", "email address"},
 		{"bad retention", map[string]string{"logRetentionDays": "10"}, "logRetentionDays", "CloudWatch Logs accepts"},
 		{"bad box type", map[string]string{"box": `{"instanceType":"huge"}`}, "box.instanceType", "EC2 instance type"},

@@ -53,6 +53,9 @@ func (c *Config) Validate() error {
 	case c.HostedZoneID != "" && !zoneIDRE.MatchString(c.HostedZoneID):
 		errs.add("hostedZoneId", c.HostedZoneID, "use the zone id as Route 53 shows it, such as Z0123456789ABCDEFGHIJ")
 	}
+	if c.Environment == Prod && c.Stage >= UsersPlus2 && c.Domain == "" {
+		errs.add("domain", "", "prod serves stage %s over TLS from the viewer to the load balancer, which needs a certificate for a domain; set domain and hostedZoneId (dev may go without: see docs/security.md, PLAIN-HTTP-ORIGIN)", c.Stage)
+	}
 	if c.AlarmEmail != "" && !emailRE.MatchString(c.AlarmEmail) {
 		errs.add("alarmEmail", c.AlarmEmail, "use an email address such as ops@example.com")
 	}

@@ -67,10 +67,19 @@ func lbRules() []Rule {
 		ID:    "LB-4",
 		Title: "listeners: HTTPS with a certificate and a TLS 1.3 policy; HTTP only as a 301 redirect to HTTPS",
 		Refs:  []string{"CKV_AWS_2", "CKV_AWS_103", "AVD-AWS-0047", "AVD-AWS-0054", "SH ELB.1"},
-		Applies: "every aws:lb/listener:Listener and aws:alb/listener:Listener; applies whenever a load balancer exists, " +
-			"so a load balancer without listeners fails",
+		Applies: "the listeners of every internet-facing load balancer; applies whenever a load balancer exists, " +
+			"so one without listeners fails. Internal load balancers (internal = true) serve HTTP inside the VPC " +
+			"between private subnets: there is no private CA in the stack (exception INTERNAL-HTTP, docs/security.md)",
 		AppliesTo: hasLB,
-		Select:    func(e *Env) []*graph.Resource { return e.Of(tListener, tAListener) },
+		Select: func(e *Env) []*graph.Resource {
+			var out []*graph.Resource
+			for _, lb := range lbs(e) {
+				if !boolIs(lb, "internal", true) {
+					out = append(out, e.listenersOf(lb)...)
+				}
+			}
+			return out
+		},
 		Check: func(e *Env, r *graph.Resource) []Violation {
 			switch r.String("protocol") {
 			case "HTTPS", "TLS":

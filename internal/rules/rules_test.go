@@ -286,3 +286,50 @@ func TestEveryRuleHasAFailingCase(t *testing.T) {
 func b64(s string) string {
 	return base64Encode(s)
 }
+
+// withLogsV2 replaces the distribution's legacy logging by standard logging v2.
+func withLogsV2(logType string) func(f *fixture) {
+	return func(f *fixture) {
+		cdn := f.r("cdn")
+		delete(cdn.Inputs, "loggingConfig")
+		src := f.add("aws:cloudwatch/logDeliverySource:LogDeliverySource", "cdn-logs-src", m{"name": "cdn-cloudfront", "logType": logType, "resourceArn": arn(cdn)}, cdn)
+		f.add("aws:cloudwatch/logDelivery:LogDelivery", "cdn-logs", m{"deliverySourceName": "cdn-cloudfront", "deliveryDestinationArn": "arn:aws:logs:us-east-1:1:delivery-destination:x"}, src)
+	}
+}
+
+// TestCloudFrontLoggingV2 accepts standard logging v2 in place of loggingConfig, and only
+// for access logs of that distribution.
+func TestCloudFrontLoggingV2(t *testing.T) {
+	for _, tc := range []struct {
+		logType string
+		pass    bool
+	}{{"ACCESS_LOGS", true}, {"CONNECTION_LOGS", false}} {
+		f := compliant()
+		withLogsV2(tc.logType)(f)
+		res, _ := rules.Check(f.g, prod5).Result("CF-4")
+		if res.Failed() == tc.pass {
+			t.Fatalf("CF-4 with v2 %s: failed=%v, want pass=%v: %v", tc.logType, res.Failed(), tc.pass, res.Violations)
+		}
+	}
+}
+
+// TestInternalLoadBalancerMayServeHTTP: LB-4 holds internet-facing listeners to HTTPS, and
+// leaves an internal load balancer's HTTP listener alone (exception INTERNAL-HTTP); the same
+// listener on an internet-facing load balancer fails.
+func TestInternalLoadBalancerMayServeHTTP(t *testing.T) {
+	build := func(internal bool) *fixture {
+		f := compliant()
+		lb := f.add("aws:lb/loadBalancer:LoadBalancer", "app-lb", m{"internal": internal, "dropInvalidHeaderFields": true, "enableDeletionProtection": true,
+			"accessLogs": m{"enabled": true, "bucket": "id-logs"}})
+		f.add(tListener, "app-lb-http", m{"loadBalancerArn": arn(lb), "port": 80.0, "protocol": "HTTP", "defaultActions": []any{m{"type": "forward"}}}, lb)
+		return f
+	}
+	res, _ := rules.Check(build(true).g, prod5).Result("LB-4")
+	if res.Failed() {
+		t.Fatalf("internal HTTP listener failed LB-4: %v", res.Violations)
+	}
+	res, _ = rules.Check(build(false).g, prod5).Result("LB-4")
+	if !res.Failed() {
+		t.Fatal("an internet-facing plain HTTP listener passed LB-4")
+	}
+}

@@ -269,16 +269,16 @@ func cdnRules() []Rule {
 		},
 	}, {
 		ID:        "CF-4",
-		Title:     "CloudFront access logging on",
+		Title:     "CloudFront access logging on (legacy loggingConfig, or standard logging v2 delivered to S3)",
 		Refs:      []string{"CKV_AWS_86", "SH CloudFront.5"},
 		Applies:   applies,
 		AppliesTo: hasCDN,
 		Select:    cdns,
 		Check: func(e *Env, r *graph.Resource) []Violation {
-			if r.String("loggingConfig.bucket") == "" {
-				return []Violation{v("loggingConfig.bucket must be set")}
+			if r.String("loggingConfig.bucket") != "" || e.logDeliveryOf(r) {
+				return nil
 			}
-			return nil
+			return []Violation{v("no access logs: set loggingConfig.bucket, or deliver ACCESS_LOGS through a cloudwatch LogDeliverySource and LogDelivery")}
 		},
 	}}
 }
@@ -407,4 +407,21 @@ func queuesWithPolicy(e *Env) []*graph.Resource {
 		}
 	}
 	return out
+}
+
+// logDeliveryOf reports whether a distribution's ACCESS_LOGS are delivered by standard
+// logging v2: a LogDeliverySource whose resourceArn is the distribution, and a LogDelivery
+// from that source.
+func (e *Env) logDeliveryOf(dist *graph.Resource) bool {
+	for _, src := range e.Of(tLogDeliverySource) {
+		if src.String("logType") != "ACCESS_LOGS" || !e.RefersTo(src, "resourceArn", dist) {
+			continue
+		}
+		for _, d := range e.Of(tLogDelivery) {
+			if e.RefersTo(d, "deliverySourceName", src) {
+				return true
+			}
+		}
+	}
+	return false
 }
