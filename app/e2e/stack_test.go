@@ -41,6 +41,7 @@ type options struct {
 	replicaAddr string // "" for the test replica
 	blobs       func(app.BlobStore) app.BlobStore
 	queue       func(app.Queue) app.Queue
+	singleBox   bool // no cache: sessions and posts in MySQL, inline thumbnails
 }
 
 type stack struct {
@@ -117,6 +118,12 @@ func newStack(t *testing.T, o options) *stack {
 		Logger: quiet, Registerer: reg, Gatherer: reg,
 		Ready: []apphttp.Check{{Name: "database", Pinger: db},
 			{Name: "cache", Pinger: redis.Pinger{C: rc}, Optional: true}},
+	}
+	if o.singleBox {
+		srv.Sessions, srv.Posts = db, db
+		s.w.Queue = worker.Inline{W: s.w}
+		srv.Queue = s.w.Queue
+		srv.Ready = srv.Ready[:1]
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)

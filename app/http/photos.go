@@ -104,6 +104,10 @@ func (s *Server) uploadPhoto(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
+	// An inline queue (single box) has made the thumbnail already.
+	if cur, err := s.Photos.Photo(app.WithPrimary(ctx), p.ID); err == nil {
+		p = cur
+	}
 	s.wrote(w)
 	w.Header().Set("Location", "/api/photos/"+strconv.FormatInt(p.ID, 10))
 	writeJSON(w, http.StatusAccepted, s.view(p))
