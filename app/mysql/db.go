@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,8 +36,13 @@ type Options struct {
 	MaxOpenConns int
 	// MaxIdleConns is the idle connections kept per pool. Default: MaxOpenConns.
 	MaxIdleConns int
-	// HealthInterval is how often replicas are pinged. Default: 2s.
+	// HealthInterval is how often replicas are checked. Default: 2s.
 	HealthInterval time.Duration
+	// MaxReplicaLag, when positive, also takes out of rotation a replica
+	// whose replication is stopped or more than this far behind
+	// (SHOW REPLICA STATUS; needs the REPLICATION CLIENT privilege, called
+	// REPLICA MONITOR on MariaDB). Default: 0, connectivity only.
+	MaxReplicaLag time.Duration
 	// Now is the clock. Default: time.Now.
 	Now app.Clock
 	// Logger receives replica health changes. Default: slog.Default().
@@ -143,7 +149,7 @@ func Open(ctx context.Context, primary *drv.Config, replicaAddrs []string, o Opt
 	}
 	hctx, cancel := context.WithCancel(context.Background())
 	db.cancel = cancel
-	db.checkReplicas(ctx)
+	db.CheckReplicas(ctx)
 	if len(db.replicas) > 0 {
 		db.wg.Add(1)
 		go db.healthLoop(hctx)
@@ -192,21 +198,82 @@ func (db *DB) healthLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			db.checkReplicas(ctx)
+			db.CheckReplicas(ctx)
 		}
 	}
 }
 
-func (db *DB) checkReplicas(ctx context.Context) {
+// CheckReplicas checks every replica now and updates its health; Open and
+// a background loop call it.
+func (db *DB) CheckReplicas(ctx context.Context) {
 	for _, r := range db.replicas {
-		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		err := r.db.PingContext(pctx)
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		err := db.checkReplica(cctx, r.db)
 		cancel()
 		if ctx.Err() != nil {
 			return
 		}
 		db.setHealth(r, err)
 	}
+}
+
+func (db *DB) checkReplica(ctx context.Context, q *sql.DB) error {
+	if err := q.PingContext(ctx); err != nil {
+		return err
+	}
+	if db.opts.MaxReplicaLag <= 0 {
+		return nil
+	}
+	lag, err := replicaLag(ctx, q)
+	if err != nil {
+		return err
+	}
+	if lag > db.opts.MaxReplicaLag {
+		return fmt.Errorf("replica is %s behind, more than %s", lag, db.opts.MaxReplicaLag)
+	}
+	return nil
+}
+
+// replicaLag reads Seconds_Behind_Source (MySQL) or Seconds_Behind_Master
+// (MariaDB); NULL means replication is stopped.
+func replicaLag(ctx context.Context, q *sql.DB) (time.Duration, error) {
+	rows, err := q.QueryContext(ctx, "SHOW REPLICA STATUS")
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return 0, err
+	}
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return 0, err
+		}
+		return 0, errors.New("the server is not replicating")
+	}
+	vals := make([]sql.RawBytes, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		return 0, err
+	}
+	for i, c := range cols {
+		if c != "Seconds_Behind_Source" && c != "Seconds_Behind_Master" {
+			continue
+		}
+		if vals[i] == nil {
+			return 0, errors.New("replication is stopped")
+		}
+		n, err := strconv.Atoi(string(vals[i]))
+		if err != nil {
+			return 0, fmt.Errorf("replica lag %q: %w", vals[i], err)
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	return 0, errors.New("SHOW REPLICA STATUS has no Seconds_Behind column")
 }
 
 func (db *DB) setHealth(r *replica, err error) {

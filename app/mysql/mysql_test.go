@@ -258,3 +258,36 @@ func TestPhotos(t *testing.T) {
 	_, err = db.Photo(ctx, p.ID)
 	wantCode(t, err, app.ENOTFOUND)
 }
+
+// TestReplicaLagHealth: with MaxReplicaLag set, a replica whose replication
+// is stopped leaves the rotation and reads go to the primary; it comes back
+// once replication runs again.
+func TestReplicaLagHealth(t *testing.T) {
+	m := apptest.NewMySQL(t)
+	db := open(t, m, mysql.Options{MaxReplicaLag: 30 * time.Second, HealthInterval: time.Hour})
+	ctx := context.Background()
+	alice := mustUser(t, db, "alice")
+	p := &app.Post{UserID: alice.ID, Body: "old"}
+	if err := db.CreatePost(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	m.Sync(t)
+	m.StopReplication(t)
+	db.CheckReplicas(ctx)
+	if err := db.UpdatePost(ctx, &app.Post{ID: p.ID, UserID: alice.ID, Body: "new"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.Post(ctx, p.ID); err != nil || got.Body != "new" {
+		t.Errorf("read with the replica out of rotation = %+v, %v; want \"new\" from the primary", got, err)
+	}
+	m.StartReplication(t)
+	m.Sync(t)
+	db.CheckReplicas(ctx)
+	m.StopReplication(t) // stopped again, but the health check has not run
+	if err := db.UpdatePost(ctx, &app.Post{ID: p.ID, UserID: alice.ID, Body: "newer"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.Post(ctx, p.ID); err != nil || got.Body != "new" {
+		t.Errorf("read with the replica back in rotation = %+v, %v; want its \"new\"", got, err)
+	}
+}

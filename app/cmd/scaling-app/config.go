@@ -22,6 +22,7 @@ type Config struct {
 	DBTLSCAFile                        string
 	DBMaxOpenConns, DBMaxIdleConns     int
 	DBMigrate                          bool
+	DBReplicaMaxLag                    time.Duration
 
 	RedisAddr, RedisPassword, RedisAuthSecretARN string
 	RedisTLS                                     bool
@@ -96,6 +97,7 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		DBPassword: e("DB_PASSWORD"), DBPasswordSecretARN: e.str("DB_PASSWORD_SECRET_ARN", ""),
 		DBTLS: e.str("DB_TLS", "false"), DBTLSCAFile: e.str("DB_TLS_CA_FILE", ""),
 		DBMaxOpenConns: num("DB_MAX_OPEN_CONNS", 32), DBMaxIdleConns: num("DB_MAX_IDLE_CONNS", 0),
+		DBReplicaMaxLag: durOrZero(e, "DB_REPLICA_MAX_LAG", &errs),
 
 		RedisAddr: e.str("REDIS_ADDR", ""), RedisPassword: e("REDIS_PASSWORD"),
 		RedisAuthSecretARN: e.str("REDIS_AUTH_SECRET_ARN", ""), RedisTLS: boolean("REDIS_TLS", false),
@@ -179,4 +181,17 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		return nil, fmt.Errorf("invalid configuration: %s", strings.Join(errs, "; "))
 	}
 	return c, nil
+}
+
+// durOrZero reads an optional duration where 0 (or unset) means off.
+func durOrZero(e env, k string, errs *[]string) time.Duration {
+	v := e.str(k, "")
+	if v == "" || v == "0" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		*errs = append(*errs, fmt.Sprintf("%s=%q must be a duration such as 10s, or 0 for off", k, v))
+	}
+	return d
 }

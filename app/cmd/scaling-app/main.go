@@ -114,7 +114,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	db, err := mysql.Open(ctx, dbCfg, cfg.DBReplicas, mysql.Options{MaxOpenConns: cfg.DBMaxOpenConns,
-		MaxIdleConns: cfg.DBMaxIdleConns, Logger: log, Registerer: reg})
+		MaxIdleConns: cfg.DBMaxIdleConns, MaxReplicaLag: cfg.DBReplicaMaxLag, Logger: log, Registerer: reg})
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{map[string]string{"QUEUE_BACKEND": "redis", "S3_BUCKET": "b"}, "needs REDIS_ADDR"},
 		{map[string]string{"APP_ROLE": "worker"}, "APP_ROLE=worker needs QUEUE_BACKEND"},
 		{map[string]string{"REDIS_TLS": "maybe"}, `REDIS_TLS="maybe" must be true or false`},
+		{map[string]string{"DB_REPLICA_MAX_LAG": "soon"}, `DB_REPLICA_MAX_LAG="soon" must be a duration`},
 		{map[string]string{"SESSION_TTL": "1 day"}, `SESSION_TTL="1 day" must be a positive duration`},
 	} {
 		_, err := loadConfig(envOf(tc.env))
