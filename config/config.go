@@ -114,6 +114,11 @@ type Config struct {
 	WriteAPI Tier
 	// DB sizes the managed MySQL from users+.
 	DB Database
+	// DBPassword is the RDS master password, from a secret config value
+	// (pulumi config set --secret scaling-aws:dbPassword ...). It is never printed.
+	// Default: the database component generates one at creation and keeps it; prod stacks
+	// should set it (see docs/database.md).
+	DBPassword string
 }
 
 // Protect reports whether stateful resources are protected against deletion (prod only).
@@ -180,6 +185,9 @@ func Load(src Source) (*Config, error) {
 	str("domain", &c.Domain)
 	str("hostedZoneId", &c.HostedZoneID)
 	str("alarmEmail", &c.AlarmEmail)
+	if v, ok := get("dbPassword"); ok {
+		c.DBPassword = v
+	}
 	num("logRetentionDays", &c.LogRetentionDays)
 	object("box", &c.Box)
 	object("web", &c.Web)

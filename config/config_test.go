@@ -107,6 +107,7 @@ func TestBadValues(t *testing.T) {
 		{"db version", map[string]string{"db": `{"engineVersion":"5.7"}`}, "db.engineVersion", "8.0 or 8.4"},
 		{"db storage", map[string]string{"db": `{"allocatedStorageGb":5}`}, "db.allocatedStorageGb", "20 to 65536"},
 		{"db max storage", map[string]string{"db": `{"allocatedStorageGb":200,"maxAllocatedStorageGb":100}`}, "db.maxAllocatedStorageGb", "at least allocatedStorageGb (200)"},
+		{"weak db password", map[string]string{"dbPassword": "short@pw"}, "dbPassword", "16 to 41 printable characters"},
 		{"db backups", map[string]string{"db": `{"backupRetentionDays":1}`}, "db.backupRetentionDays", "7 to 35"},
 	}
 	for _, tc := range cases {
@@ -126,7 +127,9 @@ func TestBadValues(t *testing.T) {
 					v = val
 				}
 			}
-			if v != "" && !strings.HasPrefix(v, "{") && !strings.HasPrefix(v, "[") {
+			if tc.key == "dbPassword" {
+				assert.NotContains(t, msg, v, "a secret is never echoed")
+			} else if v != "" && !strings.HasPrefix(v, "{") && !strings.HasPrefix(v, "[") {
 				assert.Contains(t, msg, v, "echoes the value")
 			}
 		})
@@ -143,4 +146,13 @@ func TestArch(t *testing.T) {
 	for typ, want := range map[string]string{"t3.small": "amd64", "t4g.micro": "arm64", "m7g.2xlarge": "arm64", "c7gn.large": "arm64", "m6i.large": "amd64", "g5.xlarge": "amd64", "r6gd.large": "arm64"} {
 		assert.Equal(t, want, Arch(typ), typ)
 	}
+}
+
+func TestSecretNeverEchoed(t *testing.T) {
+	_, err := Load(src(map[string]string{"dbPassword": "hunter2@example"}))
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "hunter2")
+	c, err := Load(src(map[string]string{"dbPassword": "a-long-enough-password-1234"}))
+	require.NoError(t, err)
+	assert.NotContains(t, c.String(), "a-long-enough")
 }

@@ -176,6 +176,10 @@ func (c *Config) validateDB(errs *Errors) {
 	if !dbClassRE.MatchString(d.InstanceClass) {
 		errs.add("db.instanceClass", d.InstanceClass, "use an RDS instance class such as db.t4g.micro or db.m6g.large")
 	}
+	if p := c.DBPassword; p != "" && (len(p) < 16 || len(p) > 41 || strings.ContainsAny(p, "/'\"@ ")) {
+		// The value is a secret: the message never echoes it.
+		errs.add("dbPassword", "[secret]", "use 16 to 41 printable characters without / ' \" @ or spaces (RDS's rules), set with pulumi config set --secret")
+	}
 	if !mysqlVersionRE.MatchString(d.EngineVersion) {
 		errs.add("db.engineVersion", d.EngineVersion, "use a MySQL version RDS offers, such as 8.0 or 8.4")
 	}

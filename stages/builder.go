@@ -160,6 +160,7 @@ func (b *builder) database(net *components.Network, alarms *components.Alarms) (
 		Protect:               b.cfg.Protect(),
 		LogRetentionDays:      b.cfg.LogRetentionDays,
 		AlarmTopicArn:         alarms.TopicArn,
+		MasterPassword:        b.dbPassword(),
 	})
 	if err != nil {
 		return nil, err
@@ -167,4 +168,13 @@ func (b *builder) database(net *components.Network, alarms *components.Alarms) (
 	b.outputs["dbAddress"] = db.Address
 	b.outputs["dbSecretArn"] = db.SecretArn
 	return db, nil
+}
+
+// dbPassword is the configured master password as a secret, or nil to let the database
+// component generate one.
+func (b *builder) dbPassword() pulumi.StringInput {
+	if b.cfg.DBPassword == "" {
+		return nil
+	}
+	return pulumi.ToSecret(pulumi.String(b.cfg.DBPassword)).(pulumi.StringOutput)
 }
