@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"image/jpeg"
+	"io"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scaling-aws/scaling-aws/app"
 )
@@ -160,5 +162,47 @@ func TestUploadUndoneWhenQueueFails(t *testing.T) {
 	}
 	if n := s.objects(); n != 0 {
 		t.Errorf("%d objects left", n)
+	}
+}
+
+// gatedBlobs holds thumbnail writes until released.
+type gatedBlobs struct {
+	app.BlobStore
+	entered, release chan struct{}
+}
+
+func (g *gatedBlobs) PutBlob(ctx context.Context, key, ct string, r io.Reader, size int64) error {
+	if strings.HasPrefix(key, "thumbs/") {
+		close(g.entered)
+		<-g.release
+	}
+	return g.BlobStore.PutBlob(ctx, key, ct, r, size)
+}
+
+// TestWorkerFinishesJobOnShutdown: stopping the worker (SIGTERM) while a job
+// runs lets the job finish before Run returns.
+func TestWorkerFinishesJobOnShutdown(t *testing.T) {
+	gate := &gatedBlobs{entered: make(chan struct{}), release: make(chan struct{})}
+	s := newStack(t, options{visibility: time.Minute,
+		blobs: func(b app.BlobStore) app.BlobStore { gate.BlobStore = b; return gate }})
+	alice := s.client()
+	alice.signUp("alice")
+	id := strconv.Itoa(int(alice.upload(pngImage(t, 30, 30))["id"].(float64)))
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.w.Run(ctx) }()
+	<-gate.entered // the job is in flight
+	stop()
+	select {
+	case <-done:
+		t.Fatal("Run returned with a job in flight")
+	default:
+	}
+	close(gate.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if r := alice.call("GET", "/api/photos/"+id, ""); r.json()["status"] != "ready" {
+		t.Errorf("photo after shutdown: %s, want ready", r.body)
 	}
 }

@@ -42,6 +42,9 @@ type options struct {
 	blobs       func(app.BlobStore) app.BlobStore
 	queue       func(app.Queue) app.Queue
 	singleBox   bool // no cache: sessions and posts in MySQL, inline thumbnails
+	// visibility of the Redis queue. Default: -1, redeliver at once, so that
+	// tests drive retries with RunOnce without waiting.
+	visibility time.Duration
 }
 
 type stack struct {
@@ -98,8 +101,11 @@ func newStack(t *testing.T, o options) *stack {
 	}
 	s := &stack{t: t, m: m, db: db, rc: rc, s3: backend, blobs: blobs, prefix: prefix}
 	var queue app.Queue
+	if o.visibility == 0 {
+		o.visibility = -1
+	}
 	if o.redisAddr == "" {
-		s.q, err = redisq.New(ctx, rc, redisq.Options{Stream: prefix + "jobs", Visibility: -1, Block: 20 * time.Millisecond})
+		s.q, err = redisq.New(ctx, rc, redisq.Options{Stream: prefix + "jobs", Visibility: o.visibility, Block: 20 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
