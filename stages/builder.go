@@ -178,3 +178,22 @@ func (b *builder) dbPassword() pulumi.StringInput {
 	}
 	return pulumi.ToSecret(pulumi.String(b.cfg.DBPassword)).(pulumi.StringOutput)
 }
+
+// foundation creates what every stage stands on: the network with the stage's subnet tiers
+// and endpoints, the alarm topic, and the app release built for the servers that run it
+// (appInstanceType's CPU architecture).
+func (b *builder) foundation(tiers []components.Tier, endpoints []string, appInstanceType string) (*components.Network, *components.Alarms, *components.AppRelease, error) {
+	net, err := b.network(tiers, endpoints)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	alarms, err := b.alarms()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rel, err := b.release(appInstanceType)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return net, alarms, rel, nil
+}

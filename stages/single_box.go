@@ -13,15 +13,7 @@ import (
 //
 // The seed: "With only 1-2 users, you only need a basic setup."
 func singleBox(b *builder) error {
-	net, err := b.network([]components.Tier{components.TierPublic}, boxEndpoints)
-	if err != nil {
-		return err
-	}
-	alarms, err := b.alarms()
-	if err != nil {
-		return err
-	}
-	rel, err := b.release(b.cfg.Box.InstanceType)
+	net, alarms, rel, err := b.foundation([]components.Tier{components.TierPublic}, boxEndpoints, b.cfg.Box.InstanceType)
 	if err != nil {
 		return err
 	}

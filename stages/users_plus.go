@@ -16,15 +16,7 @@ import (
 // user content is filling up disk space ... doesn't allow for independent scaling of the
 // MySQL Database and Web Server."
 func usersPlus(b *builder) error {
-	net, err := b.network([]components.Tier{components.TierPublic, components.TierData}, serverEndpoints)
-	if err != nil {
-		return err
-	}
-	alarms, err := b.alarms()
-	if err != nil {
-		return err
-	}
-	rel, err := b.release(b.cfg.Box.InstanceType)
+	net, alarms, rel, err := b.foundation([]components.Tier{components.TierPublic, components.TierData}, serverEndpoints, b.cfg.Box.InstanceType)
 	if err != nil {
 		return err
 	}

@@ -21,15 +21,7 @@ import (
 // and in some cases, downtime. As the service matures, we'd also like to move towards higher
 // availability and redundancy."
 func usersPlus2(b *builder) error {
-	net, err := b.network([]components.Tier{components.TierPublic, components.TierWeb, components.TierApp, components.TierData}, serverEndpoints)
-	if err != nil {
-		return err
-	}
-	alarms, err := b.alarms()
-	if err != nil {
-		return err
-	}
-	rel, err := b.release(b.cfg.ReadAPI.InstanceType)
+	net, alarms, rel, err := b.foundation([]components.Tier{components.TierPublic, components.TierWeb, components.TierApp, components.TierData}, serverEndpoints, b.cfg.ReadAPI.InstanceType)
 	if err != nil {
 		return err
 	}
