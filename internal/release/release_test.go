@@ -1,6 +1,7 @@
 package release
 
 import (
+	"crypto/sha256"
 	"os"
 	"path/filepath"
 	"testing"
@@ -54,4 +55,25 @@ func TestFingerprintDoesNotBuild(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "arm64", r.Arch)
 	assert.Contains(t, r.Asset.Text(), r.Version)
+}
+
+// TestBuildIsReproducible builds the real app twice from the same sources: the bytes must
+// match, or every `pulumi preview` would show the release object changing.
+func TestBuildIsReproducible(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	first, err := Build(root)("amd64")
+	require.NoError(t, err)
+	path := first.Asset.Path()
+	a, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, os.Remove(path))
+	second, err := Build(root)("amd64")
+	require.NoError(t, err)
+	b, err := os.ReadFile(second.Asset.Path())
+	require.NoError(t, err)
+	assert.Equal(t, first.Version, second.Version)
+	assert.Equal(t, sha256.Sum256(a), sha256.Sum256(b), "two builds of the same sources differ")
+	assert.Greater(t, len(a), 1<<20, "a real binary")
 }
