@@ -239,9 +239,6 @@ func TestCacheInvalidation(t *testing.T) {
 	if r := anon.call("GET", "/api/posts/"+id, ""); r.json()["body"] != "v2" {
 		t.Errorf("read after edit: %s, want v2", r.body)
 	}
-	if n, _ := s.rc.Exists(t.Context(), s.prefix+"post:"+id).Result(); n != 1 {
-		t.Errorf("the edit left no fence in Redis")
-	}
 }
 
 // TestDegraded: Redis and the replica both down; reads and writes work

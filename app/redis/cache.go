@@ -80,6 +80,10 @@ func (o CacheOptions) withDefaults() CacheOptions {
 // SET NX, so they cannot overwrite it until it expires.
 const fence = "-"
 
+// tombstone is the local layer's fence: set at once by a write on this
+// instance, it sends reads of the key to the store until it expires.
+var tombstone any = struct{ tombstone bool }{true}
+
 // PostCache is a cache-aside app.PostStore over another (the database's).
 // Reads look in an in-process layer, then Redis, then the store, with
 // concurrent misses on one key collapsed into one store read (singleflight).
@@ -94,14 +98,21 @@ type PostCache struct {
 
 	downUntil atomic.Int64
 	requests  *prometheus.CounterVec
+
+	fences    chan string
+	done      chan struct{}
+	closeOnce sync.Once
 }
 
 var _ app.PostStore = (*PostCache)(nil)
 
-// NewPostCache returns the cache layer over store.
+// NewPostCache returns the cache layer over store. Close it to flush the
+// invalidations still queued.
 func NewPostCache(c goredis.UniversalClient, store app.PostStore, o CacheOptions) *PostCache {
 	o = o.withDefaults()
-	pc := &PostCache{c: c, store: store, o: o, local: newLocal(o.LocalSize)}
+	pc := &PostCache{c: c, store: store, o: o, local: newLocal(o.LocalSize),
+		fences: make(chan string, 4096), done: make(chan struct{})}
+	go pc.fencer()
 	pc.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "app_cache_requests_total",
 		Help: "Cache lookups by layer (local, redis) and result (hit, miss, error, skipped).",
@@ -134,23 +145,30 @@ func (pc *PostCache) failed(op string, err error) {
 	}
 }
 
-// get reads key into v through the local layer and Redis, or calls load and
-// fills both. It never fails because of the cache.
+// get reads key through the local layer and Redis, or calls load and fills
+// both. It never fails because of the cache. A key written recently (a
+// local tombstone or a Redis fence) is read from the store and not filled.
 func get[T any](ctx context.Context, pc *PostCache, key string, load func(context.Context) (*T, error)) (*T, error) {
 	if app.UsePrimary(ctx) {
 		return load(ctx)
 	}
 	now := pc.o.Now()
-	if v, ok := pc.local.get(key, now); ok {
+	flight := key
+	v, ok := pc.local.get(key, now)
+	if ok && v != tombstone {
 		pc.requests.WithLabelValues("local", "hit").Inc()
 		return v.(*T), nil
 	}
+	fencedHere := ok // a write on this instance, whose Redis fence may be in flight
+	if fencedHere {
+		flight += "#fenced"
+	}
 	pc.requests.WithLabelValues("local", "miss").Inc()
-	v, err, _ := pc.group.Do(key, func() (any, error) {
+	v, err, _ := pc.group.Do(flight, func() (any, error) {
 		// The shared call must not die with the first caller's request.
 		ctx := context.WithoutCancel(ctx)
-		var fenced bool
-		if pc.up() {
+		fenced := fencedHere
+		if !fenced && pc.up() {
 			b, err := pc.c.Get(ctx, key).Bytes()
 			switch {
 			case err == nil && string(b) == fence:
@@ -160,7 +178,7 @@ func get[T any](ctx context.Context, pc *PostCache, key string, load func(contex
 				t := new(T)
 				if err := json.Unmarshal(b, t); err == nil {
 					pc.requests.WithLabelValues("redis", "hit").Inc()
-					pc.local.set(key, t, now.Add(pc.o.LocalTTL))
+					pc.local.fill(key, t, now.Add(pc.o.LocalTTL), now)
 					return t, nil
 				}
 				pc.requests.WithLabelValues("redis", "miss").Inc()
@@ -199,19 +217,36 @@ func (pc *PostCache) fill(ctx context.Context, key string, v any) {
 		pc.failed("fill", err)
 		return
 	}
-	pc.local.set(key, v, pc.o.Now().Add(pc.o.LocalTTL))
+	now := pc.o.Now()
+	pc.local.fill(key, v, now.Add(pc.o.LocalTTL), now)
 }
 
-// invalidate fences keys after a write. If Redis is down the entries expire
+// invalidate fences keys after a write: at once in this instance's local
+// layer (a tombstone), and in Redis through the fencer goroutine, which
+// batches the fences of concurrent writes into one pipeline so that a write
+// does not wait for a Redis round trip. If the batch queue is full the
+// fence is set here, synchronously. If Redis is down the entries expire
 // with their TTL; the write itself has succeeded and is not failed for it.
 func (pc *PostCache) invalidate(ctx context.Context, keys ...string) {
+	exp := pc.o.Now().Add(pc.o.FenceTTL)
 	for _, k := range keys {
-		pc.local.del(k)
+		pc.local.set(k, tombstone, exp)
 	}
 	if !pc.up() {
 		pc.o.Logger.Warn("cache invalidation skipped, Redis down", "keys", keys)
 		return
 	}
+	for i, k := range keys {
+		select {
+		case pc.fences <- k:
+		default:
+			pc.setFences(ctx, keys[i:])
+			return
+		}
+	}
+}
+
+func (pc *PostCache) setFences(ctx context.Context, keys []string) {
 	pipe := pc.c.Pipeline()
 	for _, k := range keys {
 		pipe.Set(ctx, k, fence, pc.o.FenceTTL)
@@ -219,6 +254,38 @@ func (pc *PostCache) invalidate(ctx context.Context, keys ...string) {
 	if _, err := pipe.Exec(ctx); err != nil {
 		pc.failed("invalidate", err)
 	}
+}
+
+// fencer sets the queued fences, as many per pipeline as are waiting.
+func (pc *PostCache) fencer() {
+	defer close(pc.done)
+	ctx := context.Background()
+	batch := make([]string, 0, 256)
+	for k := range pc.fences {
+		batch = append(batch[:0], k)
+	more:
+		for len(batch) < cap(batch) {
+			select {
+			case k, ok := <-pc.fences:
+				if !ok {
+					break more
+				}
+				batch = append(batch, k)
+			default:
+				break more
+			}
+		}
+		pc.setFences(ctx, batch)
+	}
+}
+
+// Close sets the fences still queued and stops the fencer. The cache must
+// not be used afterwards.
+func (pc *PostCache) Close() {
+	pc.closeOnce.Do(func() {
+		close(pc.fences)
+		<-pc.done
+	})
 }
 
 // Post implements app.PostStore.
@@ -304,10 +371,16 @@ func (l *local) set(k string, v any, exp time.Time) {
 	l.m[k] = localEntry{v: v, exp: exp}
 }
 
-func (l *local) del(k string) {
-	l.mu.Lock()
-	delete(l.m, k)
-	l.mu.Unlock()
+// fill sets k unless a live tombstone is there: a fill never undoes a
+// write's fence.
+func (l *local) fill(k string, v any, exp, now time.Time) {
+	l.mu.RLock()
+	e, ok := l.m[k]
+	l.mu.RUnlock()
+	if ok && e.v == tombstone && now.Before(e.exp) {
+		return
+	}
+	l.set(k, v, exp)
 }
 
 // String describes the cache for logs.

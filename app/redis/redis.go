@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -74,13 +75,15 @@ func (s *Sessions) key(token string) string {
 	return s.prefix + "sess:" + hex.EncodeToString(app.HashToken(token))
 }
 
-// CreateSession implements app.SessionStore.
+// CreateSession implements app.SessionStore. The value is "userID:expiry"
+// (Unix ms), so that a lookup is one GET; the key expires with the session.
 func (s *Sessions) CreateSession(ctx context.Context, sess *app.Session) error {
 	ttl := sess.ExpiresAt.Sub(s.now())
 	if ttl <= 0 {
 		return app.Errorf(app.EINVALID, "session already expired")
 	}
-	if err := s.c.Set(ctx, s.key(sess.Token), sess.UserID, ttl).Err(); err != nil {
+	v := strconv.FormatInt(sess.UserID, 10) + ":" + strconv.FormatInt(sess.ExpiresAt.UnixMilli(), 10)
+	if err := s.c.Set(ctx, s.key(sess.Token), v, ttl).Err(); err != nil {
 		return wrap("create session", err)
 	}
 	return nil
@@ -88,22 +91,24 @@ func (s *Sessions) CreateSession(ctx context.Context, sess *app.Session) error {
 
 // Session implements app.SessionStore.
 func (s *Sessions) Session(ctx context.Context, token string) (*app.Session, error) {
-	k := s.key(token)
-	pipe := s.c.Pipeline()
-	get := pipe.Get(ctx, k)
-	ttl := pipe.PTTL(ctx, k)
-	_, err := pipe.Exec(ctx)
+	v, err := s.c.Get(ctx, s.key(token)).Result()
 	if errors.Is(err, goredis.Nil) {
 		return nil, app.Errorf(app.EUNAUTHORIZED, "session expired or unknown")
 	}
 	if err != nil {
 		return nil, wrap("session", err)
 	}
-	uid, err := strconv.ParseInt(get.Val(), 10, 64)
-	if err != nil {
-		return nil, wrap("session value", err)
+	uid, exp, ok := strings.Cut(v, ":")
+	id, err1 := strconv.ParseInt(uid, 10, 64)
+	ms, err2 := strconv.ParseInt(exp, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return nil, wrap("session value", errors.New("malformed session value"))
 	}
-	return &app.Session{Token: token, UserID: uid, ExpiresAt: s.now().Add(ttl.Val())}, nil
+	sess := &app.Session{Token: token, UserID: id, ExpiresAt: time.UnixMilli(ms).UTC()}
+	if !s.now().Before(sess.ExpiresAt) {
+		return nil, app.Errorf(app.EUNAUTHORIZED, "session expired or unknown")
+	}
+	return sess, nil
 }
 
 // DeleteSession implements app.SessionStore.

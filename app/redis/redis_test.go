@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -91,6 +92,7 @@ func setup(t *testing.T, addr string) (*redis.PostCache, *posts, *clock, *promet
 	clk := &clock{t: time.Now()}
 	reg := prometheus.NewRegistry()
 	pc := redis.NewPostCache(c, store, redis.CacheOptions{Prefix: prefix, Now: clk.now, Registerer: reg})
+	t.Cleanup(pc.Close)
 	return pc, store, clk, reg
 }
 
@@ -265,5 +267,36 @@ func TestSessions(t *testing.T) {
 	}
 	if err := s.CreateSession(ctx, &app.Session{Token: "t", UserID: 1, ExpiresAt: time.Now().Add(-time.Second)}); app.ErrorCode(err) != app.EINVALID {
 		t.Errorf("expired session create: %v, want invalid", err)
+	}
+}
+
+// TestInvalidationAcrossInstances: a write on instance A fences the key in
+// Redis, so instance B, once its short local entry expires, reads the new
+// value from the store instead of the old one from Redis.
+func TestInvalidationAcrossInstances(t *testing.T) {
+	addr, prefix := apptest.Redis(t)
+	c := redis.NewClient(redis.Options{Addr: addr})
+	defer c.Close()
+	store := newPosts()
+	clk := &clock{t: time.Now()}
+	a := redis.NewPostCache(c, store, redis.CacheOptions{Prefix: prefix, Now: clk.now})
+	b := redis.NewPostCache(c, store, redis.CacheOptions{Prefix: prefix, Now: clk.now})
+	defer b.Close()
+	ctx := context.Background()
+	p := &app.Post{UserID: 1, Body: "v1"}
+	a.CreatePost(ctx, p)
+	if got, _ := b.Post(ctx, p.ID); got.Body != "v1" {
+		t.Fatalf("B read %q", got.Body)
+	}
+	if err := a.UpdatePost(ctx, &app.Post{ID: p.ID, UserID: 1, Body: "v2"}); err != nil {
+		t.Fatal(err)
+	}
+	a.Close() // sets the queued fences
+	if v, _ := c.Get(ctx, prefix+"post:"+strconv.FormatInt(p.ID, 10)).Result(); v != "-" {
+		t.Fatalf("Redis holds %q after the write, want the fence", v)
+	}
+	clk.t = clk.t.Add(2 * time.Second) // B's local entry expires
+	if got, _ := b.Post(ctx, p.ID); got.Body != "v2" {
+		t.Errorf("B read %q after A's write, want v2", got.Body)
 	}
 }

@@ -132,8 +132,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			PoolSize: cfg.RedisPoolSize})
 		defer rc.Close()
 		srv.Sessions = redis.NewSessions(rc, "", nil)
-		srv.Posts = redis.NewPostCache(rc, db, redis.CacheOptions{TTL: cfg.CacheTTL, LocalTTL: cfg.CacheLocalTTL,
+		cache := redis.NewPostCache(rc, db, redis.CacheOptions{TTL: cfg.CacheTTL, LocalTTL: cfg.CacheLocalTTL,
 			Logger: log, Registerer: reg})
+		defer cache.Close()
+		srv.Posts = cache
 		srv.Ready = append(srv.Ready, apphttp.Check{Name: "cache", Pinger: redis.Pinger{C: rc}, Optional: true})
 	}
 
