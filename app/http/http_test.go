@@ -83,3 +83,21 @@ func TestReadContextIgnoresForgedStickiness(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestCDNURLs(t *testing.T) {
+	s := &Server{CDNBaseURL: "https://d111.cloudfront.net/"}
+	h := s.Handler()
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+	if !strings.Contains(w.Body.String(), `href="https://d111.cloudfront.net/static/style.css"`) {
+		t.Errorf("home page does not point at the CDN:\n%s", w.Body)
+	}
+	v := s.view(&app.Photo{Status: app.PhotoReady, OriginalKey: "originals/1/a.png", ThumbKey: "thumbs/1.jpg"})
+	if v.OriginalURL != "https://d111.cloudfront.net/originals/1/a.png" || v.ThumbnailURL != "https://d111.cloudfront.net/thumbs/1.jpg" {
+		t.Errorf("photo URLs %q %q", v.OriginalURL, v.ThumbnailURL)
+	}
+	local := (&Server{}).view(&app.Photo{Status: app.PhotoPending, OriginalKey: "originals/1/a.png", ThumbKey: "thumbs/1.jpg"})
+	if local.OriginalURL != "/media/originals/1/a.png" || local.ThumbnailURL != "" {
+		t.Errorf("single-box photo URLs %q %q (no thumbnail before ready)", local.OriginalURL, local.ThumbnailURL)
+	}
+}

@@ -268,6 +268,16 @@ func TestSessions(t *testing.T) {
 	if err := s.CreateSession(ctx, &app.Session{Token: "t", UserID: 1, ExpiresAt: time.Now().Add(-time.Second)}); app.ErrorCode(err) != app.EINVALID {
 		t.Errorf("expired session create: %v, want invalid", err)
 	}
+	// Expiry is checked against the (injected) clock, not only Redis's TTL.
+	clk := &clock{t: time.Now()}
+	s = redis.NewSessions(c, prefix, clk.now)
+	if err := s.CreateSession(ctx, &app.Session{Token: "t2", UserID: 5, ExpiresAt: clk.t.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	clk.t = clk.t.Add(2 * time.Hour)
+	if _, err := s.Session(ctx, "t2"); app.ErrorCode(err) != app.EUNAUTHORIZED {
+		t.Errorf("session past its expiry: %v, want unauthorized", err)
+	}
 }
 
 // TestInvalidationAcrossInstances: a write on instance A fences the key in
