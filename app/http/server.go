@@ -119,7 +119,9 @@ func (s *Server) defaults() {
 	s.CDNBaseURL = strings.TrimRight(s.CDNBaseURL, "/")
 }
 
-// Handler returns the routes of s.Role, wrapped in metrics and recovery.
+// Handler returns the routes of s.Role, wrapped in metrics, recovery and
+// (at debug level) access logs. It registers the HTTP metrics, so it is
+// called once per Server.
 func (s *Server) Handler() http.Handler {
 	s.defaults()
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -203,8 +205,13 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 			if route == "" || route == "/" {
 				route = "unmatched"
 			}
+			elapsed := time.Since(start)
 			s.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.code)).Inc()
-			s.latency.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
+			s.latency.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
+			if s.Logger.Enabled(r.Context(), slog.LevelDebug) {
+				s.Logger.Debug("request", "method", r.Method, "path", r.URL.Path, "route", route,
+					"status", sw.code, "duration_ms", float64(elapsed.Microseconds())/1000)
+			}
 		}()
 		next.ServeHTTP(sw, r)
 	})
