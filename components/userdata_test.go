@@ -2,6 +2,7 @@ package components
 
 import (
 	"bytes"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -54,7 +55,8 @@ func TestBoxScriptMigratesOnce(t *testing.T) {
 
 func TestServerScripts(t *testing.T) {
 	web := render(t, "server", userDataValues{Name: "web", Version: "v", Region: "us-east-1", Bucket: "b", Key: "k", LogGroup: "g", LogFile: "/var/log/nginx/access.log", DiskPaths: `"/"`, Nginx: true, Upstream: "internal-app.elb.amazonaws.com"})
-	assert.Contains(t, web, "server internal-app.elb.amazonaws.com:80;")
+	assert.Contains(t, web, "set $app http://internal-app.elb.amazonaws.com;")
+	assert.Contains(t, web, "resolver 169.254.169.253", "re-resolves the load balancer's changing addresses")
 	assert.Contains(t, web, "location = /healthz")
 	assert.NotContains(t, web, "scaling-app.service", "the web tier runs no app")
 
@@ -63,4 +65,30 @@ func TestServerScripts(t *testing.T) {
 	assert.Contains(t, app, "systemctl enable --now scaling-app")
 	assert.NotContains(t, app, "nginx")
 	assert.NotContains(t, app, "/data/mysql", "no database on an app server")
+}
+
+// TestWebTierNginxConfigIsValid renders the web tier's nginx configuration and has a real
+// nginx (Debian's, installed by scripts/test.sh) check it with nginx -t.
+func TestWebTierNginxConfigIsValid(t *testing.T) {
+	nginx, err := exec.LookPath("nginx")
+	if err != nil {
+		nginx = "/usr/sbin/nginx"
+	}
+	if _, err := os.Stat(nginx); err != nil {
+		if os.Getenv("SCALING_AWS_REQUIRE_SERVERS") == "1" {
+			t.Fatal("nginx is not installed: scripts/test.sh installs it")
+		}
+		t.Skip("nginx not installed; scripts/test.sh installs it")
+	}
+	web := render(t, "server", userDataValues{Name: "web", Version: "v", Region: "us-east-1", Bucket: "b", Key: "k", LogGroup: "g", LogFile: "/var/log/nginx/access.log", DiskPaths: `"/"`, Nginx: true, Upstream: "internal-app-lb-1.us-east-1.elb.amazonaws.com"})
+	start := strings.Index(web, "<<'NGINX'\n")
+	end := strings.Index(web, "\nNGINX\n")
+	require.True(t, start > 0 && end > start, "the script writes an nginx config")
+	conf := web[start+len("<<'NGINX'\n") : end]
+	dir := t.TempDir()
+	main := "pid " + dir + "/nginx.pid;\nerror_log " + dir + "/error.log;\nevents {}\nhttp {\n  access_log off;\n" + conf + "\n}\n"
+	require.NoError(t, os.WriteFile(dir+"/nginx.conf", []byte(main), 0o644))
+	out, err := exec.Command(nginx, "-t", "-p", dir, "-c", dir+"/nginx.conf").CombinedOutput()
+	require.NoError(t, err, "nginx -t:\n%s\n%s", out, conf)
+	assert.Contains(t, string(out), "syntax is ok")
 }

@@ -23,6 +23,9 @@ step "go build and go vet"
 go build ./...
 go vet ./...
 
+step "install nginx (the web tier's config is checked with nginx -t)"
+scripts/services.sh install nginx=nginx
+
 step "start MariaDB primary + replica and Redis on loopback"
 work=$(mktemp -d /tmp/scaling-aws-test.XXXXXX)
 cleanup() {

@@ -30,6 +30,9 @@ func usersPlus(b *builder) error {
 	if err := store.AttachPolicy(); err != nil {
 		return err
 	}
+	if err := b.staticAssets(store); err != nil {
+		return err
+	}
 	db, err := b.database(net, alarms)
 	if err != nil {
 		return err
@@ -52,7 +55,3 @@ func usersPlus(b *builder) error {
 // serverEndpoints are the AWS services servers reach privately from users+ on: CloudWatch
 // metrics and logs, and Secrets Manager for the database credentials.
 var serverEndpoints = []string{"monitoring", "logs", "secretsmanager"}
-
-// appPrefixes are the object-store prefixes the app reads and writes: static assets, user
-// uploads and the worker's thumbnails.
-var appPrefixes = []string{"static/", "uploads/", "thumbnails/"}

@@ -29,6 +29,9 @@ func usersPlus2(b *builder) error {
 	if err != nil {
 		return err
 	}
+	if err := b.staticAssets(store); err != nil {
+		return err
+	}
 	db, err := b.database(net, alarms)
 	if err != nil {
 		return err
@@ -207,7 +210,7 @@ func (b *builder) certificates() (*stageCerts, error) {
 // cdn puts CloudFront in front of the object store and the public load balancer, points the
 // domain (when given) at it, and lets CloudFront deliver its logs to the log bucket.
 func (b *builder) cdn(store, logs *components.Bucket, public *components.LoadBalancer, certs *stageCerts) (*components.CDN, error) {
-	args := &components.CDNArgs{Bucket: store, LoadBalancer: public, LogBucket: logs, LogsProvider: certs.usEast1}
+	args := &components.CDNArgs{Bucket: store, StaticPathPatterns: cdnPathPatterns(), LoadBalancer: public, LogBucket: logs, LogsProvider: certs.usEast1}
 	if b.cfg.Domain != "" {
 		args.Aliases = []string{b.cfg.Domain}
 		args.AcmCertificateArn = certs.cdn
