@@ -117,6 +117,18 @@ func TestUsersPlusAsTheSeedSaysIt(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 2, len(s.g.ByType("aws:ec2/subnet:Subnet"))-2, "public and data subnets in two AZs")
+	var static []string
+	for _, o := range s.g.ByType("aws:s3/bucketObjectv2:BucketObjectv2") {
+		if strings.HasPrefix(o.String("key"), "static/") {
+			static = append(static, o.String("key"))
+		}
+	}
+	assert.Contains(t, static, "static/app.js", "static content moves to the object store")
+	grant := s.g.ByName("aws:iam/rolePolicy:RolePolicy", "store-box")
+	require.NotNil(t, grant)
+	for _, p := range []string{"/static/*", "/originals/*", "/thumbs/*"} {
+		assert.Contains(t, grant.String("policy"), p, "the box may use the app's prefixes")
+	}
 	box := s.one(t, "aws:ec2/instance:Instance")
 	assert.Contains(t, box.String("userData"), "DB_PASSWORD_SECRET_ARN=", "the app reads its password from Secrets Manager")
 	assert.Contains(t, box.String("userData"), "/data/migrated-to-rds", "the box's MySQL moves to RDS once")
@@ -159,6 +171,11 @@ func TestUsersPlus2AsTheSeedSaysIt(t *testing.T) {
 	assert.Equal(t, []string{"8080 sg"}, rulesOf(s.g, tIngress, "read-api-sg"))
 	assert.Equal(t, []string{"3306 sg", "3306 sg"}, rulesOf(s.g, tIngress, "db-sg"))
 	dist := s.one(t, "aws:cloudfront/distribution:Distribution")
+	var patterns []string
+	for _, b := range dist.Inputs["orderedCacheBehaviors"].([]any) {
+		patterns = append(patterns, b.(map[string]any)["pathPattern"].(string))
+	}
+	assert.ElementsMatch(t, []string{"/static/*", "/originals/*", "/thumbs/*"}, patterns, "the app's object keys are served from S3 as URL paths")
 	assert.Equal(t, []any{"example.com"}, dist.Inputs["aliases"])
 	assert.Equal(t, "https://example.com", s.g.Outputs["url"])
 }
