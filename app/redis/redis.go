@@ -45,6 +45,9 @@ func NewClient(o Options) *goredis.Client {
 		ReadTimeout:  o.Timeout,
 		WriteTimeout: o.Timeout,
 		MaxRetries:   -1, // a failed cache call falls back to MySQL instead of retrying
+		// RESP2: the app uses no RESP3 feature, and with RESP3 go-redis
+		// checks for push notifications around every command.
+		Protocol: 2,
 	}
 	if o.TLS {
 		ro.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}

@@ -36,6 +36,7 @@ type Config struct {
 	WorkerConcurrency                                int
 
 	SessionTTL      time.Duration
+	SessionCacheTTL time.Duration
 	StickyFor       time.Duration
 	ShutdownTimeout time.Duration
 }
@@ -113,8 +114,12 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		WorkerConcurrency: num("WORKER_CONCURRENCY", 4),
 
 		SessionTTL:      dur("SESSION_TTL", 24*time.Hour),
+		SessionCacheTTL: time.Second,
 		StickyFor:       dur("READ_YOUR_WRITES_WINDOW", 5*time.Second),
 		ShutdownTimeout: dur("SHUTDOWN_TIMEOUT", 25*time.Second),
+	}
+	if v := e.str("SESSION_CACHE_TTL", ""); v != "" {
+		c.SessionCacheTTL = durOrZero(e, "SESSION_CACHE_TTL", &errs)
 	}
 	for _, r := range strings.Split(e("DB_REPLICAS"), ",") {
 		if r = strings.TrimSpace(r); r != "" {

@@ -39,6 +39,7 @@ import (
 
 	"github.com/scaling-aws/scaling-aws/app"
 	apphttp "github.com/scaling-aws/scaling-aws/app/http"
+	"github.com/scaling-aws/scaling-aws/app/inmem"
 	"github.com/scaling-aws/scaling-aws/app/mysql"
 	"github.com/scaling-aws/scaling-aws/app/redis"
 	"github.com/scaling-aws/scaling-aws/app/redisq"
@@ -137,6 +138,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		defer cache.Close()
 		srv.Posts = cache
 		srv.Ready = append(srv.Ready, apphttp.Check{Name: "cache", Pinger: redis.Pinger{C: rc}, Optional: true})
+	}
+
+	if cfg.SessionCacheTTL > 0 {
+		srv.Sessions = inmem.NewSessionCache(srv.Sessions, cfg.SessionCacheTTL, 0, nil)
 	}
 
 	var w *worker.Worker

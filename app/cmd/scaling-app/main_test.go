@@ -21,7 +21,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Role != "all" || c.Addr != ":8080" || c.DBPort != 3306 || c.DBName != "app" || !c.DBMigrate ||
-		c.QueueBackend != "none" || c.DBMaxOpenConns != 32 || c.RedisAddr != "" {
+		c.QueueBackend != "none" || c.DBMaxOpenConns != 32 || c.RedisAddr != "" || c.SessionCacheTTL != time.Second {
 		t.Errorf("defaults: %+v", c)
 	}
 	c, _ = loadConfig(envOf(map[string]string{"APP_ROLE": "read", "DB_REPLICAS": " r1:3307, r2 ,"}))
@@ -46,6 +46,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{map[string]string{"APP_ROLE": "worker"}, "APP_ROLE=worker needs QUEUE_BACKEND"},
 		{map[string]string{"REDIS_TLS": "maybe"}, `REDIS_TLS="maybe" must be true or false`},
 		{map[string]string{"DB_REPLICA_MAX_LAG": "soon"}, `DB_REPLICA_MAX_LAG="soon" must be a duration`},
+		{map[string]string{"SESSION_CACHE_TTL": "-1s"}, `SESSION_CACHE_TTL="-1s" must be a duration`},
 		{map[string]string{"SESSION_TTL": "1 day"}, `SESSION_TTL="1 day" must be a positive duration`},
 	} {
 		_, err := loadConfig(envOf(tc.env))
