@@ -26,6 +26,7 @@ import (
 	"github.com/scaling-aws/scaling-aws/config"
 	"github.com/scaling-aws/scaling-aws/internal/graph"
 	"github.com/scaling-aws/scaling-aws/internal/offline"
+	"github.com/scaling-aws/scaling-aws/internal/rules"
 	"github.com/scaling-aws/scaling-aws/stages"
 )
 
@@ -64,6 +65,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&overrides, "config", "override a config key: key=value (repeatable; a bare key takes the project namespace; objects as JSON)")
 	asJSON := fs.Bool("json", false, "write the whole resource graph as JSON")
 	listStages := fs.Bool("list-stages", false, "list the stages and exit")
+	allRules := fs.Bool("rules", false, "print every security rule's result, not only the tally, waivers and failures")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: preview [-stack dev] [-dir .] [-stage name] [-config key=value]... [-json] | -list-stages")
 		fs.PrintDefaults()
@@ -106,15 +108,38 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "error:", err)
 		return exitError
 	}
+	rep, err := checkRules(g, cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "error:", err)
+		return exitError
+	}
 	if *asJSON {
 		if err := writeJSON(stdout, g); err != nil {
 			fmt.Fprintln(stderr, "error:", err)
 			return exitError
 		}
-		return exitOK
+	} else {
+		printText(stdout, g, cfg, project)
+		printRules(stdout, rep, *allRules)
 	}
-	printText(stdout, g, cfg, project)
+	if !rep.OK() {
+		fmt.Fprintf(stderr, "error: the stack fails %d security rule checks (see docs/security.md):\n", len(rep.Failures()))
+		for _, v := range rep.Failures() {
+			fmt.Fprintf(stderr, "  %s %s: %s\n", v.Rule, v.URN, v.Message)
+		}
+		return exitError
+	}
 	return exitOK
+}
+
+// checkRules checks the graph against the security rules (internal/rules), with exactly the
+// waivers the stack's config names (stages.Waivers).
+func checkRules(g *graph.Graph, cfg map[string]string) (rules.Report, error) {
+	c, err := config.Load(func(k string) (string, bool) { v, ok := cfg[k]; return v, ok })
+	if err != nil {
+		return rules.Report{}, err
+	}
+	return rules.Check(g, rules.Context{Environment: string(c.Environment), Stage: int(c.Stage), Waivers: stages.Waivers(c)}), nil
 }
 
 // writeJSON writes the graph as indented JSON; map keys are sorted, so it is deterministic.

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaling-aws/scaling-aws/internal/graph"
+	"github.com/scaling-aws/scaling-aws/internal/rules"
 )
 
 // preview runs the command from the project root and returns its exit status and output.
@@ -92,4 +93,32 @@ func TestListStages(t *testing.T) {
 	assert.Contains(t, lines[1], "single-box")
 	assert.Contains(t, lines[1], "yes")
 	assert.Contains(t, lines[6], "users+++++")
+}
+
+// TestPreviewChecksTheRules: the text ends with the security rules' tally; the dev users++
+// stack without a domain shows its one named waiver.
+func TestPreviewChecksTheRules(t *testing.T) {
+	code, out, errOut := preview(t, "-stack", "dev", "-stage", "users++")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "Security rules (docs/security.md):")
+	assert.Contains(t, out, "WAIVED LB-4")
+	assert.Regexp(t, `\d+ passed, 0 failed`, out)
+
+	code, out, _ = preview(t, "-stack", "dev", "-rules")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "PASS   NET-4")
+}
+
+// TestPrintRulesShowsFailures: a failing rule is listed with its resource.
+func TestPrintRulesShowsFailures(t *testing.T) {
+	g := &graph.Graph{Schema: graph.SchemaVersion, Resources: []*graph.Resource{{
+		URN: "urn:pulumi:dev::scaling-aws::aws:ec2/subnet:Subnet::open", Type: "aws:ec2/subnet:Subnet", Name: "open", Custom: true,
+		Inputs: map[string]any{"mapPublicIpOnLaunch": true, "tags": map[string]any{"tier": "app"}},
+	}}}
+	rep := rules.Check(g, rules.Context{Environment: "dev"})
+	require.False(t, rep.OK())
+	var b bytes.Buffer
+	printRules(&b, rep, false)
+	assert.Contains(t, b.String(), "FAIL   NET-1 urn:pulumi:dev::scaling-aws::aws:ec2/subnet:Subnet::open")
+	assert.NotContains(t, b.String(), " 0 failed")
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/scaling-aws/scaling-aws/internal/rules"
+
 	"encoding/json"
 	"fmt"
 	"io"
@@ -196,4 +198,30 @@ func printOutputs(w io.Writer, g *graph.Graph) {
 		fmt.Fprintf(tw, "    %s:\t%s\n", n, formatValue(g.Outputs[n]))
 	}
 	tw.Flush()
+}
+
+// printRules prints the security rules' tally, every waiver with its reason and every
+// failure; with all, every rule's line (rules.Report.String).
+func printRules(w io.Writer, rep rules.Report, all bool) {
+	fmt.Fprintf(w, "\nSecurity rules (docs/security.md):\n")
+	if all {
+		fmt.Fprint(w, rep.String())
+		return
+	}
+	pass, skip := 0, 0
+	for _, res := range rep.Results {
+		switch {
+		case !res.Applied:
+			skip++
+		case res.Failed():
+			for _, v := range res.Violations {
+				fmt.Fprintf(w, "    FAIL   %s %s: %s\n", res.Rule.ID, v.URN, v.Message)
+			}
+		case res.Waiver != "" && len(res.Violations) > 0:
+			fmt.Fprintf(w, "    WAIVED %s (%s): %s\n", res.Rule.ID, res.Rule.Title, res.Waiver)
+		default:
+			pass++
+		}
+	}
+	fmt.Fprintf(w, "    %d passed, %d failed, %d skipped (not applicable to this stage); -rules lists them all\n", pass, len(rep.Failures()), skip)
 }

@@ -1,7 +1,7 @@
 // Package graph is the resource graph a program registers, as recorded offline by the mock
 // engine (internal/offline) and consumed by the preview, the security rules and the tests.
 //
-// Its JSON form is the offline preview's -json output; docs/preview-json.md documents it and
+// Its JSON form is the offline preview's -json output; docs/preview.md documents it and
 // the field names below are stable.
 package graph
 
