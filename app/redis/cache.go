@@ -203,21 +203,24 @@ func get[T any](ctx context.Context, pc *PostCache, key string, load func(contex
 	return v.(*T), nil
 }
 
+// fill caches v under key after a store read: in Redis unless a write's
+// fence (or a fresher fill) is there, and then locally. When Redis is down
+// only the local layer is filled, which still spares the database.
 func (pc *PostCache) fill(ctx context.Context, key string, v any) {
-	if !pc.up() {
-		return
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return
-	}
-	// NX: a write's fence (or a fresher fill) wins over this fill.
-	if err := pc.c.SetArgs(ctx, key, b, goredis.SetArgs{Mode: "NX", TTL: pc.o.TTL}).Err(); err != nil &&
-		!errors.Is(err, goredis.Nil) {
-		pc.failed("fill", err)
-		return
-	}
 	now := pc.o.Now()
+	if pc.up() {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return
+		}
+		err = pc.c.SetArgs(ctx, key, b, goredis.SetArgs{Mode: "NX", TTL: pc.o.TTL}).Err()
+		switch {
+		case errors.Is(err, goredis.Nil):
+			return // not set: what we read may predate that write
+		case err != nil:
+			pc.failed("fill", err)
+		}
+	}
 	pc.local.fill(key, v, now.Add(pc.o.LocalTTL), now)
 }
 

@@ -8,6 +8,8 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +47,9 @@ func NewClient(o Options) *goredis.Client {
 		ReadTimeout:  o.Timeout,
 		WriteTimeout: o.Timeout,
 		MaxRetries:   -1, // a failed cache call falls back to MySQL instead of retrying
+		// One dial attempt: go-redis would otherwise retry a refused dial 5
+		// times, 100ms apart, holding every request that needs a connection.
+		DialerRetries: 1,
 		// RESP2: the app uses no RESP3 feature, and with RESP3 go-redis
 		// checks for push notifications around every command.
 		Protocol: 2,
@@ -53,6 +58,16 @@ func NewClient(o Options) *goredis.Client {
 		ro.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	return goredis.NewClient(ro)
+}
+
+// SetLogger sends go-redis's own messages (failed dials and the like) to
+// log as warnings, instead of unstructured lines on stderr.
+func SetLogger(log *slog.Logger) { goredis.SetLogger(slogAdapter{log}) }
+
+type slogAdapter struct{ log *slog.Logger }
+
+func (a slogAdapter) Printf(ctx context.Context, format string, v ...any) {
+	a.log.WarnContext(ctx, "redis client", "msg", fmt.Sprintf(format, v...))
 }
 
 // Sessions is an app.SessionStore in Redis: each session is one key, under

@@ -197,6 +197,14 @@ func TestRedisDown(t *testing.T) {
 	if store.reads.Load() < 4 {
 		t.Errorf("store reads = %d, want every read served by the store", store.reads.Load())
 	}
+	// The in-process layer still works without Redis.
+	clk.t = clk.t.Add(time.Minute) // past the update's local fence
+	before := store.reads.Load()
+	pc.Post(ctx, p.ID)
+	pc.Post(ctx, p.ID)
+	if n := store.reads.Load() - before; n != 1 {
+		t.Errorf("two reads within the local TTL with Redis down made %d store reads, want 1", n)
+	}
 	if cacheCount(t, reg, "redis", "error") == 0 {
 		t.Error("no Redis error counted")
 	}

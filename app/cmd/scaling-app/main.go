@@ -129,6 +129,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	var rc *goredis.Client
 	if cfg.RedisAddr != "" {
+		redis.SetLogger(log)
 		rc = redis.NewClient(redis.Options{Addr: cfg.RedisAddr, Password: cfg.RedisPassword, TLS: cfg.RedisTLS,
 			PoolSize: cfg.RedisPoolSize})
 		defer rc.Close()
