@@ -24,6 +24,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/scaling-aws/scaling-aws/config"
+	"github.com/scaling-aws/scaling-aws/internal/diff"
 	"github.com/scaling-aws/scaling-aws/internal/graph"
 	"github.com/scaling-aws/scaling-aws/internal/offline"
 	"github.com/scaling-aws/scaling-aws/internal/rules"
@@ -65,6 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&overrides, "config", "override a config key: key=value (repeatable; a bare key takes the project namespace; objects as JSON)")
 	asJSON := fs.Bool("json", false, "write the whole resource graph as JSON")
 	listStages := fs.Bool("list-stages", false, "list the stages and exit")
+	from := fs.String("from", "", "also evaluate the stack at this stage and report what moving from it would create, update, replace and delete (exit 1 if the move would lose data)")
 	allRules := fs.Bool("rules", false, "print every security rule's result, not only the tally, waivers and failures")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: preview [-stack dev] [-dir .] [-stage name] [-config key=value]... [-json] | -list-stages")
@@ -108,6 +110,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "error:", err)
 		return exitError
 	}
+	var moves []diff.Change
+	if *from != "" {
+		prev := make(map[string]string, len(cfg))
+		for k, v := range cfg {
+			prev[k] = v
+		}
+		prev[project+":stage"] = *from
+		pg, err := offline.Run(offline.RunOptions{Project: project, Stack: *stack, Config: prev, SecretKeys: secretKeys, Root: *dir})
+		if err != nil {
+			fmt.Fprintln(stderr, "error: evaluating -from", *from+":", err)
+			return exitError
+		}
+		moves = diff.Compare(pg, g)
+	}
 	rep, err := checkRules(g, cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "error:", err)
@@ -120,7 +136,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	} else {
 		printText(stdout, g, cfg, project)
+		if *from != "" {
+			printMoves(stdout, *from, moves)
+		}
 		printRules(stdout, rep, *allRules)
+	}
+	if lost := diff.Summarize(moves).LosesData; len(lost) > 0 {
+		fmt.Fprintf(stderr, "error: moving from %s would lose data:\n", *from)
+		for _, c := range lost {
+			fmt.Fprintf(stderr, "  %s\n", c)
+		}
+		return exitError
 	}
 	if !rep.OK() {
 		fmt.Fprintf(stderr, "error: the stack fails %d security rule checks (see docs/security.md):\n", len(rep.Failures()))

@@ -122,3 +122,13 @@ func TestPrintRulesShowsFailures(t *testing.T) {
 	assert.Contains(t, b.String(), "FAIL   NET-1 urn:pulumi:dev::scaling-aws::aws:ec2/subnet:Subnet::open")
 	assert.NotContains(t, b.String(), " 0 failed")
 }
+
+// TestPreviewFrom reports the move between two stages, and what it replaces.
+func TestPreviewFrom(t *testing.T) {
+	code, out, errOut := preview(t, "-stack", "prod", "-stage", "users+", "-from", "single-box")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "Moving from single-box:")
+	assert.Contains(t, out, "+- aws:ec2/instance:Instance box [userData]", "the box is replaced with its new boot script")
+	assert.Contains(t, out, "+  aws:rds/instance:Instance db")
+	assert.Regexp(t, `\d+ to create, \d+ to update, 1 to replace, 0 to delete; 0 would lose data`, out)
+}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/scaling-aws/scaling-aws/internal/diff"
+
 	"github.com/scaling-aws/scaling-aws/internal/rules"
 
 	"encoding/json"
@@ -224,4 +226,16 @@ func printRules(w io.Writer, rep rules.Report, all bool) {
 		}
 	}
 	fmt.Fprintf(w, "    %d passed, %d failed, %d skipped (not applicable to this stage); -rules lists them all\n", pass, len(rep.Failures()), skip)
+}
+
+// printMoves prints what `pulumi up` from stage from would do, change by change, and a
+// tally. Unchanged resources are not listed.
+func printMoves(w io.Writer, from string, changes []diff.Change) {
+	fmt.Fprintf(w, "\nMoving from %s:\n", from)
+	for _, c := range changes {
+		fmt.Fprintf(w, "    %s\n", c)
+	}
+	s := diff.Summarize(changes)
+	fmt.Fprintf(w, "    %d to create, %d to update, %d to replace, %d to delete; %d would lose data\n",
+		s.Counts[diff.Create], s.Counts[diff.Update], s.Counts[diff.Replace], s.Counts[diff.Delete], len(s.LosesData))
 }
