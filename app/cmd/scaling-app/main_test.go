@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/scaling-aws/scaling-aws/app/apptest"
 )
@@ -125,5 +128,53 @@ func TestRun(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("run did not return after cancellation")
+	}
+}
+
+// TestResolveSecrets checks the Secrets Manager exchange (AWS JSON 1.1,
+// recorded shape of GetSecretValue) for the RDS-managed master secret and a
+// Redis token, and that neither value reaches an error message.
+func TestResolveSecrets(t *testing.T) {
+	secrets := map[string]string{
+		"arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1": `{"username":"admin","password":"s3cr3t-db"}`,
+		"arn:aws:secretsmanager:us-east-1:123456789012:secret:redis":    "s3cr3t-redis",
+		"arn:aws:secretsmanager:us-east-1:123456789012:secret:bad":      `{"user":"x","pass":"s3cr3t-bad"}`,
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if got := r.Header.Get("X-Amz-Target"); got != "secretsmanager.GetSecretValue" {
+			t.Errorf("X-Amz-Target %q", got)
+		}
+		var in struct{ SecretId string }
+		json.NewDecoder(r.Body).Decode(&in)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		v, ok := secrets[in.SecretId]
+		if !ok {
+			w.WriteHeader(400)
+			io.WriteString(w, `{"__type":"ResourceNotFoundException","Message":"Secrets Manager can't find the specified secret."}`)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"ARN": in.SecretId, "Name": "n", "SecretString": v,
+			"VersionId": "EXAMPLE1-90ab-cdef-fedc-ba987SECRET1", "VersionStages": []string{"AWSCURRENT"}})
+	}))
+	defer srv.Close()
+	awsCfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
+		})}
+	ctx := context.Background()
+	c := &Config{DBUser: "app", DBPasswordSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1",
+		RedisAuthSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:redis"}
+	if err := resolveSecrets(ctx, c, awsCfg); err != nil {
+		t.Fatal(err)
+	}
+	if c.DBUser != "admin" || c.DBPassword != "s3cr3t-db" || c.RedisPassword != "s3cr3t-redis" {
+		t.Errorf("resolved user %q, passwords %q %q", c.DBUser, c.DBPassword, c.RedisPassword)
+	}
+	for _, arn := range []string{"arn:aws:secretsmanager:us-east-1:123456789012:secret:bad",
+		"arn:aws:secretsmanager:us-east-1:123456789012:secret:missing"} {
+		err := resolveSecrets(ctx, &Config{DBPasswordSecretARN: arn}, awsCfg)
+		if err == nil || strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("%s: error %v (want one, without the secret)", arn, err)
+		}
 	}
 }
