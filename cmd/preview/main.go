@@ -67,6 +67,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "write the whole resource graph as JSON")
 	listStages := fs.Bool("list-stages", false, "list the stages and exit")
 	from := fs.String("from", "", "also evaluate the stack at this stage and report what moving from it would create, update, replace and delete (exit 1 if the move would lose data)")
+	against := fs.String("against", "", "also compare with a graph saved by -json (the same stack on the base branch, say) and report the changes (exit 1 if they would lose data)")
 	allRules := fs.Bool("rules", false, "print every security rule's result, not only the tally, waivers and failures")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: preview [-stack dev] [-dir .] [-stage name] [-config key=value]... [-json] | -list-stages")
@@ -124,6 +125,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		moves = diff.Compare(pg, g)
 	}
+	if *against != "" {
+		if *from != "" {
+			fmt.Fprintln(stderr, "preview: -from and -against are exclusive")
+			return exitUsage
+		}
+		base, err := readGraph(*against)
+		if err != nil {
+			fmt.Fprintln(stderr, "error:", err)
+			return exitError
+		}
+		moves = diff.Compare(base, g)
+	}
 	rep, err := checkRules(g, cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "error:", err)
@@ -136,13 +149,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	} else {
 		printText(stdout, g, cfg, project)
-		if *from != "" {
-			printMoves(stdout, *from, moves)
+		switch {
+		case *from != "":
+			printMoves(stdout, "stage "+*from, moves)
+		case *against != "":
+			printMoves(stdout, *against, moves)
 		}
 		printRules(stdout, rep, *allRules)
 	}
 	if lost := diff.Summarize(moves).LosesData; len(lost) > 0 {
-		fmt.Fprintf(stderr, "error: moving from %s would lose data:\n", *from)
+		fmt.Fprintln(stderr, "error: this change would lose data:")
 		for _, c := range lost {
 			fmt.Fprintf(stderr, "  %s\n", c)
 		}
@@ -206,4 +222,20 @@ func stageOf(g *graph.Graph, cfg map[string]string, project string) (config.Stag
 	}
 	s, err := config.ParseStage(name)
 	return s, err == nil
+}
+
+// readGraph reads a graph written by -json.
+func readGraph(path string) (*graph.Graph, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read the base graph: %w", err)
+	}
+	var g graph.Graph
+	if err := json.Unmarshal(b, &g); err != nil {
+		return nil, fmt.Errorf("read the base graph %s: %w", path, err)
+	}
+	if g.Schema != graph.SchemaVersion {
+		return nil, fmt.Errorf("the base graph %s has schema %d; this preview reads schema %d", path, g.Schema, graph.SchemaVersion)
+	}
+	return &g, nil
 }

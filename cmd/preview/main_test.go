@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -127,8 +128,40 @@ func TestPrintRulesShowsFailures(t *testing.T) {
 func TestPreviewFrom(t *testing.T) {
 	code, out, errOut := preview(t, "-stack", "prod", "-stage", "users+", "-from", "single-box")
 	require.Equal(t, 0, code, errOut)
-	assert.Contains(t, out, "Moving from single-box:")
+	assert.Contains(t, out, "Changes from stage single-box:")
 	assert.Contains(t, out, "+- aws:ec2/instance:Instance box [userData]", "the box is replaced with its new boot script")
 	assert.Contains(t, out, "+  aws:rds/instance:Instance db")
 	assert.Regexp(t, `\d+ to create, \d+ to update, 1 to replace, 0 to delete; 0 would lose data`, out)
+}
+
+// TestPreviewAgainst compares with a saved graph: the same stack is unchanged; a base
+// holding a bucket the stack no longer has is reported, and fails as data loss.
+func TestPreviewAgainst(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errOut := preview(t, "-stack", "dev", "-stage", "users+", "-json")
+	require.Equal(t, 0, code, errOut)
+	base := dir + "/base.json"
+	require.NoError(t, os.WriteFile(base, []byte(out), 0o644))
+
+	code, out, errOut = preview(t, "-stack", "dev", "-stage", "users+", "-against", base)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "0 to create, 0 to update, 0 to replace, 0 to delete; 0 would lose data")
+
+	var g graph.Graph
+	require.NoError(t, json.Unmarshal([]byte(mustRead(t, base)), &g))
+	g.Resources = append(g.Resources, &graph.Resource{URN: "urn:pulumi:dev::scaling-aws::aws:s3/bucketV2:BucketV2::old", Type: "aws:s3/bucketV2:BucketV2", Name: "old", Custom: true, Inputs: map[string]any{}})
+	b, err := json.Marshal(&g)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(base, b, 0o644))
+	code, out, errOut = preview(t, "-stack", "dev", "-stage", "users+", "-against", base)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out, "-  aws:s3/bucketV2:BucketV2 old  <-- LOSES DATA")
+	assert.Contains(t, errOut, "would lose data")
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return string(b)
 }

@@ -228,10 +228,10 @@ func printRules(w io.Writer, rep rules.Report, all bool) {
 	fmt.Fprintf(w, "    %d passed, %d failed, %d skipped (not applicable to this stage); -rules lists them all\n", pass, len(rep.Failures()), skip)
 }
 
-// printMoves prints what `pulumi up` from stage from would do, change by change, and a
+// printMoves prints what `pulumi up` from the base (a stage, or a saved graph) would do, change by change, and a
 // tally. Unchanged resources are not listed.
 func printMoves(w io.Writer, from string, changes []diff.Change) {
-	fmt.Fprintf(w, "\nMoving from %s:\n", from)
+	fmt.Fprintf(w, "\nChanges from %s:\n", from)
 	for _, c := range changes {
 		fmt.Fprintf(w, "    %s\n", c)
 	}
