@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -182,12 +183,44 @@ func (db *DB) Close() error {
 // Primary returns the primary's pool (for migrations and tests).
 func (db *DB) Primary() *sql.DB { return db.primary }
 
-// Ping checks the primary, for readiness: replicas are optional.
+// Ping checks, for readiness, that the primary answers and that its schema
+// is at least the version embedded in this binary and not left dirty by a
+// failed migration; so an instance started before the write tier has
+// migrated receives no traffic yet. Replicas are optional.
 func (db *DB) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	return db.primary.PingContext(ctx)
+	var version int
+	var dirty bool
+	err := db.primary.QueryRowContext(ctx, "SELECT version, dirty FROM schema_migrations").Scan(&version, &dirty)
+	var me *drv.MySQLError
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || errors.As(err, &me) && me.Number == errNoSuchTable:
+		return fmt.Errorf("schema not migrated yet: want version %d", SchemaVersion)
+	case err != nil:
+		return err
+	case dirty:
+		return fmt.Errorf("schema version %d is dirty: a migration failed halfway, see the write tier's logs", version)
+	case version < SchemaVersion:
+		return fmt.Errorf("schema at version %d, this binary needs %d", version, SchemaVersion)
+	}
+	return nil
 }
+
+const errNoSuchTable = 1146
+
+// SchemaVersion is the version of the newest embedded migration.
+var SchemaVersion = func() int {
+	entries, _ := migrations.ReadDir("migrations")
+	v := 0
+	for _, e := range entries {
+		n, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
+		if err == nil && n > v {
+			v = n
+		}
+	}
+	return v
+}()
 
 func (db *DB) healthLoop(ctx context.Context) {
 	defer db.wg.Done()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -289,5 +290,33 @@ func TestReplicaLagHealth(t *testing.T) {
 	}
 	if got, err := db.Post(ctx, p.ID); err != nil || got.Body != "new" {
 		t.Errorf("read with the replica back in rotation = %+v, %v; want its \"new\"", got, err)
+	}
+}
+
+// TestReadiness: not ready before the migrations, ready after.
+func TestReadiness(t *testing.T) {
+	m := apptest.NewMySQL(t)
+	db, err := mysql.Open(context.Background(), m.Primary, nil, mysql.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Ping(context.Background()); err == nil || !strings.Contains(err.Error(), "not migrated") {
+		t.Errorf("Ping before migrating: %v, want not migrated", err)
+	}
+	if err := mysql.Migrate(context.Background(), m.Primary, slog.Default()); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Ping(context.Background()); err != nil {
+		t.Errorf("Ping after migrating: %v", err)
+	}
+	if mysql.SchemaVersion != 2 {
+		t.Errorf("SchemaVersion = %d, want 2 (the newest file in migrations/)", mysql.SchemaVersion)
+	}
+	if _, err := m.PrimaryDB.Exec("UPDATE `" + m.Primary.DBName + "`.schema_migrations SET dirty = 1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Ping(context.Background()); err == nil || !strings.Contains(err.Error(), "dirty") {
+		t.Errorf("Ping with a dirty schema: %v", err)
 	}
 }
