@@ -40,8 +40,9 @@ type Worker struct {
 	// Registerer receives the job metrics. Default: none.
 	Registerer prometheus.Registerer
 
-	once sync.Once
-	jobs *prometheus.CounterVec
+	once     sync.Once
+	jobs     *prometheus.CounterVec
+	inFlight prometheus.Gauge
 }
 
 func (w *Worker) init() {
@@ -65,8 +66,11 @@ func (w *Worker) init() {
 			Name: "app_queue_jobs_total",
 			Help: "Thumbnail jobs handled, by result (done, duplicate, retry, dead_letter).",
 		}, []string{"result"})
+		w.inFlight = prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "app_queue_jobs_in_flight", Help: "Thumbnail jobs being handled now.",
+		})
 		if w.Registerer != nil {
-			w.Registerer.MustRegister(w.jobs)
+			w.Registerer.MustRegister(w.jobs, w.inFlight)
 		}
 	})
 }
@@ -125,6 +129,8 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 // dead-letters it.
 func (w *Worker) Handle(ctx context.Context, m app.Message) {
 	w.init()
+	w.inFlight.Inc()
+	defer w.inFlight.Dec()
 	result, err := w.process(ctx, m.Job)
 	log := w.Logger.With("photo_id", m.Job.PhotoID, "message_id", m.ID, "attempt", m.Attempt)
 	switch {
