@@ -19,8 +19,9 @@ const MaxPostBytes = 1024
 
 // User is a person who signs up and writes posts.
 type User struct {
-	ID           int64     `json:"id"`
-	Name         string    `json:"name"`
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+	// PasswordHash is the bcrypt hash; never serialized.
 	PasswordHash []byte    `json:"-"`
 	CreatedAt    time.Time `json:"created_at"`
 }
@@ -75,12 +76,13 @@ type Photo struct {
 	UserID      int64       `json:"user_id"`
 	Status      PhotoStatus `json:"status"`
 	ContentType string      `json:"content_type"`
-	OriginalKey string      `json:"-"`
-	ThumbKey    string      `json:"-"`
-	Width       int         `json:"width"`
-	Height      int         `json:"height"`
-	CreatedAt   time.Time   `json:"created_at"`
-	UpdatedAt   time.Time   `json:"updated_at"`
+	// OriginalKey and ThumbKey are object keys; clients get URLs instead.
+	OriginalKey string    `json:"-"`
+	ThumbKey    string    `json:"-"`
+	Width       int       `json:"width"`
+	Height      int       `json:"height"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 // UserStore stores users.

@@ -17,15 +17,20 @@ type BlobStore interface {
 
 // ThumbnailJob asks the worker to make the thumbnail of a photo.
 type ThumbnailJob struct {
+	// PhotoID is the photo whose thumbnail to make.
 	PhotoID int64 `json:"photo_id"`
 }
 
 // Message is one delivery of a job. Receipt identifies this delivery to the
 // queue; Attempt counts deliveries of the job, starting at 1.
 type Message struct {
-	ID      string
+	// ID identifies the message across deliveries.
+	ID string
+	// Receipt identifies this delivery (SQS receipt handle, stream entry id).
 	Receipt string
-	Job     ThumbnailJob
+	// Job is the decoded body.
+	Job ThumbnailJob
+	// Attempt is 1 on the first delivery.
 	Attempt int
 }
 

@@ -19,7 +19,9 @@ const (
 // Error is an error meant for the client: a stable code and a message safe to
 // show. Any other error is internal: logged, and shown only as EINTERNAL.
 type Error struct {
-	Code    string
+	// Code is one of the E* constants.
+	Code string
+	// Message is shown to the client as is.
 	Message string
 }
 

@@ -45,13 +45,21 @@ const (
 // Server holds the dependencies of the HTTP handlers. Nil stores disable
 // their routes' features (Blobs nil: no photos).
 type Server struct {
-	Role     Role
-	Users    app.UserStore
-	Posts    app.PostStore
-	Photos   app.PhotoStore
+	// Role selects the routes. Default: RoleAll.
+	Role Role
+	// Users stores accounts (the database).
+	Users app.UserStore
+	// Posts stores posts: the database, or the cache layer over it.
+	Posts app.PostStore
+	// Photos stores photo records; nil disables photos.
+	Photos app.PhotoStore
+	// Sessions stores sessions (Redis or the database, maybe behind an
+	// in-process lookup cache).
 	Sessions app.SessionStore
-	Blobs    app.BlobStore
-	Queue    app.Queue
+	// Blobs keeps originals and thumbnails; nil disables photos.
+	Blobs app.BlobStore
+	// Queue takes thumbnail jobs; nil disables photos.
+	Queue app.Queue
 	// Ready lists what /readyz checks; an entry marked Optional only reports.
 	Ready []Check
 	// CDNBaseURL, when set, is where media and static URLs point
@@ -75,7 +83,8 @@ type Server struct {
 	Logger *slog.Logger
 	// Registerer and Gatherer hold the metrics. Default: a new registry.
 	Registerer prometheus.Registerer
-	Gatherer   prometheus.Gatherer
+	// Gatherer serves /metrics; it must gather what Registerer registers.
+	Gatherer prometheus.Gatherer
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -85,8 +94,11 @@ type Server struct {
 
 // Check is one dependency /readyz looks at.
 type Check struct {
-	Name     string
-	Pinger   app.Pinger
+	// Name is the key in the /readyz answer.
+	Name string
+	// Pinger is called with a 2s deadline.
+	Pinger app.Pinger
+	// Optional checks are reported but do not make /readyz fail.
 	Optional bool
 }
 
@@ -238,6 +250,7 @@ func ErrorStatus(code string) int {
 
 // ErrorBody is the JSON body of every error response.
 type ErrorBody struct {
+	// Error holds the stable code and a message safe to show.
 	Error struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`

@@ -138,7 +138,10 @@ func (s *Sessions) DeleteSession(ctx context.Context, token string) error {
 }
 
 // Pinger adapts a client to app.Pinger.
-type Pinger struct{ C goredis.UniversalClient }
+type Pinger struct {
+	// C is the client pinged.
+	C goredis.UniversalClient
+}
 
 // Ping implements app.Pinger.
 func (p Pinger) Ping(ctx context.Context) error { return p.C.Ping(ctx).Err() }

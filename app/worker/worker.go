@@ -21,9 +21,12 @@ import (
 
 // Worker consumes thumbnail jobs.
 type Worker struct {
-	Queue  app.Queue
+	// Queue delivers the jobs.
+	Queue app.Queue
+	// Photos is read (on the primary) and updated.
 	Photos app.PhotoStore
-	Blobs  app.BlobStore
+	// Blobs holds the originals and receives the thumbnails.
+	Blobs app.BlobStore
 	// Thumbnail makes a thumbnail from an original (thumb.Make).
 	Thumbnail func(data []byte, maxSide, maxPixels int) ([]byte, error)
 	// MaxAttempts is the deliveries after which a failing job is
@@ -190,7 +193,10 @@ func (w *Worker) process(ctx context.Context, job app.ThumbnailJob) (string, err
 
 // Inline is an app.Queue that runs each job at once in the caller, for the
 // single box, which has no queue: the upload waits for its thumbnail.
-type Inline struct{ W *Worker }
+type Inline struct {
+	// W does the work; its Queue is not used.
+	W *Worker
+}
 
 // Enqueue implements app.Queue by handling the job now. A failing job marks
 // the photo failed but does not fail the upload.
