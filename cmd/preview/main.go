@@ -24,6 +24,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/scaling-aws/scaling-aws/config"
+	"github.com/scaling-aws/scaling-aws/internal/diagram"
 	"github.com/scaling-aws/scaling-aws/internal/diff"
 	"github.com/scaling-aws/scaling-aws/internal/graph"
 	"github.com/scaling-aws/scaling-aws/internal/offline"
@@ -68,6 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	listStages := fs.Bool("list-stages", false, "list the stages and exit")
 	from := fs.String("from", "", "also evaluate the stack at this stage and report what moving from it would create, update, replace and delete (exit 1 if the move would lose data)")
 	against := fs.String("against", "", "also compare with a graph saved by -json (the same stack on the base branch, say) and report the changes (exit 1 if they would lose data)")
+	mermaid := fs.Bool("mermaid", false, "write the stage's architecture as a Mermaid flowchart (components and who may reach whom)")
 	allRules := fs.Bool("rules", false, "print every security rule's result, not only the tally, waivers and failures")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: preview [-stack dev] [-dir .] [-stage name] [-config key=value]... [-json] | -list-stages")
@@ -141,6 +143,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "error:", err)
 		return exitError
+	}
+	if *mermaid {
+		fmt.Fprint(stdout, diagram.Mermaid(g))
+		return exitOK
 	}
 	if *asJSON {
 		if err := writeJSON(stdout, g); err != nil {
