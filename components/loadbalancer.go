@@ -448,3 +448,17 @@ func (l *LoadBalancer) targetDefaults(name string, a TargetArgs) (TargetArgs, er
 	l.priority[a.Priority] = name
 	return a, nil
 }
+
+// LoadBalancerLogDeliveryStatement lets the region's Elastic Load Balancing account
+// (elb.GetServiceAccount) write access logs under alb/ in logBucket. Regions opened since
+// August 2022 deliver as the service principal logdelivery.elasticloadbalancing.amazonaws.com,
+// which every log bucket already allows; older regions, us-east-1 among them, need this.
+func LoadBalancerLogDeliveryStatement(logBucket *Bucket, elbAccountArn string) PolicyStatement {
+	return PolicyStatement{
+		Sid:       "AllowLoadBalancerLogDelivery",
+		Effect:    "Allow",
+		Principal: map[string]any{"AWS": elbAccountArn},
+		Actions:   []string{"s3:PutObject"},
+		Resource:  logBucket.ObjectsArn("alb/"),
+	}
+}

@@ -2,6 +2,7 @@ package stages
 
 import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elb"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -224,7 +225,17 @@ func (b *builder) cdn(store, logs *components.Bucket, public *components.LoadBal
 	if err != nil {
 		return nil, err
 	}
-	if err := logs.AttachPolicy(components.CloudFrontLogDeliveryStatement(logs, pulumi.String(caller.AccountId))); err != nil {
+	// Load balancers in regions older than August 2022 deliver their logs as the region's
+	// Elastic Load Balancing account, not as the service principal the log bucket already
+	// allows; name it too.
+	elbAccount, err := elb.GetServiceAccount(b.ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := logs.AttachPolicy(
+		components.CloudFrontLogDeliveryStatement(logs, pulumi.String(caller.AccountId)),
+		components.LoadBalancerLogDeliveryStatement(logs, elbAccount.Arn),
+	); err != nil {
 		return nil, err
 	}
 	if b.cfg.Domain != "" {
