@@ -168,49 +168,16 @@ func NewBox(ctx *pulumi.Context, name string, args *BoxArgs, opts ...pulumi.Reso
 	// The box initiates no connection but to S3 (dnf repositories and the app) and to the
 	// CloudWatch endpoints; the seed: "disallow the web server from initiating outbound
 	// connections".
-	if err := sg.AllowToPrefixList("s3", net.S3PrefixListID, 443); err != nil {
+	if err := allowServerEgress(sg, net); err != nil {
 		return nil, err
 	}
-	if net.Endpoints != nil {
-		if err := sg.AllowTo("endpoints", net.Endpoints, 443); err != nil {
-			return nil, err
-		}
-	}
-
-	logGroup, err := cloudwatch.NewLogGroup(ctx, childName(name, "app"), &cloudwatch.LogGroupArgs{
-		NamePrefix:      pulumi.Sprintf("/scaling-aws/%s/app-", name),
-		RetentionInDays: pulumi.Int(a.LogRetentionDays),
-		Tags:            tags(childName(name, "app")),
-	}, child...)
+	id, err := newServerIdentity(ctx, name, "single box: read its app release, write its metrics and logs", a.LogRetentionDays,
+		[]statement{{Sid: "ReadRelease", Actions: []string{"s3:GetObject"}, Resources: pulumi.StringArray{a.Release.ObjectArn}}}, child)
 	if err != nil {
 		return nil, err
 	}
-
-	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{
-		AssumeRolePolicy: pulumi.String(assumeRolePolicy("ec2.amazonaws.com")),
-		Description:      pulumi.String("single box: read its app release, write its metrics and logs"),
-		Tags:             tags(name),
-	}, child...)
-	if err != nil {
-		return nil, err
-	}
-	box.Role = role
-	if _, err := iam.NewRolePolicy(ctx, name, &iam.RolePolicyArgs{
-		Role: role.ID(),
-		Policy: policyDocument(
-			statement{Sid: "ReadRelease", Actions: []string{"s3:GetObject"}, Resources: pulumi.StringArray{a.Release.ObjectArn}},
-			statement{Sid: "WriteLogs", Actions: []string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"}, Resources: pulumi.StringArray{pulumi.Sprintf("%s:*", logGroup.Arn)}},
-			// PutMetricData cannot be scoped to a resource; the namespace condition scopes it.
-			statement{Sid: "WriteMetrics", Actions: []string{"cloudwatch:PutMetricData"}, Resources: pulumi.StringArray{pulumi.String("*")},
-				Condition: map[string]map[string]any{"StringEquals": {"cloudwatch:namespace": "CWAgent"}}},
-		),
-	}, child...); err != nil {
-		return nil, err
-	}
-	profile, err := iam.NewInstanceProfile(ctx, name, &iam.InstanceProfileArgs{Role: role.Name, Tags: tags(name)}, child...)
-	if err != nil {
-		return nil, err
-	}
+	box.Role = id.role
+	logGroup, profile := id.logGroup, id.profile
 
 	// The data volume outlives every instance: MySQL's data (stage 0) and anything the box
 	// keeps. It is retained if ever dropped from the program, snapshotted on deletion, and

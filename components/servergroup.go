@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/autoscaling"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -128,13 +127,8 @@ func NewServerGroup(ctx *pulumi.Context, name string, args *ServerGroupArgs, opt
 	g.SecurityGroup = sg
 	// Servers initiate only what they need: S3 through the gateway endpoint (packages, the
 	// app release, user files), the interface endpoints, and, when asked, HTTPS through NAT.
-	if err := sg.AllowToPrefixList("s3", net.S3PrefixListID, 443); err != nil {
+	if err := allowServerEgress(sg, net); err != nil {
 		return nil, err
-	}
-	if net.Endpoints != nil {
-		if err := sg.AllowTo("endpoints", net.Endpoints, 443); err != nil {
-			return nil, err
-		}
 	}
 	if a.EgressHTTPS {
 		if err := sg.AllowToCidr("https", "0.0.0.0/0", 443); err != nil {
@@ -142,44 +136,16 @@ func NewServerGroup(ctx *pulumi.Context, name string, args *ServerGroupArgs, opt
 		}
 	}
 
-	logGroup, err := cloudwatch.NewLogGroup(ctx, childName(name, "app"), &cloudwatch.LogGroupArgs{
-		NamePrefix:      pulumi.Sprintf("/scaling-aws/%s/app-", name),
-		RetentionInDays: pulumi.Int(a.LogRetentionDays),
-		Tags:            tags(childName(name, "app")),
-	}, child...)
-	if err != nil {
-		return nil, err
-	}
-	g.LogGroupName = logGroup.Name
-
-	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{
-		AssumeRolePolicy: pulumi.String(assumeRolePolicy("ec2.amazonaws.com")),
-		Description:      pulumi.Sprintf("%s servers: write their metrics and logs, plus grants", name),
-		Tags:             tags(name),
-	}, child...)
-	if err != nil {
-		return nil, err
-	}
-	g.Role = role
-	stmts := []statement{
-		{Sid: "WriteLogs", Actions: []string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"}, Resources: pulumi.StringArray{pulumi.Sprintf("%s:*", logGroup.Arn)}},
-		// PutMetricData cannot be scoped to a resource; the namespace condition scopes it.
-		{Sid: "WriteMetrics", Actions: []string{"cloudwatch:PutMetricData"}, Resources: pulumi.StringArray{pulumi.String("*")},
-			Condition: map[string]map[string]any{"StringEquals": {"cloudwatch:namespace": "CWAgent"}}},
-	}
+	var extra []statement
 	for _, p := range a.Policies {
-		stmts = append(stmts, statement(p))
+		extra = append(extra, statement(p))
 	}
-	if _, err := iam.NewRolePolicy(ctx, name, &iam.RolePolicyArgs{
-		Role:   role.ID(),
-		Policy: policyDocument(stmts...),
-	}, child...); err != nil {
-		return nil, err
-	}
-	profile, err := iam.NewInstanceProfile(ctx, name, &iam.InstanceProfileArgs{Role: role.Name, Tags: tags(name)}, child...)
+	id, err := newServerIdentity(ctx, name, fmt.Sprintf("%s servers: write their metrics and logs, plus grants", name), a.LogRetentionDays, extra, child)
 	if err != nil {
 		return nil, err
 	}
+	g.Role, g.LogGroupName = id.role, id.logGroup.Name
+	logGroup, profile := id.logGroup, id.profile
 
 	instanceTags := pulumi.StringMap{"Name": pulumi.String(name), "tier": pulumi.String(string(a.Tier))}
 	ltArgs := &ec2.LaunchTemplateArgs{
