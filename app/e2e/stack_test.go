@@ -116,10 +116,12 @@ func newStack(t *testing.T, o options) *stack {
 	}
 	s.w = &worker.Worker{Queue: queue, Photos: db, Blobs: blobs, Thumbnail: thumb.Make, MaxAttempts: 3,
 		Logger: quiet, Registerer: reg}
+	cache := redis.NewPostCache(rc, db, redis.CacheOptions{Prefix: prefix, Logger: quiet, Registerer: reg})
+	t.Cleanup(cache.Close)
 	srv := &apphttp.Server{
 		Role: o.role, Users: db, Photos: db, Blobs: blobs, Queue: queue,
 		Sessions:   redis.NewSessions(rc, prefix, nil),
-		Posts:      redis.NewPostCache(rc, db, redis.CacheOptions{Prefix: prefix, Logger: quiet, Registerer: reg}),
+		Posts:      cache,
 		BcryptCost: 4, MaxPhotoBytes: 256 << 10, MaxPhotoPixels: 1_000_000,
 		Logger: quiet, Registerer: reg, Gatherer: reg,
 		Ready: []apphttp.Check{{Name: "database", Pinger: db},
