@@ -58,91 +58,86 @@ func newSecurityGroup(ctx *pulumi.Context, name, description string, role GroupR
 	return &SecurityGroup{ID: sg.ID(), ctx: ctx, name: name, opts: opts}, nil
 }
 
+// peerOf is the other side of a rule: a group, a CIDR, or a managed prefix list.
+type peerOf struct {
+	group      *SecurityGroup
+	cidr       string
+	prefixList pulumi.StringInput
+}
+
+// describe says who the peer is, for rule descriptions.
+func (p peerOf) describe() string {
+	switch {
+	case p.group != nil:
+		return p.group.name
+	case p.cidr != "":
+		return p.cidr
+	}
+	return "prefix list"
+}
+
+// rule creates one ingress (or egress) rule named name on TCP port with peer p.
+func (g *SecurityGroup) rule(ingress bool, name, desc string, port Port, p peerOf) error {
+	var group, prefix, cidr4, cidr6 pulumi.StringPtrInput
+	if p.group != nil {
+		group = p.group.ID.ToStringOutput().ToStringPtrOutput()
+	}
+	if p.prefixList != nil {
+		prefix = p.prefixList.ToStringOutput().ToStringPtrOutput()
+	}
+	if p.cidr != "" && isIPv6(p.cidr) {
+		cidr6 = pulumi.String(p.cidr)
+	} else if p.cidr != "" {
+		cidr4 = pulumi.String(p.cidr)
+	}
+	if ingress {
+		_, err := vpc.NewSecurityGroupIngressRule(g.ctx, name, &vpc.SecurityGroupIngressRuleArgs{
+			SecurityGroupId: g.ID, ReferencedSecurityGroupId: group, PrefixListId: prefix, CidrIpv4: cidr4, CidrIpv6: cidr6,
+			IpProtocol: pulumi.String("tcp"), FromPort: pulumi.Int(int(port)), ToPort: pulumi.Int(int(port)),
+			Description: pulumi.String(desc + " from " + p.describe()),
+		}, g.opts...)
+		return err
+	}
+	_, err := vpc.NewSecurityGroupEgressRule(g.ctx, name, &vpc.SecurityGroupEgressRuleArgs{
+		SecurityGroupId: g.ID, ReferencedSecurityGroupId: group, PrefixListId: prefix, CidrIpv4: cidr4, CidrIpv6: cidr6,
+		IpProtocol: pulumi.String("tcp"), FromPort: pulumi.Int(int(port)), ToPort: pulumi.Int(int(port)),
+		Description: pulumi.String(desc + " to " + p.describe()),
+	}, g.opts...)
+	return err
+}
+
 // AllowFrom opens TCP port to members of peer: tiers chain by group reference, not CIDR.
 // The rule is named <group>-from-<peer>-<port>, unique per link; rule describes it.
 func (g *SecurityGroup) AllowFrom(rule string, peer *SecurityGroup, port Port) error {
-	_, err := vpc.NewSecurityGroupIngressRule(g.ctx, childName(g.name, "from", peer.name, fmt.Sprint(port)), &vpc.SecurityGroupIngressRuleArgs{
-		SecurityGroupId:           g.ID,
-		ReferencedSecurityGroupId: peer.ID,
-		IpProtocol:                pulumi.String("tcp"),
-		FromPort:                  pulumi.Int(int(port)),
-		ToPort:                    pulumi.Int(int(port)),
-		Description:               pulumi.Sprintf("%s from %s", rule, peer.name),
-	}, g.opts...)
-	return err
+	return g.rule(true, childName(g.name, "from", peer.name, fmt.Sprint(port)), rule, port, peerOf{group: peer})
 }
 
 // AllowFromCidr opens TCP port to an IPv4 or IPv6 CIDR (the internet, or allow-listed admins).
 func (g *SecurityGroup) AllowFromCidr(rule, cidr string, port Port) error {
-	args := &vpc.SecurityGroupIngressRuleArgs{
-		SecurityGroupId: g.ID,
-		IpProtocol:      pulumi.String("tcp"),
-		FromPort:        pulumi.Int(int(port)),
-		ToPort:          pulumi.Int(int(port)),
-		Description:     pulumi.Sprintf("%s from %s", rule, cidr),
-	}
-	if isIPv6(cidr) {
-		args.CidrIpv6 = pulumi.String(cidr)
-	} else {
-		args.CidrIpv4 = pulumi.String(cidr)
-	}
-	_, err := vpc.NewSecurityGroupIngressRule(g.ctx, childName(g.name, "in", rule), args, g.opts...)
-	return err
+	return g.rule(true, childName(g.name, "in", rule), rule, port, peerOf{cidr: cidr})
 }
 
 // AllowFromPrefixList opens TCP port to a managed prefix list (CloudFront's origin-facing one).
 func (g *SecurityGroup) AllowFromPrefixList(rule string, prefixListID pulumi.StringInput, port Port) error {
-	_, err := vpc.NewSecurityGroupIngressRule(g.ctx, childName(g.name, "in", rule), &vpc.SecurityGroupIngressRuleArgs{
-		SecurityGroupId: g.ID,
-		PrefixListId:    prefixListID,
-		IpProtocol:      pulumi.String("tcp"),
-		FromPort:        pulumi.Int(int(port)),
-		ToPort:          pulumi.Int(int(port)),
-		Description:     pulumi.String(rule + " from prefix list"),
-	}, g.opts...)
-	return err
+	return g.rule(true, childName(g.name, "in", rule), rule, port, peerOf{prefixList: prefixListID})
 }
 
 // AllowTo lets members reach TCP port on members of peer. Egress is limited to what a tier
 // needs, so every outbound path is one of these rules, named <group>-to-<peer>-<port>.
 func (g *SecurityGroup) AllowTo(rule string, peer *SecurityGroup, port Port) error {
-	_, err := vpc.NewSecurityGroupEgressRule(g.ctx, childName(g.name, "to", peer.name, fmt.Sprint(port)), &vpc.SecurityGroupEgressRuleArgs{
-		SecurityGroupId:           g.ID,
-		ReferencedSecurityGroupId: peer.ID,
-		IpProtocol:                pulumi.String("tcp"),
-		FromPort:                  pulumi.Int(int(port)),
-		ToPort:                    pulumi.Int(int(port)),
-		Description:               pulumi.Sprintf("%s to %s", rule, peer.name),
-	}, g.opts...)
-	return err
+	return g.rule(false, childName(g.name, "to", peer.name, fmt.Sprint(port)), rule, port, peerOf{group: peer})
 }
 
 // AllowToPrefixList lets members reach TCP port on a managed prefix list (the S3 gateway
 // endpoint's, for packages and the app artifact).
 func (g *SecurityGroup) AllowToPrefixList(rule string, prefixListID pulumi.StringInput, port Port) error {
-	_, err := vpc.NewSecurityGroupEgressRule(g.ctx, childName(g.name, "out", rule), &vpc.SecurityGroupEgressRuleArgs{
-		SecurityGroupId: g.ID,
-		PrefixListId:    prefixListID,
-		IpProtocol:      pulumi.String("tcp"),
-		FromPort:        pulumi.Int(int(port)),
-		ToPort:          pulumi.Int(int(port)),
-		Description:     pulumi.String(rule + " to prefix list"),
-	}, g.opts...)
-	return err
+	return g.rule(false, childName(g.name, "out", rule), rule, port, peerOf{prefixList: prefixListID})
 }
 
 // AllowToCidr lets members reach TCP port on a CIDR (0.0.0.0/0 for servers behind NAT that
 // call AWS APIs and package mirrors).
 func (g *SecurityGroup) AllowToCidr(rule, cidr string, port Port) error {
-	_, err := vpc.NewSecurityGroupEgressRule(g.ctx, childName(g.name, "out", rule), &vpc.SecurityGroupEgressRuleArgs{
-		SecurityGroupId: g.ID,
-		CidrIpv4:        pulumi.String(cidr),
-		IpProtocol:      pulumi.String("tcp"),
-		FromPort:        pulumi.Int(int(port)),
-		ToPort:          pulumi.Int(int(port)),
-		Description:     pulumi.Sprintf("%s to %s", rule, cidr),
-	}, g.opts...)
-	return err
+	return g.rule(false, childName(g.name, "out", rule), rule, port, peerOf{cidr: cidr})
 }
 
 // Connect opens port on to from from in both groups: egress on from, ingress on to.
