@@ -29,7 +29,6 @@
 # the ratios app/baseline and whether each target of issue 3 is met.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo=$(pwd)
 
 runs=${BENCH_RUNS:-3}
 threads=${BENCH_THREADS:-2}
@@ -38,75 +37,9 @@ duration=${BENCH_DURATION:-10s}
 warmup=${BENCH_WARMUP:-2s}
 nposts=${BENCH_POSTS:-10000}
 
-work=$(mktemp -d /tmp/scaling-aws-bench.XXXXXX)
-mkdir -p "$work/log" "$work/bin"
-pids=()
-
-stop_pid() {
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-}
-cleanup() {
-  local rc=$? i
-  trap - EXIT INT TERM
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop_pid "${pids[$i]}"; done
-  wait 2>/dev/null || true
-  "$repo/scripts/services.sh" stop "$work/svc" >/dev/null 2>&1 || true
-  if [ "$rc" -ne 0 ]; then
-    local f
-    for f in "$work"/log/*.log; do
-      [ -s "$f" ] || continue
-      echo "---- last lines of $(basename "$f") ----" >&2
-      tail -n 15 "$f" >&2
-    done
-  fi
-  rm -rf "$work"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-say() { printf '%s\n' "$*" >&2; }
-fail() {
-  say "bench: FAIL: $*"
-  exit 1
-}
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-taken=" "
-free_port() {
-  local p i
-  for ((i = 0; i < 200; i++)); do
-    p=$((20000 + RANDOM % 12000))
-    if [[ $taken != *" $p "* ]] && ! port_in_use "$p"; then
-      taken+="$p "
-      echo "$p"
-      return 0
-    fi
-  done
-  fail "no free port"
-}
-# start NAME CMD...: background CMD, log in log/NAME.log; sets last_pid.
-last_pid=""
-start() {
-  local name=$1
-  shift
-  "$@" </dev/null >>"$work/log/$name.log" 2>&1 &
-  last_pid=$!
-  pids+=("$last_pid")
-}
-wait_http() { # wait_http PID URL
-  local deadline=$((SECONDS + 60))
-  until [ "$(curl -s -o /dev/null -w '%{http_code}' "$2")" = 200 ]; do
-    kill -0 "$1" 2>/dev/null || fail "the server for $2 exited during start"
-    [ "$SECONDS" -lt "$deadline" ] || fail "$2 not ready after 60s"
-    sleep 0.2
-  done
-}
+prog=bench
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 say "bench: installing what is missing, building"
 scripts/services.sh install wrk=wrk curl=curl
@@ -163,11 +96,11 @@ start_apps() {
   start app env APP_ROLE=all APP_ADDR="127.0.0.1:$app_port" REDIS_ADDR="$TEST_REDIS_ADDR" DB_MIGRATE=true \
     BENCH_PPROF_ADDR="127.0.0.1:$pprof_port" "$work/bin/scaling-app"
   app_pid=$last_pid
-  wait_http "$app_pid" "http://127.0.0.1:$app_port/readyz"
+  wait_http app "http://127.0.0.1:$app_port/readyz"
   start app-nocache env APP_ROLE=all APP_ADDR="127.0.0.1:$nocache_port" DB_MIGRATE=false \
     BENCH_PPROF_ADDR="" "$work/bin/scaling-app"
   nocache_pid=$last_pid
-  wait_http "$nocache_pid" "http://127.0.0.1:$nocache_port/readyz"
+  wait_http app-nocache "http://127.0.0.1:$nocache_port/readyz"
 }
 stop_apps() {
   stop_pid "$app_pid"
@@ -178,14 +111,14 @@ hwm_mb() { awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
 say "bench: starting the baselines, seeding"
 start static "$work/bin/baseline" -mode=static -addr="127.0.0.1:$static_port"
-wait_http "$last_pid" "http://127.0.0.1:$static_port/healthz"
+wait_http static "http://127.0.0.1:$static_port/healthz"
 start redis "$work/bin/baseline" -mode=redis -addr="127.0.0.1:$redis_port" -redis="$TEST_REDIS_ADDR" -seed=10
-wait_http "$last_pid" "http://127.0.0.1:$redis_port/healthz"
+wait_http redis "http://127.0.0.1:$redis_port/healthz"
 start select "$work/bin/baseline" -mode=select -addr="127.0.0.1:$select_port" -seed="$nposts" \
   -dsn="${TEST_MYSQL_PRIMARY_DSN}baseline" -read-dsn="${TEST_MYSQL_REPLICA_DSN}baseline"
-wait_http "$last_pid" "http://127.0.0.1:$select_port/healthz"
+wait_http select "http://127.0.0.1:$select_port/healthz"
 start insert "$work/bin/baseline" -mode=insert -addr="127.0.0.1:$insert_port" -dsn="${TEST_MYSQL_PRIMARY_DSN}baseline"
-wait_http "$last_pid" "http://127.0.0.1:$insert_port/healthz"
+wait_http insert "http://127.0.0.1:$insert_port/healthz"
 
 start_apps
 app="http://127.0.0.1:$app_port"

@@ -19,91 +19,12 @@
 # Exits non-zero on the first failure, with the logs' tails; always cleans up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo=$(pwd)
 
-work=$(mktemp -d /tmp/scaling-aws-e2e.XXXXXX)
-mkdir -p "$work/log" "$work/bin"
-pids=()
-names=()
-
-stop_pid() { # stop_pid PID: SIGTERM, then SIGKILL after 10s
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-  local rc=$? i
-  trap - EXIT INT TERM
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    stop_pid "${pids[$i]}"
-  done
-  wait 2>/dev/null || true
-  "$repo/scripts/services.sh" stop "$work/svc" >/dev/null 2>&1 || true
-  if [ "$rc" -ne 0 ]; then
-    local f
-    for f in "$work"/log/*.log; do
-      [ -s "$f" ] || continue
-      echo "---- last lines of $(basename "$f") ----" >&2
-      tail -n 15 "$f" >&2
-    done
-  fi
-  if [ "${E2E_KEEP:-0}" = 1 ]; then
-    echo "e2e: kept $work" >&2
-  else
-    rm -rf "$work"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+prog=e2e keep_work=${E2E_KEEP:-0}
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 step() { printf '\n--> %s\n' "$*"; }
-fail() {
-  echo "e2e: FAIL: $*" >&2
-  exit 1
-}
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-taken=" "
-free_port() { # prints a free loopback port not handed out before
-  local p i
-  for ((i = 0; i < 200; i++)); do
-    p=$((20000 + RANDOM % 12000))
-    if [[ $taken != *" $p "* ]] && ! port_in_use "$p"; then
-      taken+="$p "
-      echo "$p"
-      return 0
-    fi
-  done
-  fail "no free port"
-}
-
-# start NAME CMD...: run CMD in the background, its output in log/NAME.log.
-start() {
-  local name=$1
-  shift
-  "$@" </dev/null >"$work/log/$name.log" 2>&1 &
-  pids+=("$!")
-  names+=("$name")
-}
-
-# wait_http NAME URL: wait up to 60s for URL to answer 200 while NAME runs.
-wait_http() {
-  local name=$1 url=$2 deadline=$((SECONDS + 60)) pid=${pids[${#pids[@]} - 1]} i
-  for i in "${!names[@]}"; do
-    [ "${names[$i]}" = "$name" ] && pid=${pids[$i]}
-  done
-  until [ "$(curl -s -o /dev/null -w '%{http_code}' "$url")" = 200 ]; do
-    kill -0 "$pid" 2>/dev/null || fail "$name exited during start (see log/$name.log below)"
-    [ "$SECONDS" -lt "$deadline" ] || fail "$name not ready at $url after 60s"
-    sleep 0.2
-  done
-}
 
 step "install what is missing (haproxy, curl)"
 scripts/services.sh install haproxy=haproxy curl=curl
@@ -342,9 +263,7 @@ fi
 echo "ok  routing by method, reads balanced over both read instances"
 
 step "a read instance goes down: health checks take it out, no request fails"
-for i in "${!names[@]}"; do
-  [ "${names[$i]}" = read1 ] && stop_pid "${pids[$i]}"
-done
+stop_pid "$(pid_of read1)"
 deadline=$((SECONDS + 10))
 until [ "$(server_status read_api read1)" = DOWN ]; do
   [ "$SECONDS" -lt "$deadline" ] || fail "HAProxy still sees read1 as $(server_status read_api read1)"

@@ -1,0 +1,105 @@
+# shellcheck shell=bash
+# Process handling shared by scripts/e2e.sh and scripts/bench.sh: a temporary
+# work folder, background servers on free loopback ports, readiness waits, and a
+# cleanup on exit that stops everything (servers in reverse order, then the
+# databases of scripts/services.sh), prints the logs' tails on failure and
+# removes the folder.
+#
+# Use: set prog (the prefix of messages) and, optionally, keep_work=1 (keep the
+# folder), then `. scripts/lib.sh` from the repository root. It sets repo and
+# work and installs the traps.
+
+: "${prog:?set prog before sourcing scripts/lib.sh}"
+repo=$(pwd)
+work=$(mktemp -d "/tmp/scaling-aws-$prog.XXXXXX")
+mkdir -p "$work/log" "$work/bin"
+pids=()
+names=()
+last_pid=""
+
+say() { printf '%s\n' "$*" >&2; }
+fail() {
+  say "$prog: FAIL: $*"
+  exit 1
+}
+
+stop_pid() { # stop_pid PID: SIGTERM, then SIGKILL after 10s
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local rc=$? i f
+  trap - EXIT INT TERM
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    stop_pid "${pids[$i]}"
+  done
+  wait 2>/dev/null || true
+  "$repo/scripts/services.sh" stop "$work/svc" >/dev/null 2>&1 || true
+  if [ "$rc" -ne 0 ]; then
+    for f in "$work"/log/*.log; do
+      [ -s "$f" ] || continue
+      echo "---- last lines of $(basename "$f") ----" >&2
+      tail -n 15 "$f" >&2
+    done
+  fi
+  if [ "${keep_work:-0}" = 1 ]; then
+    say "$prog: kept $work"
+  else
+    rm -rf "$work"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+taken=" "
+free_port() { # prints a free loopback port not handed out before
+  local p i
+  for ((i = 0; i < 200; i++)); do
+    p=$((20000 + RANDOM % 12000))
+    if [[ $taken != *" $p "* ]] && ! port_in_use "$p"; then
+      taken+="$p "
+      echo "$p"
+      return 0
+    fi
+  done
+  fail "no free port"
+}
+
+# start NAME CMD...: run CMD in the background, its output appended to
+# log/NAME.log; sets last_pid. A NAME started again keeps one log.
+start() {
+  local name=$1
+  shift
+  "$@" </dev/null >>"$work/log/$name.log" 2>&1 &
+  last_pid=$!
+  pids+=("$last_pid")
+  names+=("$name")
+}
+
+pid_of() { # pid_of NAME: the PID of the latest process started as NAME
+  local i pid=""
+  for i in "${!names[@]}"; do
+    [ "${names[$i]}" = "$1" ] && pid=${pids[$i]}
+  done
+  [ -n "$pid" ] || fail "nothing was started as $1"
+  echo "$pid"
+}
+
+# wait_http NAME URL: wait up to 60s for URL to answer 200 while NAME runs.
+wait_http() {
+  local name=$1 url=$2 deadline=$((SECONDS + 60)) pid
+  pid=$(pid_of "$name")
+  until [ "$(curl -s -o /dev/null -w '%{http_code}' "$url")" = 200 ]; do
+    kill -0 "$pid" 2>/dev/null || fail "$name exited during start (see log/$name.log below)"
+    [ "$SECONDS" -lt "$deadline" ] || fail "$name not ready at $url after 60s"
+    sleep 0.2
+  done
+}
