@@ -281,9 +281,9 @@ func (box *Box) renderUserData(a *BoxArgs, volume *ebs.Volume, logGroup *cloudwa
 		env["DB_PORT"] = pulumi.Sprintf("%d", a.Database.Port)
 		env["DB_USER"] = pulumi.String("admin")
 		env["DB_PASSWORD_SECRET_ARN"] = a.Database.SecretArn
-		// RDS requires TLS (require_secure_transport); see docs/stages/users-plus.md on
-		// verifying the RDS certificate authority.
-		env["DB_TLS"] = pulumi.String("skip-verify")
+		// RDS requires TLS (require_secure_transport); the app verifies the server's
+		// certificate and name against the Amazon RDS CAs embedded in it (SEC-3).
+		env["DB_TLS"] = pulumi.String("rds")
 	}
 	for k, v := range a.Env {
 		env[k] = v

@@ -102,7 +102,7 @@ func usersPlus2(b *builder) error {
 		return map[string]pulumi.StringInput{
 			"APP_ROLE": pulumi.String(role), "APP_ADDR": pulumi.String(":8080"), "AWS_REGION": pulumi.String(b.cfg.Region),
 			"DB_HOST": db.Address, "DB_PORT": pulumi.Sprintf("%d", db.Port), "DB_NAME": pulumi.String("app"), "DB_USER": pulumi.String("admin"),
-			"DB_PASSWORD_SECRET_ARN": db.SecretArn, "DB_TLS": pulumi.String("skip-verify"),
+			"DB_PASSWORD_SECRET_ARN": db.SecretArn, "DB_TLS": pulumi.String("rds"),
 			"DB_MIGRATE": pulumi.String(map[string]string{"read": "false", "write": "true"}[role]),
 			"S3_BUCKET":  store.ID, "CDN_BASE_URL": cdn.URL,
 		}

@@ -92,7 +92,7 @@ func (s *stack) one(t *testing.T, typ string) *graph.Resource {
 func mustContain(stage config.Stage) []string {
 	ids := []string{"NET-1", "NET-4", "NET-5", "CMP-1", "CMP-2", "CMP-4", "S3-1", "S3-2", "S3-3", "S3-4", "S3-6", "IAM-1", "IAM-2", "MON-1", "MON-2", "SEC-2", "STATE-1"}
 	if stage >= config.UsersPlus {
-		ids = append(ids, "S3-5", "RDS-1", "RDS-2", "RDS-4", "RDS-6", "NET-6")
+		ids = append(ids, "S3-5", "RDS-1", "RDS-2", "RDS-4", "RDS-6", "NET-6", "SEC-3")
 	}
 	if stage >= config.UsersPlus2 {
 		ids = append(ids, "NET-2", "RDS-3", "ASG-1", "ASG-2", "ASG-3", "ASG-4", "LB-1", "LB-3", "LB-4", "LB-5", "LB-6", "CF-1", "CF-3", "CF-4")

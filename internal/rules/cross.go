@@ -96,6 +96,36 @@ func userData(r *graph.Resource) string {
 	return strings.Join(parts, "\n")
 }
 
+// remoteDBHost finds a DB_HOST setting in user data naming a host other than
+// loopback (the single box's own MySQL), and DB_TLS's value ("" when unset).
+var (
+	dbHostRE = regexp.MustCompile(`(?m)^\s*(?:export\s+)?DB_HOST=['"]?([^\s'"]+)`)
+	dbTLSRE  = regexp.MustCompile(`(?m)^\s*(?:export\s+)?DB_TLS=['"]?([^\s'"]*)`)
+)
+
+func remoteDBHost(ud string) (host, tlsMode string, ok bool) {
+	m := dbHostRE.FindStringSubmatch(ud)
+	if m == nil || m[1] == "127.0.0.1" || m[1] == "localhost" || m[1] == "::1" {
+		return "", "", false
+	}
+	if t := dbTLSRE.FindStringSubmatch(ud); t != nil {
+		tlsMode = t[1]
+	}
+	return m[1], tlsMode, true
+}
+
+// remoteDBClients are the instances and launch templates whose app reaches a
+// database over the network.
+func remoteDBClients(e *Env) []*graph.Resource {
+	var out []*graph.Resource
+	for _, r := range instancesAndTemplates(e) {
+		if _, _, ok := remoteDBHost(userData(r)); ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // stateful reports whether a resource holds data that must outlive mistakes.
 func stateful(r *graph.Resource) bool {
 	switch r.Type {
@@ -138,6 +168,21 @@ func crossRules() []Rule {
 				}
 			}
 			return out
+		},
+	}, {
+		ID:        "SEC-3",
+		Title:     "the app verifies its database's TLS certificate",
+		Refs:      []string{"SEC09-BP02", "SECURITY.md RDS (encryption in transit)"},
+		Applies:   "every aws:ec2/instance:Instance and aws:ec2/launchTemplate:LaunchTemplate whose user data sets DB_HOST to a host other than loopback; DB_TLS must be rds or true (never false, skip-verify or unset)",
+		AppliesTo: func(e *Env) bool { return len(remoteDBClients(e)) > 0 },
+		Select:    remoteDBClients,
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			host, mode, _ := remoteDBHost(userData(r))
+			if mode != "rds" && mode != "true" {
+				return []Violation{v("DB_HOST=%s with DB_TLS=%q: set DB_TLS=rds (verify against the Amazon RDS CAs) or true; "+
+					"without verification anyone on the path can pose as the database", host, mode)}
+			}
+			return nil
 		},
 	}, {
 		ID:    "STATE-1",

@@ -144,7 +144,7 @@ func compliant() *fixture {
 		"metadataOptions":     m{"httpTokens": "required", "httpPutResponseHopLimit": 1.0, "httpEndpoint": "enabled"},
 		"blockDeviceMappings": l(m{"deviceName": "/dev/xvda", "ebs": m{"encrypted": "true", "volumeType": "gp3"}}),
 		"networkInterfaces":   l(m{"associatePublicIpAddress": "false"}),
-		"userData":            base64.StdEncoding.EncodeToString([]byte("#!/bin/sh\nDB_PASSWORD_SECRET_ARN=arn:aws:secretsmanager:x\n")),
+		"userData":            base64.StdEncoding.EncodeToString([]byte("#!/bin/sh\nDB_HOST=db.abc.us-east-1.rds.amazonaws.com\nDB_PASSWORD_SECRET_ARN=arn:aws:secretsmanager:x\nDB_TLS=rds\n")),
 	}, webSG, profile)
 	inst := add(tInstance, "admin", m{
 		"ami": "ami-1", "instanceType": "t3.micro", "subnetId": id(subnets["app-a"]), "vpcSecurityGroupIds": l(id(webSG)),

@@ -221,6 +221,8 @@ var mutations = []mutation{
 	{rule: "SEC-2", name: "access key in launch template user data", mutate: set("web-lt", "userData", b64("#!/bin/sh\nexport AWS_ACCESS_KEY_ID=AKIAABCDEFGHIJKLMNOP\n")), want: "web-lt"},
 	{rule: "SEC-2", name: "password in instance user data", mutate: set("admin", "userData", "#!/bin/sh\nmysql --password=hunter2\n"), want: "admin"},
 	{rule: "SEC-2", name: "private key in user data", mutate: set("admin", "userData", "-----BEGIN RSA PRIVATE KEY-----\nMII\n"), want: "admin"},
+	{rule: "SEC-3", name: "database certificate not verified", mutate: set("web-lt", "userData", b64("#!/bin/sh\nDB_HOST=db.abc.us-east-1.rds.amazonaws.com\nDB_TLS=skip-verify\n")), want: "web-lt", msg: "skip-verify"},
+	{rule: "SEC-3", name: "database TLS unset", mutate: set("admin", "userData", "#!/bin/sh\nexport DB_HOST='10.0.40.12'\n"), want: "admin", msg: "DB_TLS=\"\""},
 	{rule: "STATE-1", name: "database not protected in prod", mutate: func(f *fixture) { f.r("db").Protect = false }, want: "db"},
 	{rule: "STATE-1", name: "data bucket not retained", mutate: func(f *fixture) { f.r("data").RetainOnDelete = false }, want: "data"},
 	{rule: "STATE-1", name: "volume delete-before-replace", mutate: func(f *fixture) { f.r("admin-data").DeleteBeforeReplace = true }, want: "admin-data"},

@@ -18,7 +18,7 @@ type Config struct {
 	DBPort                             int
 	DBPasswordSecretARN                string
 	DBReplicas                         []string
-	DBTLS                              string // false | true | skip-verify
+	DBTLS                              string // false | true | rds | skip-verify
 	DBTLSCAFile                        string
 	DBMaxOpenConns, DBMaxIdleConns     int
 	DBMigrate                          bool
@@ -144,12 +144,12 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		errs = append(errs, fmt.Sprintf("APP_LOG_LEVEL=%q must be debug, info, warn or error", c.LogLevel))
 	}
 	switch c.DBTLS {
-	case "false", "true", "skip-verify":
+	case "false", "true", "rds", "skip-verify":
 	default:
-		errs = append(errs, fmt.Sprintf("DB_TLS=%q must be false, true or skip-verify", c.DBTLS))
+		errs = append(errs, fmt.Sprintf("DB_TLS=%q must be false, true, rds or skip-verify", c.DBTLS))
 	}
-	if c.DBTLSCAFile != "" && c.DBTLS != "true" {
-		errs = append(errs, "DB_TLS_CA_FILE is set but DB_TLS is not true: set DB_TLS=true")
+	if c.DBTLSCAFile != "" && c.DBTLS != "true" && c.DBTLS != "rds" {
+		errs = append(errs, "DB_TLS_CA_FILE is set but DB_TLS does not verify: set DB_TLS=true or rds")
 	}
 	if c.DBPassword != "" && c.DBPasswordSecretARN != "" {
 		errs = append(errs, "set DB_PASSWORD or DB_PASSWORD_SECRET_ARN, not both")

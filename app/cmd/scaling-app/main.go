@@ -297,27 +297,47 @@ func (c *Config) mysqlConfig() (*drv.Config, error) {
 	switch c.DBTLS {
 	case "skip-verify":
 		dc.TLSConfig = "skip-verify"
-	case "true":
-		pool, err := x509.SystemCertPool()
+	case "true", "rds":
+		tc, err := c.dbTLSConfig()
 		if err != nil {
-			pool = x509.NewCertPool()
+			return nil, err
 		}
-		if c.DBTLSCAFile != "" {
-			pem, err := os.ReadFile(c.DBTLSCAFile)
-			if err != nil {
-				return nil, fmt.Errorf("DB_TLS_CA_FILE=%s: %w", c.DBTLSCAFile, err)
-			}
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("DB_TLS_CA_FILE=%s holds no PEM certificate", c.DBTLSCAFile)
-			}
-		}
-		if err := drv.RegisterTLSConfig("app", &tls.Config{RootCAs: pool, ServerName: c.DBHost,
-			MinVersion: tls.VersionTLS12}); err != nil {
+		if err := drv.RegisterTLSConfig("app", tc); err != nil {
 			return nil, err
 		}
 		dc.TLSConfig = "app"
 	}
 	return dc, nil
+}
+
+// dbTLSConfig is the verifying TLS setup of DB_TLS=true (the system's roots)
+// and DB_TLS=rds (those plus the Amazon RDS certificate authorities), with
+// DB_TLS_CA_FILE's certificates added to either. ServerName stays empty: the
+// driver then checks each server's certificate against the host it dials, the
+// primary's DB_HOST or a replica's address.
+func (c *Config) dbTLSConfig() (*tls.Config, error) {
+	var pool *x509.CertPool
+	if c.DBTLS == "rds" {
+		p, err := mysql.RDSCertPool()
+		if err != nil {
+			return nil, err
+		}
+		pool = p
+	} else if p, err := x509.SystemCertPool(); err == nil {
+		pool = p
+	} else {
+		pool = x509.NewCertPool()
+	}
+	if c.DBTLSCAFile != "" {
+		pem, err := os.ReadFile(c.DBTLSCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("DB_TLS_CA_FILE=%s: %w", c.DBTLSCAFile, err)
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("DB_TLS_CA_FILE=%s holds no PEM certificate", c.DBTLSCAFile)
+		}
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }
 
 func export(dir string) error {

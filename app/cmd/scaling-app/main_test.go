@@ -40,8 +40,9 @@ func TestLoadConfigErrors(t *testing.T) {
 	}{
 		{map[string]string{"APP_ROLE": "reader"}, `APP_ROLE="reader" must be all, read, write or worker`},
 		{map[string]string{"DB_PORT": "x"}, `DB_PORT="x" must be a non-negative integer`},
-		{map[string]string{"DB_TLS": "yes"}, `DB_TLS="yes" must be false, true or skip-verify`},
-		{map[string]string{"DB_TLS_CA_FILE": "/ca.pem"}, "DB_TLS is not true"},
+		{map[string]string{"DB_TLS": "yes"}, `DB_TLS="yes" must be false, true, rds or skip-verify`},
+		{map[string]string{"DB_TLS_CA_FILE": "/ca.pem"}, "DB_TLS does not verify"},
+		{map[string]string{"DB_TLS": "skip-verify", "DB_TLS_CA_FILE": "/ca.pem"}, "DB_TLS does not verify"},
 		{map[string]string{"DB_PASSWORD": "a", "DB_PASSWORD_SECRET_ARN": "arn:x"}, "not both"},
 		{map[string]string{"QUEUE_BACKEND": "kafka"}, `QUEUE_BACKEND="kafka" must be none, sqs or redis`},
 		{map[string]string{"QUEUE_BACKEND": "sqs", "S3_BUCKET": "b"}, "needs QUEUE_URL"},
