@@ -14,18 +14,13 @@ import (
 //go:embed rds-ca-bundle.pem
 var rdsCABundle []byte
 
-// RDSCertPool returns the system's roots plus the Amazon RDS certificate
-// authorities, to verify an RDS endpoint's certificate (DB_TLS=rds). RDS
-// certificates are not signed by a public CA, so the system pool alone would
-// refuse them; skipping verification instead would let anyone on the path
-// impersonate the database.
-func RDSCertPool() (*x509.CertPool, error) {
-	pool, err := x509.SystemCertPool()
-	if err != nil {
-		pool = x509.NewCertPool()
-	}
+// AddRDSCAs adds the Amazon RDS certificate authorities to pool, to verify an
+// RDS endpoint's certificate (DB_TLS=rds). RDS certificates are not signed by a
+// public CA, so the system's roots alone would refuse them; skipping
+// verification instead would let anyone on the path impersonate the database.
+func AddRDSCAs(pool *x509.CertPool) error {
 	if !pool.AppendCertsFromPEM(rdsCABundle) {
-		return nil, fmt.Errorf("the embedded RDS CA bundle holds no certificate: run scripts/rds-ca.sh")
+		return fmt.Errorf("the embedded RDS CA bundle holds no certificate: run scripts/rds-ca.sh")
 	}
-	return pool, nil
+	return nil
 }

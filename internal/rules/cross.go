@@ -96,13 +96,14 @@ func userData(r *graph.Resource) string {
 	return strings.Join(parts, "\n")
 }
 
-// remoteDBHost finds a DB_HOST setting in user data naming a host other than
-// loopback (the single box's own MySQL), and DB_TLS's value ("" when unset).
+// dbHostRE and dbTLSRE find the app's DB_HOST and DB_TLS settings in user data.
 var (
 	dbHostRE = regexp.MustCompile(`(?m)^\s*(?:export\s+)?DB_HOST=['"]?([^\s'"]+)`)
 	dbTLSRE  = regexp.MustCompile(`(?m)^\s*(?:export\s+)?DB_TLS=['"]?([^\s'"]*)`)
 )
 
+// remoteDBHost finds a DB_HOST setting in user data naming a host other than
+// loopback (the single box's own MySQL), and DB_TLS's value ("" when unset).
 func remoteDBHost(ud string) (host, tlsMode string, ok bool) {
 	m := dbHostRE.FindStringSubmatch(ud)
 	if m == nil || m[1] == "127.0.0.1" || m[1] == "localhost" || m[1] == "::1" {

@@ -316,17 +316,14 @@ func (c *Config) mysqlConfig() (*drv.Config, error) {
 // driver then checks each server's certificate against the host it dials, the
 // primary's DB_HOST or a replica's address.
 func (c *Config) dbTLSConfig() (*tls.Config, error) {
-	var pool *x509.CertPool
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
 	if c.DBTLS == "rds" {
-		p, err := mysql.RDSCertPool()
-		if err != nil {
+		if err := mysql.AddRDSCAs(pool); err != nil {
 			return nil, err
 		}
-		pool = p
-	} else if p, err := x509.SystemCertPool(); err == nil {
-		pool = p
-	} else {
-		pool = x509.NewCertPool()
 	}
 	if c.DBTLSCAFile != "" {
 		pem, err := os.ReadFile(c.DBTLSCAFile)
