@@ -55,9 +55,15 @@ type DatabaseArgs struct {
 	// minimum for MySQL.
 	AllocatedStorageGb int
 	// MaxAllocatedStorageGb lets RDS grow storage on its own up to this size (storage
-	// autoscaling); equal to AllocatedStorageGb turns autoscaling off. Default: 5 times
-	// AllocatedStorageGb because a full disk stops writes, and storage only bills as used.
+	// autoscaling): at least 1.1 x AllocatedStorageGb, which RDS requires ("Invalid max
+	// storage size"), and at most 65536. Default: 5 times AllocatedStorageGb (at most 65536)
+	// because a full disk stops writes and AWS advises a ceiling 26% or more above the
+	// allocation; none when even 65536 is under 1.1 x AllocatedStorageGb.
 	MaxAllocatedStorageGb int
+	// StorageAutoscalingOff turns storage autoscaling off: RDS is sent a ceiling of 0 (a
+	// ceiling equal to the allocation is refused, not "off"). MaxAllocatedStorageGb must be
+	// left 0. Default: false, autoscaling on.
+	StorageAutoscalingOff bool
 	// BackupRetentionDays keeps automated backups and point-in-time recovery, 7 to 35.
 	// Read replicas need it above zero. Default: 7 because it is the floor of the security
 	// rules (SH RDS.11).
@@ -532,11 +538,20 @@ func (a *DatabaseArgs) withDefaults(ctx *pulumi.Context, name string) (*Database
 	if out.AllocatedStorageGb < 20 || out.AllocatedStorageGb > 65536 {
 		return nil, bad("AllocatedStorageGb", out.AllocatedStorageGb, "use 20 to 65536 (gp3 limits for MySQL)")
 	}
-	if out.MaxAllocatedStorageGb == 0 {
+	// RDS refuses a ceiling under 1.1 x the allocation (RDS User Guide, "Managing capacity
+	// automatically with Amazon RDS storage autoscaling"); 0 is autoscaling off.
+	floor := (11*out.AllocatedStorageGb + 9) / 10
+	switch {
+	case out.StorageAutoscalingOff:
+		if out.MaxAllocatedStorageGb != 0 {
+			return nil, bad("MaxAllocatedStorageGb", out.MaxAllocatedStorageGb, "leave it 0 when StorageAutoscalingOff is set")
+		}
+	case out.MaxAllocatedStorageGb == 0 && floor > 65536:
+		out.StorageAutoscalingOff = true // no room left to grow into
+	case out.MaxAllocatedStorageGb == 0:
 		out.MaxAllocatedStorageGb = min(5*out.AllocatedStorageGb, 65536)
-	}
-	if out.MaxAllocatedStorageGb < out.AllocatedStorageGb || out.MaxAllocatedStorageGb > 65536 {
-		return nil, bad("MaxAllocatedStorageGb", out.MaxAllocatedStorageGb, fmt.Sprintf("use AllocatedStorageGb (%d) to 65536", out.AllocatedStorageGb))
+	case out.MaxAllocatedStorageGb < floor || out.MaxAllocatedStorageGb > 65536:
+		return nil, bad("MaxAllocatedStorageGb", out.MaxAllocatedStorageGb, fmt.Sprintf("use %d (1.1 x AllocatedStorageGb %d) to 65536, or set StorageAutoscalingOff", floor, out.AllocatedStorageGb))
 	}
 	if out.BackupRetentionDays == 0 {
 		out.BackupRetentionDays = 7

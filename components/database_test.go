@@ -394,6 +394,9 @@ func TestDatabaseArgsRejected(t *testing.T) {
 		"class without db.":   {args: func(a *DatabaseArgs) { a.InstanceClass = "t4g.micro" }, field: "InstanceClass"},
 		"storage 10":          {args: func(a *DatabaseArgs) { a.AllocatedStorageGb = 10 }, field: "AllocatedStorageGb"},
 		"max below allocated": {args: func(a *DatabaseArgs) { a.AllocatedStorageGb = 100; a.MaxAllocatedStorageGb = 50 }, field: "MaxAllocatedStorageGb"},
+		"max = allocated":     {args: func(a *DatabaseArgs) { a.AllocatedStorageGb = 100; a.MaxAllocatedStorageGb = 100 }, field: "MaxAllocatedStorageGb"},
+		"max under 1.1x":      {args: func(a *DatabaseArgs) { a.AllocatedStorageGb = 100; a.MaxAllocatedStorageGb = 109 }, field: "MaxAllocatedStorageGb"},
+		"max and off":         {args: func(a *DatabaseArgs) { a.MaxAllocatedStorageGb = 200; a.StorageAutoscalingOff = true }, field: "MaxAllocatedStorageGb"},
 		"log retention 10":    {args: func(a *DatabaseArgs) { a.LogRetentionDays = 10 }, field: "LogRetentionDays"},
 		"identifier case":     {args: func(a *DatabaseArgs) { a.Identifier = "Prod_DB" }, field: "Identifier"},
 		"database name":       {args: func(a *DatabaseArgs) { a.DatabaseName = "1app" }, field: "DatabaseName"},
@@ -423,6 +426,37 @@ func TestDatabaseArgsRejected(t *testing.T) {
 			assert.Contains(t, dbErr.Error(), c.field+" = ", "the error names the field")
 			assert.Contains(t, dbErr.Error(), "is invalid: ", "the error says the fix")
 			assert.Empty(t, rec.of("db"), "nothing registered for the database")
+		})
+	}
+}
+
+// TestDatabaseStorageCeiling: the autoscaling ceiling RDS is sent is at least 1.1 x the
+// allocation, and 0 when autoscaling is off (never the allocation itself, which RDS refuses).
+func TestDatabaseStorageCeiling(t *testing.T) {
+	for label, c := range map[string]struct {
+		allocated, max int
+		off            bool
+		want           float64
+	}{
+		"default":               {allocated: 100, want: 500},
+		"given":                 {allocated: 100, max: 110, want: 110},
+		"off":                   {allocated: 100, off: true, want: 0},
+		"no room left to grow":  {allocated: 60000, want: 0},
+		"default capped at max": {allocated: 20000, want: 65536},
+	} {
+		t.Run(label, func(t *testing.T) {
+			rec := dbRun(t, "dev", func(ctx *pulumi.Context) error {
+				net, err := dbTestNetwork(ctx)
+				if err != nil {
+					return err
+				}
+				_, err = NewDatabase(ctx, "db", &DatabaseArgs{Network: net, AllocatedStorageGb: c.allocated, MaxAllocatedStorageGb: c.max, StorageAutoscalingOff: c.off})
+				return err
+			})
+			p := rec.find(dbTInstance, "db")
+			require.NotNil(t, p)
+			assert.True(t, p.Inputs.HasValue("maxAllocatedStorage"), "sent explicitly")
+			assert.Equal(t, c.want, p.Inputs["maxAllocatedStorage"].NumberValue())
 		})
 	}
 }

@@ -1,14 +1,35 @@
 // Package config is the typed, validated configuration of a scaling-aws stack.
 //
 // It is read once (by main.go, or by the offline preview from Pulumi.<stack>.yaml), its
-// defaults are applied in one place (withDefaults) and it is validated before any resource is
-// registered. Components never read configuration: stages turn a Config into component args.
+// defaults are applied in one place and it is validated before any resource is registered.
+// Components never read configuration: stages turn a Config into component args.
+//
+// # One table of settings
+//
+// Every setting is one row of the fields table below: its key ("azCount", or "db.replicas"
+// for a field of an object key), the Config field it fills, its accepted range and its
+// default. Load reads exactly the keys of that table:
+//
+//   - a key of the scaling-aws namespace that is not in the table is refused, with the
+//     closest known key as the fix; unknown keys of other namespaces (aws:regoin) are warned
+//     about (Config.Warnings), since other plugins read them;
+//   - a key that is set is parsed strictly (whole numbers, strict JSON objects with
+//     case-sensitive fields and no duplicates) and validated as given: an explicit 0 or ""
+//     is never silently replaced by the default;
+//   - a default applies only to a key that is not set.
+//
+// Adding a setting is therefore:
+//
+//  1. a field in Config (or in its object struct: Box, Tier, Database), with a doc comment
+//     giving its default and the reason for it;
+//  2. one row in fields: key, binding, range (min/max or the allowed values) and default;
+//     an object key (such as "cache") exists as soon as one row names "cache.<field>";
+//  3. any check that involves other settings in Validate;
+//  4. a row in README.md's config reference.
 package config
 
 import (
-	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -65,12 +86,16 @@ type Box struct {
 type Database struct {
 	// InstanceClass is the RDS instance class. Default: db.t4g.micro in dev, db.m6g.large in prod.
 	InstanceClass string `json:"instanceClass"`
-	// EngineVersion pins MySQL's major.minor; minor upgrades are applied automatically.
-	// Default: 8.0.
+	// EngineVersion is MySQL's major.minor, 8.0 or 8.4; RDS picks the minor release and
+	// upgrades it automatically. Default: 8.0.
 	EngineVersion string `json:"engineVersion"`
-	// AllocatedStorageGb is the initial gp3 storage. Default: 20.
+	// AllocatedStorageGb is the initial gp3 storage, 20 to 65536. Default: 20.
 	AllocatedStorageGb int `json:"allocatedStorageGb"`
-	// MaxAllocatedStorageGb lets RDS grow storage on its own up to this size. Default: 100.
+	// MaxAllocatedStorageGb lets RDS grow storage on its own up to this size (storage
+	// autoscaling). RDS refuses a ceiling under 1.1 x AllocatedStorageGb ("Invalid max
+	// storage size"); 0 turns autoscaling off. Default: 5 x AllocatedStorageGb (100 for the
+	// default 20), at most 65536, because a full disk stops writes and AWS advises a ceiling
+	// at least 26% above the allocation; 0 when even 65536 is under 1.1 x the allocation.
 	MaxAllocatedStorageGb int `json:"maxAllocatedStorageGb"`
 	// BackupRetentionDays keeps automated backups (7 to 35). Default: 7 in dev, 14 in prod.
 	BackupRetentionDays int `json:"backupRetentionDays"`
@@ -92,8 +117,9 @@ type Config struct {
 	// Nat is how private subnets reach the internet.
 	// Default: none up to users+, then single in dev and per-az in prod.
 	Nat NatStrategy
-	// AdminCidrs may reach SSH (22) on the single box. Default: none (use SSM or EC2
-	// Instance Connect endpoints instead; SSH is closed).
+	// AdminCidrs may reach SSH (22) on the single box, together at most MaxAdminIPv4
+	// IPv4 and MaxAdminIPv6 IPv6 addresses. Default: none (use SSM or EC2 Instance Connect
+	// endpoints instead; SSH is closed).
 	AdminCidrs []string
 	// Domain is an optional DNS name for the site, such as "example.com". Default: none;
 	// the stack is reached by its IP or load balancer name.
@@ -119,157 +145,172 @@ type Config struct {
 	// Default: the database component generates one at creation and keeps it; prod stacks
 	// should set it (see docs/database.md).
 	DBPassword string
+
+	// Warnings are what Load noticed without refusing it: unknown keys of other namespaces,
+	// values it could not check (secure values the offline preview cannot decrypt). The
+	// program logs them (ctx.Log.Warn); the offline preview prints them.
+	Warnings []string
+
+	// unchecked holds the keys whose values Validate must not judge (see Source.Undecrypted).
+	unchecked map[string]bool
+	// set holds the keys given a value ("azCount", "db.backupRetentionDays"): defaults
+	// apply to the others only.
+	set map[string]bool
 }
+
+// field is one row of the settings table: a key, the Config field it fills, its accepted
+// range and its default. Exactly one of str, num and list is set (or parse, for a key
+// with its own syntax).
+type field struct {
+	// key is the key without the namespace ("azCount"), "object.field" for a field of an
+	// object key ("db.replicas"), or a fully qualified key of another namespace ("aws:region").
+	key string
+	// str, num and list bind the field to the Config it fills.
+	str  func(*Config) *string
+	num  func(*Config) *int
+	list func(*Config) *[]string
+	// parse reads a key with its own syntax (stage names); it returns the fix on error.
+	parse func(c *Config, v string) (fix string)
+	// min and max bound a number (inclusive); values, when set, lists the only ones accepted.
+	min, max int
+	values   []int
+	// why is appended to the range's fix: the reason for a bound stricter than AWS's.
+	why string
+	// optional marks a string whose empty value means "none" (domain, alarmEmail).
+	optional bool
+	// secret values are never echoed in messages nor trimmed.
+	secret bool
+	// def sets the default when the key is not set; nil: the zero value is the default.
+	def func(c *Config)
+}
+
+// fields is the one table of every setting, in the order defaults are applied (a default
+// may read the fields above it: environment comes first).
+var fields = []field{
+	{key: "stage", parse: func(c *Config, v string) string {
+		if fix := textProblem("stage", v); fix != "" {
+			return fix
+		}
+		s, err := ParseStage(v)
+		if err != nil {
+			return err.(*Error).Fix
+		}
+		c.Stage = s
+		return ""
+	}},
+	{key: "environment", str: func(c *Config) *string { return (*string)(&c.Environment) },
+		def: func(c *Config) { c.Environment = Dev }},
+	{key: "aws:region", str: func(c *Config) *string { return &c.Region }},
+	{key: "azCount", num: func(c *Config) *int { return &c.AZCount }, min: 1, max: MaxAZs,
+		def: func(c *Config) { c.AZCount = 2 }},
+	{key: "vpcCidr", str: func(c *Config) *string { return &c.VpcCidr },
+		def: func(c *Config) { c.VpcCidr = "10.0.0.0/16" }},
+	{key: "natStrategy", str: func(c *Config) *string { return (*string)(&c.Nat) },
+		def: func(c *Config) {
+			switch {
+			case c.Stage < UsersPlus2:
+				c.Nat = NatNone
+			case c.Protect():
+				c.Nat = NatPerAZ
+			default:
+				c.Nat = NatSingle
+			}
+		}},
+	{key: "adminCidrs", list: func(c *Config) *[]string { return &c.AdminCidrs }},
+	{key: "domain", str: func(c *Config) *string { return &c.Domain }, optional: true},
+	{key: "hostedZoneId", str: func(c *Config) *string { return &c.HostedZoneID }, optional: true},
+	{key: "alarmEmail", str: func(c *Config) *string { return &c.AlarmEmail }, optional: true},
+	{key: "logRetentionDays", num: func(c *Config) *int { return &c.LogRetentionDays }, values: logRetentionDays,
+		why: "the retentions CloudWatch Logs accepts",
+		def: func(c *Config) { c.LogRetentionDays = pick(c.Protect(), 365, 30) }},
+	{key: "dbPassword", str: func(c *Config) *string { return &c.DBPassword }, optional: true, secret: true},
+
+	{key: "box.instanceType", str: func(c *Config) *string { return &c.Box.InstanceType },
+		def: func(c *Config) { c.Box.InstanceType = "t3.small" }},
+	{key: "box.dataVolumeGb", num: func(c *Config) *int { return &c.Box.DataVolumeGb }, min: 8, max: 16384,
+		why: "gp3 volumes hold up to 16384 GiB; under 8 the MySQL data and binary logs do not fit",
+		def: func(c *Config) { c.Box.DataVolumeGb = 20 }},
+
+	tierType("web", func(c *Config) *Tier { return &c.Web }),
+	tierDesired("web", func(c *Config) *Tier { return &c.Web }),
+	tierMin("web", func(c *Config) *Tier { return &c.Web }),
+	tierMax("web", func(c *Config) *Tier { return &c.Web }),
+	tierType("readApi", func(c *Config) *Tier { return &c.ReadAPI }),
+	tierDesired("readApi", func(c *Config) *Tier { return &c.ReadAPI }),
+	tierMin("readApi", func(c *Config) *Tier { return &c.ReadAPI }),
+	tierMax("readApi", func(c *Config) *Tier { return &c.ReadAPI }),
+	tierType("writeApi", func(c *Config) *Tier { return &c.WriteAPI }),
+	tierDesired("writeApi", func(c *Config) *Tier { return &c.WriteAPI }),
+	tierMin("writeApi", func(c *Config) *Tier { return &c.WriteAPI }),
+	tierMax("writeApi", func(c *Config) *Tier { return &c.WriteAPI }),
+
+	{key: "db.instanceClass", str: func(c *Config) *string { return &c.DB.InstanceClass },
+		def: func(c *Config) { c.DB.InstanceClass = pickS(c.Protect(), "db.m6g.large", "db.t4g.micro") }},
+	{key: "db.engineVersion", str: func(c *Config) *string { return &c.DB.EngineVersion },
+		def: func(c *Config) { c.DB.EngineVersion = "8.0" }},
+	{key: "db.allocatedStorageGb", num: func(c *Config) *int { return &c.DB.AllocatedStorageGb }, min: 20, max: MaxStorageGb,
+		why: "gp3 limits for RDS for MySQL", def: func(c *Config) { c.DB.AllocatedStorageGb = 20 }},
+	{key: "db.maxAllocatedStorageGb", num: func(c *Config) *int { return &c.DB.MaxAllocatedStorageGb }, min: 0, max: MaxStorageGb,
+		why: "0 turns storage autoscaling off; RDS for MySQL gp3 stops at 65536",
+		def: func(c *Config) {
+			if MinStorageCeiling(c.DB.AllocatedStorageGb) > MaxStorageGb {
+				c.DB.MaxAllocatedStorageGb = 0 // no room left to grow into: off
+				return
+			}
+			c.DB.MaxAllocatedStorageGb = min(5*c.DB.AllocatedStorageGb, MaxStorageGb)
+		}},
+	{key: "db.backupRetentionDays", num: func(c *Config) *int { return &c.DB.BackupRetentionDays }, min: 7, max: 35,
+		why: "RDS also accepts 0 (automated backups and point-in-time recovery off) and 1 to 6, but docs/security.md requires at least 7 days (SH RDS.11): backups are the database's only undo",
+		def: func(c *Config) { c.DB.BackupRetentionDays = pick(c.Protect(), 14, 7) }},
+}
+
+// Serving tiers share one shape; their defaults are t3.small and 2 servers, and a tier
+// given only some bounds gets the others from them (only desired: min = max = desired).
+const (
+	tierDefaultType = "t3.small"
+	tierDefaultSize = 2
+	// MaxTierSize bounds every tier's max: raise the account's EC2 quota and this together.
+	MaxTierSize = 100
+)
+
+func tierType(key string, t func(*Config) *Tier) field {
+	return field{key: key + ".instanceType", str: func(c *Config) *string { return &t(c).InstanceType },
+		def: func(c *Config) { t(c).InstanceType = tierDefaultType }}
+}
+
+func tierDesired(key string, t func(*Config) *Tier) field {
+	return field{key: key + ".desired", num: func(c *Config) *int { return &t(c).Desired }, min: 1, max: MaxTierSize,
+		def: func(c *Config) {
+			tt := t(c)
+			tt.Desired = max(tierDefaultSize, tt.Min) // unset min is 0
+			if c.isSet(key + ".max") {
+				tt.Desired = min(tt.Desired, tt.Max)
+			}
+		}}
+}
+
+func tierMin(key string, t func(*Config) *Tier) field {
+	return field{key: key + ".min", num: func(c *Config) *int { return &t(c).Min }, min: 1, max: MaxTierSize,
+		why: "a serving tier needs at least 1 server", def: func(c *Config) { t(c).Min = t(c).Desired }}
+}
+
+func tierMax(key string, t func(*Config) *Tier) field {
+	return field{key: key + ".max", num: func(c *Config) *int { return &t(c).Max }, min: 1, max: MaxTierSize,
+		why: "raise the account's EC2 quota and MaxTierSize together", def: func(c *Config) { t(c).Max = t(c).Desired }}
+}
+
+// MaxStorageGb is the largest gp3 storage RDS for MySQL allocates, in GiB.
+const MaxStorageGb = 65536
 
 // Protect reports whether stateful resources are protected against deletion (prod only).
 func (c *Config) Protect() bool { return c.Environment == Prod }
 
-// Source returns the raw value of a fully qualified config key ("scaling-aws:stage",
-// "aws:region") and whether it is set.
-type Source func(key string) (string, bool)
+// isSet reports whether key was given a value while loading (defaults read it).
+func (c *Config) isSet(key string) bool { return c.set[key] }
 
-// Load reads every key from src, applies defaults and validates the result. The error lists
-// every problem found, each naming the key, the value and the fix.
-func Load(src Source) (*Config, error) {
-	var errs Errors
-	c := &Config{}
-	get := func(key string) (string, bool) { return src(Namespace + ":" + key) }
-	str := func(key string, dst *string) {
-		if v, ok := get(key); ok {
-			*dst = strings.TrimSpace(v)
-		}
-	}
-	num := func(key string, dst *int) {
-		if v, ok := get(key); ok {
-			n, err := strconv.Atoi(strings.TrimSpace(v))
-			if err != nil {
-				errs.add(key, v, "must be a whole number")
-				return
-			}
-			*dst = n
-		}
-	}
-	object := func(key string, dst any) {
-		if v, ok := get(key); ok {
-			dec := json.NewDecoder(strings.NewReader(v))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(dst); err != nil {
-				errs.add(key, v, "must be an object of the documented fields (%v)", err)
-			}
-		}
-	}
-
-	if v, ok := get("stage"); ok {
-		s, err := ParseStage(v)
-		if err != nil {
-			errs = append(errs, err.(*Error))
-		}
-		c.Stage = s
-	}
-	if v, ok := get("environment"); ok {
-		c.Environment = Environment(strings.TrimSpace(v))
-	}
-	if v, ok := src("aws:region"); ok {
-		c.Region = strings.TrimSpace(v)
-	}
-	num("azCount", &c.AZCount)
-	str("vpcCidr", &c.VpcCidr)
-	if v, ok := get("natStrategy"); ok {
-		c.Nat = NatStrategy(strings.TrimSpace(v))
-	}
-	if v, ok := get("adminCidrs"); ok {
-		if err := json.Unmarshal([]byte(v), &c.AdminCidrs); err != nil {
-			errs.add("adminCidrs", v, `must be a list of CIDRs, such as ["203.0.113.7/32"]`)
-		}
-	}
-	str("domain", &c.Domain)
-	str("hostedZoneId", &c.HostedZoneID)
-	str("alarmEmail", &c.AlarmEmail)
-	if v, ok := get("dbPassword"); ok {
-		c.DBPassword = v
-	}
-	num("logRetentionDays", &c.LogRetentionDays)
-	object("box", &c.Box)
-	object("web", &c.Web)
-	object("readApi", &c.ReadAPI)
-	object("writeApi", &c.WriteAPI)
-	object("db", &c.DB)
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	c.withDefaults()
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-// withDefaults fills every unset field. It is the only place defaults live.
-func (c *Config) withDefaults() {
-	if c.Environment == "" {
-		c.Environment = Dev
-	}
-	prod := c.Environment == Prod
-	if c.AZCount == 0 {
-		c.AZCount = 2
-	}
-	if c.VpcCidr == "" {
-		c.VpcCidr = "10.0.0.0/16"
-	}
-	if c.Nat == "" {
-		switch {
-		case c.Stage < UsersPlus2:
-			c.Nat = NatNone
-		case prod:
-			c.Nat = NatPerAZ
-		default:
-			c.Nat = NatSingle
-		}
-	}
-	if c.LogRetentionDays == 0 {
-		c.LogRetentionDays = pick(prod, 365, 30)
-	}
-	if c.Box.InstanceType == "" {
-		c.Box.InstanceType = "t3.small"
-	}
-	if c.Box.DataVolumeGb == 0 {
-		c.Box.DataVolumeGb = 20
-	}
-	for _, t := range []*Tier{&c.Web, &c.ReadAPI, &c.WriteAPI} {
-		tierDefaults(t, "t3.small", 2)
-	}
-	if c.DB.InstanceClass == "" {
-		c.DB.InstanceClass = pickS(prod, "db.m6g.large", "db.t4g.micro")
-	}
-	if c.DB.EngineVersion == "" {
-		c.DB.EngineVersion = "8.0"
-	}
-	if c.DB.AllocatedStorageGb == 0 {
-		c.DB.AllocatedStorageGb = 20
-	}
-	if c.DB.MaxAllocatedStorageGb == 0 {
-		c.DB.MaxAllocatedStorageGb = max(100, c.DB.AllocatedStorageGb)
-	}
-	if c.DB.BackupRetentionDays == 0 {
-		c.DB.BackupRetentionDays = pick(prod, 14, 7)
-	}
-}
-
-// tierDefaults sizes a tier left unset; a tier given only Desired gets min = max = desired.
-func tierDefaults(t *Tier, instanceType string, size int) {
-	if t.InstanceType == "" {
-		t.InstanceType = instanceType
-	}
-	if t.Desired == 0 {
-		t.Desired = max(size, t.Min)
-	}
-	if t.Min == 0 {
-		t.Min = t.Desired
-	}
-	if t.Max == 0 {
-		t.Max = t.Desired
-	}
-}
+// checked reports whether Validate may judge key's value (false for values Load could
+// not read, such as secure values offline).
+func (c *Config) checked(key string) bool { return !c.unchecked[key] }
 
 func pick(cond bool, a, b int) int {
 	if cond {
@@ -288,4 +329,60 @@ func pickS(cond bool, a, b string) string {
 // String summarises the config for logs and the preview header (no secrets are held here).
 func (c *Config) String() string {
 	return fmt.Sprintf("stage %s, %s, %s, %d AZs, NAT %s", c.Stage, c.Environment, c.Region, c.AZCount, c.Nat)
+}
+
+// fieldByKey returns the row of key, or nil.
+func fieldByKey(key string) *field {
+	for i := range fields {
+		if fields[i].key == key {
+			return &fields[i]
+		}
+	}
+	return nil
+}
+
+// objectNames lists the object keys (box, web, db...) in table order, and topNames every
+// top-level key of the namespace (scalars and objects).
+func objectNames() []string {
+	var out []string
+	for _, f := range fields {
+		if obj, _, ok := strings.Cut(f.key, "."); ok && !strings.Contains(f.key, ":") && !contains(out, obj) {
+			out = append(out, obj)
+		}
+	}
+	return out
+}
+
+func topNames() []string {
+	var out []string
+	for _, f := range fields {
+		if strings.Contains(f.key, ":") {
+			continue
+		}
+		top, _, _ := strings.Cut(f.key, ".")
+		if !contains(out, top) {
+			out = append(out, top)
+		}
+	}
+	return out
+}
+
+// memberNames lists the fields of object key obj ("instanceType", "dataVolumeGb").
+func memberNames(obj string) []string {
+	var out []string
+	for _, f := range fields {
+		if o, m, ok := strings.Cut(f.key, "."); ok && o == obj {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }

@@ -2,86 +2,243 @@ package config
 
 import (
 	"fmt"
+	"math/big"
 	"net/netip"
 	"regexp"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 var (
-	regionRE = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$`)
-	// An EC2 type is family (with a generation digit) dot size, such as t3.small or m7g.2xlarge.
-	sizeRE         = `(nano|micro|small|medium|large|xlarge|[1-9][0-9]*xlarge|metal(-[0-9]+xl)?)`
-	instanceTypeRE = regexp.MustCompile(`^[a-z]+[0-9][a-z0-9-]*\.` + sizeRE + `$`)
-	dbClassRE      = regexp.MustCompile(`^db\.[a-z]+[0-9][a-z0-9-]*\.` + sizeRE + `$`)
-	domainRE       = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
-	zoneIDRE       = regexp.MustCompile(`^Z[A-Z0-9]{5,32}$`)
-	mysqlVersionRE = regexp.MustCompile(`^8\.(0|4)(\.[0-9]+)?$`)
-	emailRE        = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	// An EC2 size, such as small, 2xlarge or metal-24xl.
+	sizeRE   = regexp.MustCompile(`^(nano|micro|small|medium|large|xlarge|[1-9][0-9]*xlarge|metal(-[0-9]+xl)?)$`)
+	zoneIDRE = regexp.MustCompile(`^Z[A-Z0-9]{5,32}$`)
+	labelRE  = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+	// atext of RFC 5322 (section 3.2.3): the characters of a dot-atom local part.
+	localRE = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 )
-
-// logRetentionDays are the values CloudWatch Logs accepts for a log group's retention.
-var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 
 // MaxAZs is the most availability zones the address plan lays out subnets for.
 const MaxAZs = 3
 
+// The SSH allow-list is judged by the addresses it covers, not entry by entry: two /1s are
+// the whole internet although neither is 0.0.0.0/0. MaxAdminIPv4 is a /24's worth (an
+// office network); MaxAdminIPv6 is a /56's worth (what an ISP delegates to one site).
+const (
+	MaxAdminIPv4 = 1 << 8
+	MaxAdminIPv6 = "4722366482869645213696" // 2^72
+)
+
+// Limits of names, from the DNS (RFC 1035: 253 characters, 63 per label), ACM (the
+// certificate's first name, its common name, at most 64: RFC 5280) and SMTP (RFC 5321).
+const (
+	maxDNSName    = 253
+	maxDNSLabel   = 63
+	maxCertName   = 64
+	maxEmail      = 254
+	maxEmailLocal = 64
+)
+
 // Validate checks every field and returns all problems at once (an Errors), or nil.
 func (c *Config) Validate() error {
 	var errs Errors
+	bad := c.validateFields(&errs)
+	ok := func(key string) bool { return !bad[key] && c.checked(key) }
 	if c.Stage < 0 || c.Stage >= stageCount {
 		errs.add("stage", strconv.Itoa(int(c.Stage)), "use one of %s", stageList())
 	}
-	if c.Environment != Dev && c.Environment != Prod {
+	if ok("environment") && c.Environment != Dev && c.Environment != Prod {
 		errs.add("environment", string(c.Environment), "use dev or prod")
 	}
-	if c.Region == "" {
+	switch {
+	case !ok("aws:region"):
+	case c.Region == "":
 		errs = append(errs, &Error{Key: "aws:region", Value: "", Fix: "set it: pulumi config set aws:region us-east-1"})
-	} else if !regionRE.MatchString(c.Region) {
-		errs = append(errs, &Error{Key: "aws:region", Value: c.Region, Fix: "use an AWS region code such as us-east-1"})
+	case !slices.Contains(regions, c.Region):
+		fix := "is not an AWS region; use a region code such as us-east-1 or eu-west-1 (aws ec2 describe-regions lists yours; a region opened after this program was written is one line in config/sets.go)"
+		if s := closest(c.Region, regions); s != "" {
+			fix = fmt.Sprintf("is not an AWS region; did you mean %s? (a region opened after this program was written is one line in config/sets.go)", s)
+		}
+		errs = append(errs, &Error{Key: "aws:region", Value: c.Region, Fix: fix})
 	}
-	c.validateNetwork(&errs)
-	if c.Domain != "" && !domainRE.MatchString(c.Domain) {
-		errs.add("domain", c.Domain, "use a lowercase DNS name such as app.example.com")
+	c.validateNetwork(&errs, ok)
+	if c.Domain != "" && ok("domain") {
+		if fix := domainProblem(c.Domain, true); fix != "" {
+			errs.add("domain", c.Domain, "%s", fix)
+		}
 	}
 	switch {
 	case c.Domain != "" && c.HostedZoneID == "":
 		errs.add("hostedZoneId", "", "set the Route 53 hosted zone id that serves %s (aws route53 list-hosted-zones-by-name --dns-name %s)", c.Domain, c.Domain)
 	case c.Domain == "" && c.HostedZoneID != "":
 		errs.add("domain", "", "set the domain served by hosted zone %s, or unset hostedZoneId", c.HostedZoneID)
-	case c.HostedZoneID != "" && !zoneIDRE.MatchString(c.HostedZoneID):
+	case c.HostedZoneID != "" && ok("hostedZoneId") && !zoneIDRE.MatchString(c.HostedZoneID):
 		errs.add("hostedZoneId", c.HostedZoneID, "use the zone id as Route 53 shows it, such as Z0123456789ABCDEFGHIJ")
 	}
 	if c.Environment == Prod && c.Stage >= UsersPlus2 && c.Domain == "" {
 		errs.add("domain", "", "prod serves stage %s over TLS from the viewer to the load balancer, which needs a certificate for a domain; set domain and hostedZoneId (dev may go without: see docs/security.md, PLAIN-HTTP-ORIGIN)", c.Stage)
 	}
-	if c.AlarmEmail != "" && !emailRE.MatchString(c.AlarmEmail) {
-		errs.add("alarmEmail", c.AlarmEmail, "use an email address such as ops@example.com")
+	if c.AlarmEmail != "" && ok("alarmEmail") {
+		if fix := emailProblem(c.AlarmEmail); fix != "" {
+			errs.add("alarmEmail", c.AlarmEmail, "%s", fix)
+		}
 	}
-	if !slices.Contains(logRetentionDays, c.LogRetentionDays) {
-		errs.add("logRetentionDays", strconv.Itoa(c.LogRetentionDays), "use a value CloudWatch Logs accepts: %v", logRetentionDays)
+	if ok("box.instanceType") {
+		checkInstanceType(&errs, "box.instanceType", c.Box.InstanceType)
 	}
-	if !instanceTypeRE.MatchString(c.Box.InstanceType) {
-		errs.add("box.instanceType", c.Box.InstanceType, "use an EC2 instance type such as t3.small or m7g.large")
-	}
-	if c.Box.DataVolumeGb < 8 || c.Box.DataVolumeGb > 16384 {
-		errs.add("box.dataVolumeGb", strconv.Itoa(c.Box.DataVolumeGb), "use 8 to 16384")
-	}
-	c.validateTier(&errs, "web", c.Web)
-	c.validateTier(&errs, "readApi", c.ReadAPI)
-	c.validateTier(&errs, "writeApi", c.WriteAPI)
-	c.validateDB(&errs)
-	if Arch(c.ReadAPI.InstanceType) != Arch(c.WriteAPI.InstanceType) {
+	c.validateTier(&errs, ok, "web", c.Web)
+	c.validateTier(&errs, ok, "readApi", c.ReadAPI)
+	c.validateTier(&errs, ok, "writeApi", c.WriteAPI)
+	c.validateDB(&errs, ok)
+	if ok("readApi.instanceType") && ok("writeApi.instanceType") && Arch(c.ReadAPI.InstanceType) != Arch(c.WriteAPI.InstanceType) {
 		errs.add("writeApi.instanceType", c.WriteAPI.InstanceType, "the read and write API servers run one app build; use the CPU architecture of readApi.instanceType %s (%s)", c.ReadAPI.InstanceType, Arch(c.ReadAPI.InstanceType))
 	}
 	return errs.err()
 }
 
-// Arch returns the Go architecture of an EC2 instance type: Graviton families (a "g" right
-// after the generation digit, such as t4g, m7g, c7gn) are arm64, the rest amd64.
+// validateFields checks what the table says of every field: numbers in their range, and
+// text free of control characters and look-alike letters. It returns the keys found bad,
+// so that later checks do not report them twice.
+func (c *Config) validateFields(errs *Errors) map[string]bool {
+	bad := map[string]bool{}
+	for i := range fields {
+		f := &fields[i]
+		if !c.checked(f.key) {
+			continue
+		}
+		switch {
+		case f.num != nil:
+			n := *f.num(c)
+			if (len(f.values) > 0 && !slices.Contains(f.values, n)) || (len(f.values) == 0 && (n < f.min || n > f.max)) {
+				fix := "use " + rangeText(f)
+				if f.why != "" {
+					fix += " (" + f.why + ")"
+				}
+				errs.add(f.key, strconv.Itoa(n), "%s", fix)
+				bad[f.key] = true
+			}
+		case f.str != nil && !f.secret:
+			if fix := textProblem(f.key, *f.str(c)); fix != "" {
+				errs.add(f.key, *f.str(c), "%s", fix)
+				bad[f.key] = true
+			}
+		case f.list != nil:
+			for i, s := range *f.list(c) {
+				if fix := textProblem(f.key, s); fix != "" {
+					errs.add(fmt.Sprintf("%s[%d]", f.key, i), s, "%s", fix)
+					bad[f.key] = true
+				}
+			}
+		}
+	}
+	return bad
+}
+
+// textProblem finds characters no setting may hold: control characters and anything
+// outside printable ASCII, naming the code point (a Cyrillic "е" in "prod" looks right).
+func textProblem(key, v string) string {
+	for i, r := range v {
+		pos := utf8.RuneCountInString(v[:i]) + 1
+		switch {
+		case r == utf8.RuneError:
+			return fmt.Sprintf("is not valid UTF-8 at character %d; type the value again", pos)
+		case r < 0x20 || r == 0x7f:
+			return fmt.Sprintf("contains the control character U+%04X at character %d (an escape sequence or a pasted tab or newline); remove it", r, pos)
+		case r > 0x7e:
+			hint := ""
+			if a, ok := lookalikes[r]; ok {
+				hint = fmt.Sprintf(", which looks like %q but is not ASCII", a)
+			}
+			fix := fmt.Sprintf("contains U+%04X (%q) at character %d%s; settings are ASCII: type it again on an ASCII keyboard layout", r, r, pos, hint)
+			if key == "domain" {
+				fix += " (an internationalized domain is written in its xn-- form)"
+			}
+			return fix
+		}
+	}
+	return ""
+}
+
+// domainProblem checks a DNS name against the DNS's and ACM's length limits and label
+// syntax; cert adds ACM's 64-character limit on a certificate's first name.
+func domainProblem(d string, cert bool) string {
+	if strings.HasSuffix(d, ".") {
+		return fmt.Sprintf("drop the trailing dot: write %s (Route 53 and ACM take names without the root dot)", strings.TrimRight(d, "."))
+	}
+	lower := strings.ToLower(d)
+	if len(d) > maxDNSName {
+		return fmt.Sprintf("is %d characters; a DNS name has at most %d", len(d), maxDNSName)
+	}
+	labels := strings.Split(lower, ".")
+	if len(labels) < 2 {
+		return "use a full DNS name such as app.example.com"
+	}
+	for _, l := range labels {
+		switch {
+		case l == "":
+			return "has an empty label (two dots in a row, or a leading dot); use a DNS name such as app.example.com"
+		case len(l) > maxDNSLabel:
+			return fmt.Sprintf("its label %q is %d characters; a DNS label has at most %d", l[:10]+"...", len(l), maxDNSLabel)
+		case !labelRE.MatchString(l):
+			return fmt.Sprintf("its label %q may hold only lowercase letters, digits and inner hyphens; use a DNS name such as app.example.com", l)
+		}
+	}
+	if _, err := strconv.Atoi(labels[len(labels)-1]); err == nil {
+		return "ends in a number: use a DNS name, not an address"
+	}
+	if lower != d {
+		return fmt.Sprintf("use lowercase: %s", lower)
+	}
+	if cert && len(d) > maxCertName {
+		return fmt.Sprintf("is %d characters; from users++ it is the name of the site's ACM certificate, which ACM limits to %d (the common name, RFC 5280): use a shorter domain, so that moving up a stage needs no new one", len(d), maxCertName)
+	}
+	return ""
+}
+
+// emailProblem checks an address's syntax as RFC 5322's dot-atom form (no quoted local
+// parts, comments or escapes) with a DNS domain, within RFC 5321's lengths.
+func emailProblem(e string) string {
+	const example = "use an email address such as ops@example.com"
+	local, domain, ok := strings.Cut(e, "@")
+	switch {
+	case !ok || strings.Contains(domain, "@"):
+		return example + " (exactly one @)"
+	case len(e) > maxEmail:
+		return fmt.Sprintf("is %d characters; an address has at most %d", len(e), maxEmail)
+	case local == "" || len(local) > maxEmailLocal:
+		return fmt.Sprintf("%s (the part before @ has 1 to %d characters)", example, maxEmailLocal)
+	case !localRE.MatchString(local):
+		return example + " (before @: letters, digits and !#$%&'*+/=?^_`{|}~- separated by single dots; no spaces, quotes, backslashes or escapes)"
+	}
+	if fix := domainProblem(strings.ToLower(domain), false); fix != "" {
+		return "its domain " + domain + " " + strings.TrimPrefix(fix, "use ")
+	}
+	return ""
+}
+
+// checkInstanceType checks an EC2 instance type: a family this program knows and a size.
+func checkInstanceType(errs *Errors, key, t string) {
+	family, size, ok := strings.Cut(t, ".")
+	_, known := ec2Families[family]
+	switch {
+	case !ok || !sizeRE.MatchString(size):
+		errs.add(key, t, "use an EC2 instance type, family.size, such as t3.small or m7g.large")
+	case !known:
+		errs.add(key, t, "%s is not an EC2 instance family this program runs servers on; use one such as t3, m7i, c7i (x86) or t4g, m7g, c7g (Graviton) (a family AWS added since is one line in config/sets.go)", family)
+	}
+}
+
+// Arch returns the Go architecture of an EC2 instance type: arm64 for Graviton families
+// (t4g, m7g, c7gn...), amd64 for the others. A family missing from the table is judged by
+// its name: a "g" right after the generation digit means Graviton.
 func Arch(instanceType string) string {
 	family := strings.SplitN(instanceType, ".", 2)[0]
+	if a, ok := ec2Families[family]; ok {
+		return a
+	}
 	i := strings.IndexAny(family, "0123456789")
 	if i >= 0 && strings.HasPrefix(family[i+1:], "g") {
 		return "arm64"
@@ -89,60 +246,114 @@ func Arch(instanceType string) string {
 	return "amd64"
 }
 
-func (c *Config) validateNetwork(errs *Errors) {
+func (c *Config) validateNetwork(errs *Errors, ok func(string) bool) {
 	azs := strconv.Itoa(c.AZCount)
 	switch {
-	case c.AZCount < 1 || c.AZCount > MaxAZs:
-		errs.add("azCount", azs, "use 1 to %d", MaxAZs)
+	case !ok("azCount"):
 	case c.Stage >= UsersPlus2 && c.AZCount < 2:
 		errs.add("azCount", azs, "stage %s spreads servers and the load balancer over at least 2 availability zones; set azCount to 2 or 3", c.Stage)
 	case c.Stage >= UsersPlus && c.AZCount < 2:
 		errs.add("azCount", azs, "stage %s puts RDS in a subnet group, which AWS requires to span 2 availability zones; set azCount to 2 or 3", c.Stage)
 	}
-	if p, err := netip.ParsePrefix(c.VpcCidr); err != nil || !p.Addr().Is4() {
-		errs.add("vpcCidr", c.VpcCidr, "use an IPv4 CIDR such as 10.0.0.0/16")
-	} else if p.Bits() != 16 {
-		errs.add("vpcCidr", c.VpcCidr, "use a /16: the address plan lays out every stage's subnets in a /16")
-	} else if p.Masked() != p {
-		errs.add("vpcCidr", c.VpcCidr, "use the network address %s", p.Masked())
-	} else if !isPrivate(p) {
-		errs.add("vpcCidr", c.VpcCidr, "use a private (RFC 1918) range: 10.x.0.0/16, 172.16-31.0.0/16 or 192.168.0.0/16")
+	if ok("vpcCidr") {
+		if p, err := netip.ParsePrefix(c.VpcCidr); err != nil || !p.Addr().Is4() {
+			errs.add("vpcCidr", c.VpcCidr, "use an IPv4 CIDR such as 10.0.0.0/16")
+		} else if p.Bits() != 16 {
+			errs.add("vpcCidr", c.VpcCidr, "use a /16: the address plan lays out every stage's subnets in a /16")
+		} else if p.Masked() != p {
+			errs.add("vpcCidr", c.VpcCidr, "use the network address %s", p.Masked())
+		} else if !isPrivate(p) {
+			errs.add("vpcCidr", c.VpcCidr, "use a private (RFC 1918) range: 10.x.0.0/16, 172.16-31.0.0/16 or 192.168.0.0/16")
+		}
 	}
-	switch c.Nat {
-	case NatNone:
+	switch {
+	case !ok("natStrategy"):
+	case c.Nat == NatNone:
 		if c.Stage >= UsersPlus2 {
 			errs.add("natStrategy", string(c.Nat), "stage %s runs servers in private subnets that need egress; use single or per-az", c.Stage)
 		}
-	case NatSingle:
-	case NatPerAZ:
+	case c.Nat == NatSingle:
+	case c.Nat == NatPerAZ:
 		if c.AZCount < 2 {
 			errs.add("natStrategy", string(c.Nat), "per-az needs at least 2 availability zones, got %d; use single or raise azCount", c.AZCount)
 		}
 	default:
 		errs.add("natStrategy", string(c.Nat), "use none, single or per-az")
 	}
+	if ok("adminCidrs") {
+		c.validateAdminCidrs(errs)
+	}
+}
+
+func (c *Config) validateAdminCidrs(errs *Errors) {
 	var prefixes []netip.Prefix
+	valid := true
 	for i, s := range c.AdminCidrs {
 		key := fmt.Sprintf("adminCidrs[%d]", i)
-		p, err := netip.ParsePrefix(strings.TrimSpace(s))
+		p, err := netip.ParsePrefix(s)
 		switch {
 		case err != nil:
 			errs.add(key, s, "use a CIDR such as 203.0.113.7/32")
+			valid = false
 			continue
 		case p.Masked() != p:
 			errs.add(key, s, "use the network address %s", p.Masked())
+			valid = false
 			continue
 		case p.Bits() == 0:
 			errs.add(key, s, "SSH is never open to the whole internet; list your own addresses, such as 203.0.113.7/32")
+			valid = false
 			continue
 		}
 		for j, q := range prefixes {
 			if q.Overlaps(p) {
 				errs.add(key, s, "it overlaps adminCidrs[%d] = %s; keep one of them", j, q)
+				valid = false
 			}
 		}
 		prefixes = append(prefixes, p)
 	}
+	if !valid {
+		return
+	}
+	v4, v6 := CIDRCoverage(prefixes)
+	limit6, _ := new(big.Int).SetString(MaxAdminIPv6, 10)
+	list := strings.Join(c.AdminCidrs, ",")
+	if v4.Cmp(big.NewInt(MaxAdminIPv4)) > 0 {
+		errs.add("adminCidrs", list, "together they open SSH to %s IPv4 addresses; the allow-list covers at most %d (a /24's worth: docs/security.md): list your own addresses, such as 203.0.113.7/32", v4, MaxAdminIPv4)
+	}
+	if v6.Cmp(limit6) > 0 {
+		errs.add("adminCidrs", list, "together they open SSH to %s IPv6 addresses; the allow-list covers at most a /56's worth (docs/security.md): list your own prefix, such as 2001:db8:0:100::/56 or narrower", v6)
+	}
+}
+
+// CIDRCoverage returns how many IPv4 and IPv6 addresses prefixes cover together, each
+// address counted once (a prefix inside another adds nothing). Rules judging an allow-list
+// by its reach (two /1s are the whole internet) use it too.
+func CIDRCoverage(prefixes []netip.Prefix) (ipv4, ipv6 *big.Int) {
+	ps := make([]netip.Prefix, 0, len(prefixes))
+	for _, p := range prefixes {
+		if p.IsValid() {
+			ps = append(ps, p.Masked())
+		}
+	}
+	// Widest first: a prefix is skipped when one already counted contains it (two CIDR
+	// prefixes are either nested or disjoint).
+	sort.Slice(ps, func(i, j int) bool { return ps[i].Bits() < ps[j].Bits() })
+	ipv4, ipv6 = new(big.Int), new(big.Int)
+	var counted []netip.Prefix
+	for _, p := range ps {
+		if slices.ContainsFunc(counted, func(q netip.Prefix) bool { return q.Overlaps(p) }) {
+			continue
+		}
+		counted = append(counted, p)
+		if p.Addr().Is4() {
+			ipv4.Add(ipv4, new(big.Int).Lsh(big.NewInt(1), uint(32-p.Bits())))
+		} else {
+			ipv6.Add(ipv6, new(big.Int).Lsh(big.NewInt(1), uint(128-p.Bits())))
+		}
+	}
+	return ipv4, ipv6
 }
 
 func isPrivate(p netip.Prefix) bool {
@@ -154,15 +365,12 @@ func isPrivate(p netip.Prefix) bool {
 	return false
 }
 
-func (c *Config) validateTier(errs *Errors, key string, t Tier) {
-	if !instanceTypeRE.MatchString(t.InstanceType) {
-		errs.add(key+".instanceType", t.InstanceType, "use an EC2 instance type such as t3.small or m7g.large")
+func (c *Config) validateTier(errs *Errors, ok func(string) bool, key string, t Tier) {
+	if ok(key + ".instanceType") {
+		checkInstanceType(errs, key+".instanceType", t.InstanceType)
 	}
-	if t.Min < 1 {
-		errs.add(key+".min", strconv.Itoa(t.Min), "a serving tier needs at least 1 server")
-	}
-	if t.Max > 100 {
-		errs.add(key+".max", strconv.Itoa(t.Max), "use at most 100; raise the account's EC2 quota and this limit together")
+	if !ok(key+".min") || !ok(key+".max") || !ok(key+".desired") {
+		return
 	}
 	if t.Min > t.Max {
 		errs.add(key+".min", strconv.Itoa(t.Min), "min must not exceed max (%d)", t.Max)
@@ -171,25 +379,55 @@ func (c *Config) validateTier(errs *Errors, key string, t Tier) {
 	}
 }
 
-func (c *Config) validateDB(errs *Errors) {
+func (c *Config) validateDB(errs *Errors, ok func(string) bool) {
 	d := c.DB
-	if !dbClassRE.MatchString(d.InstanceClass) {
-		errs.add("db.instanceClass", d.InstanceClass, "use an RDS instance class such as db.t4g.micro or db.m6g.large")
+	if ok("db.instanceClass") {
+		family, size, _ := strings.Cut(strings.TrimPrefix(d.InstanceClass, "db."), ".")
+		if !strings.HasPrefix(d.InstanceClass, "db.") || !slices.Contains(rdsMySQLFamilies, family) || !sizeRE.MatchString(size) {
+			errs.add("db.instanceClass", d.InstanceClass, "use an RDS for MySQL instance class such as db.t4g.micro or db.m6g.large (families: db.%s)", strings.Join(rdsMySQLFamilies, ", db."))
+		}
 	}
-	if p := c.DBPassword; p != "" && (len(p) < 16 || len(p) > 41 || strings.ContainsAny(p, "/'\"@ ")) {
-		// The value is a secret: the message never echoes it.
-		errs.add("dbPassword", "[secret]", "use 16 to 41 printable characters without / ' \" @ or spaces (RDS's rules), set with pulumi config set --secret")
+	if c.DBPassword != "" && ok("dbPassword") {
+		if fix := passwordProblem(c.DBPassword); fix != "" {
+			// The value is a secret: the message never echoes it.
+			errs.add("dbPassword", secretShown, "%s; use 16 to 41 printable ASCII characters without / \" @ or spaces (RDS for MySQL accepts 8 to 41 of them; this stack asks for 16 or more, as the one it generates has 32), set with pulumi config set --secret", fix)
+		}
 	}
-	if !mysqlVersionRE.MatchString(d.EngineVersion) {
-		errs.add("db.engineVersion", d.EngineVersion, "use a MySQL version RDS offers, such as 8.0 or 8.4")
+	if ok("db.engineVersion") && !slices.Contains(MySQLVersions, d.EngineVersion) {
+		fix := "use a MySQL version RDS offers, as major.minor: 8.0 or 8.4"
+		if strings.HasPrefix(d.EngineVersion, "8.0.") || strings.HasPrefix(d.EngineVersion, "8.4.") {
+			fix = fmt.Sprintf("give major.minor only: %s (RDS picks the minor release and upgrades it automatically; the parameter group follows major.minor)", d.EngineVersion[:3])
+		}
+		errs.add("db.engineVersion", d.EngineVersion, "%s", fix)
 	}
-	if d.AllocatedStorageGb < 20 || d.AllocatedStorageGb > 65536 {
-		errs.add("db.allocatedStorageGb", strconv.Itoa(d.AllocatedStorageGb), "use 20 to 65536 (gp3 minimum is 20)")
+	if ok("db.allocatedStorageGb") && ok("db.maxAllocatedStorageGb") && d.MaxAllocatedStorageGb != 0 {
+		if floor := MinStorageCeiling(d.AllocatedStorageGb); d.MaxAllocatedStorageGb < floor {
+			errs.add("db.maxAllocatedStorageGb", strconv.Itoa(d.MaxAllocatedStorageGb), "use at least %d, 1.1 x allocatedStorageGb (%d): RDS refuses a lower autoscaling ceiling (\"Invalid max storage size\"); or 0 to turn storage autoscaling off", floor, d.AllocatedStorageGb)
+		}
 	}
-	if d.MaxAllocatedStorageGb < d.AllocatedStorageGb {
-		errs.add("db.maxAllocatedStorageGb", strconv.Itoa(d.MaxAllocatedStorageGb), "must be at least allocatedStorageGb (%d)", d.AllocatedStorageGb)
+}
+
+// MinStorageCeiling is the lowest storage autoscaling ceiling RDS accepts for an
+// allocation: 10% above it, rounded up (RDS User Guide, "Managing capacity automatically
+// with Amazon RDS storage autoscaling").
+func MinStorageCeiling(allocatedGb int) int { return (11*allocatedGb + 9) / 10 }
+
+// passwordProblem says what keeps p out of RDS for MySQL's password alphabet (printable
+// ASCII except / " @ and space) or this stack's length, without revealing p.
+func passwordProblem(p string) string {
+	for i, r := range p {
+		pos := utf8.RuneCountInString(p[:i]) + 1
+		switch {
+		case r < 0x20 || r == 0x7f:
+			return fmt.Sprintf("it contains the control character U+%04X at character %d", r, pos)
+		case r > 0x7e:
+			return fmt.Sprintf("it contains the non-ASCII character U+%04X at character %d", r, pos)
+		case r == ' ' || r == '/' || r == '"' || r == '@':
+			return fmt.Sprintf("it contains %q at character %d, which RDS refuses", r, pos)
+		}
 	}
-	if d.BackupRetentionDays < 7 || d.BackupRetentionDays > 35 {
-		errs.add("db.backupRetentionDays", strconv.Itoa(d.BackupRetentionDays), "use 7 to 35 days")
+	if len(p) < 16 || len(p) > 41 {
+		return fmt.Sprintf("it has %d characters", len(p))
 	}
+	return ""
 }

@@ -155,6 +155,7 @@ func (b *builder) database(net *components.Network, alarms *components.Alarms) (
 		EngineVersion:         d.EngineVersion,
 		AllocatedStorageGb:    d.AllocatedStorageGb,
 		MaxAllocatedStorageGb: d.MaxAllocatedStorageGb,
+		StorageAutoscalingOff: d.MaxAllocatedStorageGb == 0, // config's 0 is "off"
 		BackupRetentionDays:   d.BackupRetentionDays,
 		MultiAZ:               b.cfg.Stage >= config.UsersPlus2,
 		Protect:               b.cfg.Protect(),

@@ -6,7 +6,10 @@
 package stages
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"sort"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -99,6 +102,11 @@ type Options struct {
 	// OnExport, when set, also receives every stack output (the offline engine records them
 	// this way, since the mock monitor does not see exports).
 	OnExport func(name string, value pulumi.Input)
+	// ConfigKeys, when set, lists every config key of the stack, and UndecryptedKeys those
+	// whose values are ciphertexts the run cannot read (offline runs: the mock engine hides
+	// both). Default: the keys of PULUMI_CONFIG, none undecrypted (see PulumiSource).
+	ConfigKeys      []string
+	UndecryptedKeys []string
 }
 
 // Program returns the Pulumi program: read and validate config, pick the stage, deploy it,
@@ -106,20 +114,70 @@ type Options struct {
 // run the same function under the mock engine.
 func Program(opts Options) pulumi.RunFunc {
 	return func(ctx *pulumi.Context) error {
-		cfg, err := config.Load(PulumiSource(ctx))
+		src, err := PulumiSource(ctx, opts)
 		if err != nil {
 			return err
+		}
+		cfg, err := config.Load(src)
+		if err != nil {
+			return err
+		}
+		for _, w := range cfg.Warnings {
+			if err := ctx.Log.Warn(w, nil); err != nil {
+				return err
+			}
 		}
 		return Deploy(ctx, cfg, opts)
 	}
 }
 
-// PulumiSource reads config keys from the stack's configuration.
-func PulumiSource(ctx *pulumi.Context) config.Source {
-	return func(key string) (string, bool) {
-		v, err := pconfig.Try(ctx, key)
-		return v, err == nil
+// PulumiSource reads the stack's configuration from the Pulumi context. The SDK looks
+// values up one key at a time and does not list the keys, which config.Load needs to
+// refuse unknown ones: under `pulumi up` they are the keys of the PULUMI_CONFIG variable,
+// the JSON object of every config value in which the Go language host passes the stack's
+// config to the program (pulumi-language-go constructEnv; the SDK's getEnvInfo decodes the
+// same variable into the context). Offline runs give them in opts.ConfigKeys.
+func PulumiSource(ctx *pulumi.Context, opts Options) (config.Source, error) {
+	keys := opts.ConfigKeys
+	if keys == nil {
+		var err error
+		if keys, err = envConfigKeys(os.Getenv(pulumi.EnvConfig)); err != nil {
+			return config.Source{}, err
+		}
 	}
+	var secret []string
+	for _, k := range keys {
+		if ctx.IsConfigSecret(k) {
+			secret = append(secret, k)
+		}
+	}
+	return config.Source{
+		Lookup: func(key string) (string, bool) {
+			v, err := pconfig.Try(ctx, key)
+			return v, err == nil
+		},
+		Keys:        keys,
+		SecretKeys:  secret,
+		Undecrypted: opts.UndecryptedKeys,
+	}, nil
+}
+
+// envConfigKeys lists the keys of a PULUMI_CONFIG value, sorted; an empty value (a stack
+// without config) has none.
+func envConfigKeys(env string) ([]string, error) {
+	if env == "" {
+		return []string{}, nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal([]byte(env), &m); err != nil {
+		return nil, fmt.Errorf("read the stack's config keys from %s: %w", pulumi.EnvConfig, err)
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys, nil
 }
 
 // Deploy registers the resources of cfg.Stage and exports the stack outputs.

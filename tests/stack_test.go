@@ -71,7 +71,7 @@ func evaluate(t *testing.T, name string, stage config.Stage, extra map[string]st
 	kv, secrets := stackConfig(t, name, stage, extra)
 	g, err := offline.Run(offline.RunOptions{Stack: name, Config: kv, SecretKeys: secrets, Root: root})
 	require.NoError(t, err, "%s at %s", name, stage)
-	cfg, err := config.Load(func(k string) (string, bool) { v, ok := kv[k]; return v, ok })
+	cfg, err := config.Load(config.MapSource(kv))
 	require.NoError(t, err)
 	return &stack{cfg: cfg, g: g}
 }

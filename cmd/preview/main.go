@@ -139,7 +139,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		moves = diff.Compare(base, g)
 	}
-	rep, err := checkRules(g, cfg)
+	rep, err := checkRules(g, cfg, secretKeys, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "error:", err)
 		return exitError
@@ -181,11 +181,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // checkRules checks the graph against the security rules (internal/rules), with exactly the
-// waivers the stack's config names (stages.Waivers).
-func checkRules(g *graph.Graph, cfg map[string]string) (rules.Report, error) {
-	c, err := config.Load(func(k string) (string, bool) { v, ok := cfg[k]; return v, ok })
+// waivers the stack's config names (stages.Waivers). It prints the config's warnings
+// (unknown keys of other namespaces, secure values it could not check) to stderr.
+func checkRules(g *graph.Graph, cfg map[string]string, secretKeys []string, stderr io.Writer) (rules.Report, error) {
+	c, err := config.Load(offline.ConfigSource(cfg, secretKeys))
 	if err != nil {
 		return rules.Report{}, err
+	}
+	for _, w := range c.Warnings {
+		fmt.Fprintln(stderr, "warning:", w)
 	}
 	return rules.Check(g, rules.Context{Environment: string(c.Environment), Stage: int(c.Stage), Waivers: stages.Waivers(c)}), nil
 }

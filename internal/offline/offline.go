@@ -93,7 +93,8 @@ func Run(opts RunOptions) (*graph.Graph, error) {
 	mocks.project, mocks.stack = project, opts.Stack
 
 	exports := &exportRecorder{}
-	sopts := stages.Options{Release: release.Fingerprint(root), OnExport: exports.add}
+	src := ConfigSource(opts.Config, opts.SecretKeys)
+	sopts := stages.Options{Release: release.Fingerprint(root), OnExport: exports.add, ConfigKeys: src.Keys, UndecryptedKeys: src.Undecrypted}
 	program := stages.Program
 	if opts.Program != nil {
 		program = opts.Program
