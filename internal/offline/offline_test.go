@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scaling-aws/scaling-aws/config"
 	"github.com/scaling-aws/scaling-aws/internal/graph"
 	"github.com/scaling-aws/scaling-aws/stages"
 )
@@ -271,4 +272,91 @@ func TestMockAnswers(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []any{"eu-west-1a", "eu-west-1b", "eu-west-1c", "eu-west-1d"}, azs["names"])
 	assert.Equal(t, "euw1-az1", azs["zoneIds"].([]any)[0])
+}
+
+// writeStack writes Pulumi.<stack>.yaml under a temporary root and returns the root.
+func writeStack(t *testing.T, stack, body string) string {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi."+stack+".yaml"), []byte(body), 0o600))
+	return dir
+}
+
+// TestStackConfigUnknownKeys: a misspelled key in a stack file or an override fails the
+// run (the program sees every key), with the closest key as the fix.
+func TestStackConfigUnknownKeys(t *testing.T) {
+	dir := writeStack(t, "s", "config:\n  aws:region: us-east-1\n  scaling-aws:azcount: \"3\"\n")
+	cfg, secrets, err := LoadStackConfig(dir, "s")
+	require.NoError(t, err)
+	_, err = Run(RunOptions{Stack: "s", Config: cfg, SecretKeys: secrets, Root: root})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `config scaling-aws:azcount = "3" is invalid: scaling-aws has no setting azcount; did you mean azCount?`)
+
+	_, err = runStack(t, "dev", map[string]string{"scaling-aws:totallyUnknown": "1"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "scaling-aws has no setting totallyUnknown")
+
+	// Another namespace is warned about, not refused.
+	c, err := config.Load(ConfigSource(map[string]string{"aws:region": "us-east-1", "aws:regoin": "eu-west-1"}, nil))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"config aws:regoin is not a setting of the aws provider and is ignored; did you mean aws:region?"}, c.Warnings)
+	_, err = runStack(t, "dev", map[string]string{"aws:regoin": "eu-west-1"})
+	require.NoError(t, err)
+
+	for _, stack := range []string{"dev", "prod"} {
+		cfg, secrets, err := LoadStackConfig(root, stack)
+		require.NoError(t, err)
+		c, err := config.Load(ConfigSource(cfg, secrets))
+		require.NoError(t, err, stack)
+		assert.Empty(t, c.Warnings, "the project's own stack %s is clean", stack)
+	}
+}
+
+// TestStackConfigSecureOffline: a secure value cannot be decrypted offline; the run says
+// so and goes on, instead of judging the placeholder as the value.
+func TestStackConfigSecureOffline(t *testing.T) {
+	dir := writeStack(t, "s", `config:
+  aws:region: us-east-1
+  scaling-aws:stage: users+
+  scaling-aws:dbPassword:
+    secure: v1:AAAABBBBCCCC==
+`)
+	cfg, secrets, err := LoadStackConfig(dir, "s")
+	require.NoError(t, err)
+	src := ConfigSource(cfg, secrets)
+	assert.Equal(t, []string{"scaling-aws:dbPassword"}, src.Undecrypted)
+	c, err := config.Load(src)
+	require.NoError(t, err)
+	require.Len(t, c.Warnings, 1)
+	assert.Contains(t, c.Warnings[0], "config scaling-aws:dbPassword holds a secure value this run cannot decrypt")
+	_, err = Run(RunOptions{Stack: "s", Config: cfg, SecretKeys: secrets, Root: root})
+	require.NoError(t, err, "the placeholder is not judged as a password")
+
+	// An override is a real value again, and is checked.
+	cfg["scaling-aws:dbPassword"] = "short"
+	_, err = Run(RunOptions{Stack: "s", Config: cfg, SecretKeys: secrets, Root: root})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "config scaling-aws:dbPassword = \"[secret]\" is invalid: it has 5 characters")
+}
+
+// TestStackConfigFileErrors: a malformed stack file is explained in words, with the line,
+// not in the YAML parser's Go types.
+func TestStackConfigFileErrors(t *testing.T) {
+	for name, c := range map[string]struct{ body, want string }{
+		"config is a list":     {"config:\n  - scaling-aws:stage\n", "line 2: config: must be a mapping of keys to values (scaling-aws:stage: users+), not a list"},
+		"file is a list":       {"- config\n", "line 1: the file must be a mapping with a config: section, not a list"},
+		"key set twice":        {"config:\n  scaling-aws:stage: users+\n  stage: single-box\n", "line 3: config scaling-aws:stage is set twice (lines 2 and 3); keep one"},
+		"field set twice":      {"config:\n  scaling-aws:box:\n    dataVolumeGb: 20\n    dataVolumeGb: 30\n", "line 4: field dataVolumeGb is set twice"},
+		"a key that is a list": {"config:\n  [a, b]: 1\n", "a config key must be a name such as scaling-aws:stage, not a list"},
+		"bad yaml":             {"config:\n  stage: [\n", "is not valid YAML: "},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := writeStack(t, "s", c.body)
+			_, _, err := LoadStackConfig(dir, "s")
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.want)
+			assert.NotContains(t, err.Error(), "unmarshal")
+			assert.NotContains(t, err.Error(), "yaml.Node")
+		})
+	}
 }
