@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"net/netip"
 	"os"
 	"strings"
@@ -421,4 +422,21 @@ func TestTableCoversTheProject(t *testing.T) {
 		}
 		assert.Equal(t, 1, n, "%s binds exactly one field", f.key)
 	}
+}
+
+// FuzzDecodeStrict: the strict reader never panics, accepts only valid JSON, and agrees
+// with encoding/json on the value whenever it accepts.
+func FuzzDecodeStrict(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, `{"a":1} x`, `[1,2]`, `null`, `{"a":{"A":1}}`, `"x"`, `{"a":1,"a":2}`, `{`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := decodeStrict(s)
+		if err != nil {
+			return
+		}
+		require.True(t, json.Valid([]byte(s)), "accepted invalid JSON %q", s)
+		var std any
+		require.NoError(t, json.Unmarshal([]byte(jsonQuoted(v)), &std), "re-encodes %q", s)
+	})
 }
