@@ -201,9 +201,9 @@ func TestStrictValues(t *testing.T) {
 		{"empty instance type", map[string]string{"box": `{"instanceType":""}`}, "box.instanceType", "an empty value is not a setting"},
 		{"empty region", map[string]string{"aws:region": ""}, "aws:region", "an empty value is not a setting"},
 		// SSH judged by the addresses it covers.
-		{"two halves of the internet", map[string]string{"adminCidrs": `["0.0.0.0/1","128.0.0.0/1"]`}, "adminCidrs", "together they open SSH to 4294967296 IPv4 addresses; the allow-list covers at most 256"},
-		{"a /23", map[string]string{"adminCidrs": `["198.51.100.0/23"]`}, "adminCidrs", "open SSH to 512 IPv4 addresses"},
-		{"two /24s", map[string]string{"adminCidrs": `["198.51.100.0/24","203.0.113.0/24"]`}, "adminCidrs", "open SSH to 512 IPv4 addresses"},
+		{"two halves of the internet", map[string]string{"adminCidrs": `["0.0.0.0/1","128.0.0.0/1"]`}, "adminCidrs", "together they open SSH to 4294967296 IPv4 addresses; the allow-list covers at most 1024"},
+		{"a /21", map[string]string{"adminCidrs": `["198.51.96.0/21"]`}, "adminCidrs", "open SSH to 2048 IPv4 addresses"},
+		{"five /24s", map[string]string{"adminCidrs": `["198.51.100.0/24","203.0.113.0/24","192.0.2.0/24","198.18.0.0/24","198.19.0.0/24"]`}, "adminCidrs", "open SSH to 1280 IPv4 addresses"},
 		{"ipv6 halves", map[string]string{"adminCidrs": `["::/1","8000::/1"]`}, "adminCidrs", "IPv6 addresses; the allow-list covers at most a /56's worth"},
 		// Real sets.
 		{"unknown region", map[string]string{"aws:region": "us-east-9"}, "aws:region", "is not an AWS region; did you mean us-east-1?"},
@@ -261,7 +261,8 @@ func TestStrictValues(t *testing.T) {
 func TestGoodValues(t *testing.T) {
 	for name, kv := range map[string]map[string]string{
 		"spaces around a cidr are trimmed":   {"adminCidrs": `[" 203.0.113.7/32 "]`},
-		"a /24 and ipv6 /64 are allowed":     {"adminCidrs": `["198.51.100.0/24","2001:db8::/64"]`},
+		"a /24, a /32 and ipv6 /64 allowed":  {"adminCidrs": `["198.51.100.0/24","203.0.113.7/32","2001:db8::/64"]`},
+		"a /22 is the most":                  {"adminCidrs": `["198.51.100.0/22"]`},
 		"new regions":                        {"aws:region": "ap-southeast-7"},
 		"mexico":                             {"aws:region": "mx-central-1"},
 		"graviton4 box":                      {"box": `{"instanceType":"m8g.xlarge","dataVolumeGb":100}`},

@@ -25,10 +25,11 @@ var (
 const MaxAZs = 3
 
 // The SSH allow-list is judged by the addresses it covers, not entry by entry: two /1s are
-// the whole internet although neither is 0.0.0.0/0. MaxAdminIPv4 is a /24's worth (an
-// office network); MaxAdminIPv6 is a /56's worth (what an ISP delegates to one site).
+// the whole internet although neither is 0.0.0.0/0. MaxAdminIPv4 is a /22's worth (an
+// office /24 and a few single addresses, with room to spare); MaxAdminIPv6 is a /56's worth
+// (what an ISP delegates to one site).
 const (
-	MaxAdminIPv4 = 1 << 8
+	MaxAdminIPv4 = 1 << 10
 	MaxAdminIPv6 = "4722366482869645213696" // 2^72
 )
 
@@ -320,7 +321,7 @@ func (c *Config) validateAdminCidrs(errs *Errors) {
 	limit6, _ := new(big.Int).SetString(MaxAdminIPv6, 10)
 	list := strings.Join(c.AdminCidrs, ",")
 	if v4.Cmp(big.NewInt(MaxAdminIPv4)) > 0 {
-		errs.add("adminCidrs", list, "together they open SSH to %s IPv4 addresses; the allow-list covers at most %d (a /24's worth: docs/security.md): list your own addresses, such as 203.0.113.7/32", v4, MaxAdminIPv4)
+		errs.add("adminCidrs", list, "together they open SSH to %s IPv4 addresses; the allow-list covers at most %d (a /22's worth: docs/security.md): list your own addresses, such as 203.0.113.7/32", v4, MaxAdminIPv4)
 	}
 	if v6.Cmp(limit6) > 0 {
 		errs.add("adminCidrs", list, "together they open SSH to %s IPv6 addresses; the allow-list covers at most a /56's worth (docs/security.md): list your own prefix, such as 2001:db8:0:100::/56 or narrower", v6)
