@@ -410,6 +410,11 @@ func TestTableCoversTheProject(t *testing.T) {
 	for k := range project.Config {
 		assert.Contains(t, topNames(), k, "Pulumi.yaml declares %s", k)
 	}
+	readme, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	for _, k := range topNames() {
+		assert.Contains(t, string(readme), "`"+k+"`", "README's config reference documents %s", k)
+	}
 	for family, arch := range ec2Families {
 		assert.Contains(t, []string{"amd64", "arm64"}, arch, family)
 		assert.Equal(t, arch, Arch(family+".large"), family)

@@ -186,7 +186,11 @@ func (l *loader) readKey(short, full string) {
 			v = strings.TrimSpace(raw)
 		}
 		if v == "" && !f.optional {
-			l.errs.add(short, raw, "an empty value is not a setting: set one, or remove the key (pulumi config rm %s) to take the default", full)
+			if f.def == nil {
+				l.errs.add(short, raw, "an empty value is not a setting: set one (it has no default)")
+			} else {
+				l.errs.add(short, raw, "an empty value is not a setting: set one, or remove the key (pulumi config rm %s) to take the default", full)
+			}
 			return
 		}
 		*f.str(l.c) = v
@@ -312,7 +316,7 @@ func parseWhole(s string, f *field) (int, string) {
 		return int(n), ""
 	}
 	var ne *strconv.NumError
-	if errors.As(err, &ne) && ne.Err == strconv.ErrRange || err == nil {
+	if err == nil || (errors.As(err, &ne) && ne.Err == strconv.ErrRange) { // nil: beyond int
 		return 0, fmt.Sprintf("is too big for any setting: use %s", rangeText(f))
 	}
 	return 0, fmt.Sprintf("must be a whole number (%s), written in digits without quotes, a sign or a decimal point", rangeText(f))
