@@ -27,9 +27,13 @@ func TestLoadConfigDefaults(t *testing.T) {
 		c.QueueBackend != "none" || c.DBMaxOpenConns != 32 || c.RedisAddr != "" || c.SessionCacheTTL != time.Second {
 		t.Errorf("defaults: %+v", c)
 	}
-	c, _ = loadConfig(envOf(map[string]string{"APP_ROLE": "read", "DB_REPLICAS": " r1:3307, r2 ,"}))
+	c, _ = loadConfig(envOf(map[string]string{"APP_ROLE": "read", "DB_REPLICAS": " r1:3307, r2 "}))
 	if c.DBMigrate || strings.Join(c.DBReplicas, ",") != "r1:3307,r2:3306" {
 		t.Errorf("read role: migrate %v replicas %v", c.DBMigrate, c.DBReplicas)
+	}
+	c, err = loadConfig(envOf(map[string]string{"DB_REPLICAS": "[::1]:3307,10.0.0.5", "APP_ORIGINS": "https://www.example.com, http://localhost:8080"}))
+	if err != nil || strings.Join(c.DBReplicas, ",") != "[::1]:3307,10.0.0.5:3306" || strings.Join(c.Origins, ",") != "https://www.example.com,http://localhost:8080" {
+		t.Errorf("replicas and origins: %v %v %v", c, err, c.Origins)
 	}
 }
 
@@ -52,6 +56,15 @@ func TestLoadConfigErrors(t *testing.T) {
 		{map[string]string{"DB_REPLICA_MAX_LAG": "soon"}, `DB_REPLICA_MAX_LAG="soon" must be a duration`},
 		{map[string]string{"SESSION_CACHE_TTL": "-1s"}, `SESSION_CACHE_TTL="-1s" must be a duration`},
 		{map[string]string{"SESSION_TTL": "1 day"}, `SESSION_TTL="1 day" must be a positive duration`},
+		{map[string]string{"DB_REPLICAS": "r1:abc"}, `DB_REPLICAS="r1:abc": entry "r1:abc" has port "abc", not a number from 1 to 65535; expected a comma-separated list`},
+		{map[string]string{"DB_REPLICAS": "r1:70000"}, `has port "70000"`},
+		{map[string]string{"DB_REPLICAS": "r1,,r2"}, `DB_REPLICAS="r1,,r2": an entry is empty`},
+		{map[string]string{"DB_REPLICAS": "r1:3306,"}, `an entry is empty`},
+		{map[string]string{"DB_REPLICAS": "::1:3306"}, `is not host:port (an IPv6 address goes in brackets`},
+		{map[string]string{"DB_REPLICAS": ":3306"}, `entry ":3306" has no valid host name`},
+		{map[string]string{"DB_REPLICAS": "r1 r2:3306"}, `entry "r1 r2:3306" has no valid host name`},
+		{map[string]string{"APP_ORIGINS": "example.com"}, `APP_ORIGINS entry "example.com" must start with https://`},
+		{map[string]string{"APP_ORIGINS": "https://example.com/app"}, `has a path, query or fragment`},
 	} {
 		_, err := loadConfig(envOf(tc.env))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
