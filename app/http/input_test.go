@@ -522,3 +522,15 @@ func TestSessionStoreDown(t *testing.T) {
 		t.Errorf("unknown token: %d %s", r.Code, r.Body)
 	}
 }
+
+// TestMetricsStatusOfSilentHandler: a handler that writes nothing answered
+// 200, and is counted as 200, not as a made-up status 0.
+func TestMetricsStatusOfSilentHandler(t *testing.T) {
+	f := newFixture(t, &Server{})
+	f.s.instrument(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})).
+		ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	r := f.do("GET", "/metrics", "")
+	if !strings.Contains(r.Body.String(), `app_http_requests_total{code="200",method="GET",route="unmatched"} 1`) {
+		t.Errorf("silent handler not counted as 200:\n%s", r.Body)
+	}
+}
