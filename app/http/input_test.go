@@ -534,3 +534,13 @@ func TestMetricsStatusOfSilentHandler(t *testing.T) {
 		t.Errorf("silent handler not counted as 200:\n%s", r.Body)
 	}
 }
+
+// TestPostBodyTypeMessage: the docs' example of a bad request answers as shown.
+func TestPostBodyTypeMessage(t *testing.T) {
+	f := newFixture(t, &Server{})
+	tok := f.login(t, "alice")
+	r := f.do("POST", "/api/posts", `{"body":5}`, "Content-Type", "application/json", "Authorization", "Bearer "+tok)
+	if r.Code != 400 || r.message() != `field "body" must be a string, got a JSON number` {
+		t.Errorf("%d %s", r.Code, r.Body)
+	}
+}
