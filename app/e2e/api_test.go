@@ -7,11 +7,15 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/scaling-aws/scaling-aws/app/apptest"
 )
@@ -169,15 +173,19 @@ func TestSessionStoreDownIsUnavailable(t *testing.T) {
 }
 
 // TestRedisStallOnWrites: a logged-in user's writes while Redis stalls
-// (CLIENT PAUSE on the real server: connections open, no answer) and
-// while it is replaced by a listener that never answers are 503 with
-// Retry-After, not 500; once Redis answers again the same session writes.
+// (a private redis-server stopped with SIGSTOP: connections open, no
+// answer) and with a listener that never answers are 503 with Retry-After,
+// not 500, and nothing is written; once Redis answers again the same
+// session writes; after Redis comes back empty the session is gone (401),
+// as docs/app.md says. The shared test Redis is never paused: other
+// packages' tests use it at the same time.
 func TestRedisStallOnWrites(t *testing.T) {
-	s := newStack(t, options{})
+	rs := startRedis(t)
+	s := newStack(t, options{redisAddr: rs.addr})
 	alice := s.client()
 	alice.signUp("alice")
 	posts := s.count("posts")
-	write := func(what string) {
+	unavailable := func(what string) {
 		t.Helper()
 		r := alice.call("POST", "/api/posts", `{"body":"during the stall"}`)
 		if r.status != 503 || r.code() != "unavailable" || r.header.Get("Retry-After") != "5" {
@@ -185,28 +193,26 @@ func TestRedisStallOnWrites(t *testing.T) {
 				what, r.status, r.header.Get("Retry-After"), r.body)
 		}
 	}
-	// The real server stalls: every command waits for the pause to end
-	// (1.5 s), longer than the client's 300 ms timeout. A paused server
-	// blocks CLIENT UNPAUSE too, so the test waits for the end.
-	const pause = 1500 * time.Millisecond
-	end := time.Now().Add(pause)
-	if err := s.rc.Do(context.Background(), "CLIENT", "PAUSE", strconv.Itoa(int(pause.Milliseconds())), "ALL").Err(); err != nil {
-		t.Fatal(err)
-	}
-	write("while Redis is paused")
-	if time.Now().After(end) {
-		t.Fatal("the write outlasted the pause: the stall was not observed")
-	}
-	time.Sleep(time.Until(end) + 100*time.Millisecond)
+	rs.signal(syscall.SIGSTOP)
+	unavailable("while Redis is stopped")
+	rs.signal(syscall.SIGCONT)
 	if got := s.count("posts"); got != posts {
 		t.Errorf("posts: %d rows, want %d: a refused write was stored", got, posts)
 	}
 	if r := alice.call("POST", "/api/posts", `{"body":"after the stall"}`); r.status != 201 {
 		t.Errorf("write after the stall: %d %s, want 201", r.status, r.body)
 	}
+	// Lost: the process is gone.
+	rs.stop()
+	unavailable("while Redis is down")
+	// Back, empty (no persistence): the session is gone, the user logs in again.
+	rs.start()
+	if r := alice.call("POST", "/api/posts", `{"body":"after the restart"}`); r.status != 401 {
+		t.Errorf("write with a session lost with the cache: %d %s, want 401", r.status, r.body)
+	}
+
 	// A Redis that accepts connections and never answers.
-	hung := stallingListener(t)
-	stalled := newStack(t, options{redisAddr: hung})
+	stalled := newStack(t, options{redisAddr: stallingListener(t)})
 	bob := stalled.client()
 	if r := bob.call("POST", "/api/users", `{"name":"bob","password":"correct horse"}`); r.status != 201 {
 		t.Fatalf("sign up: %d %s", r.status, r.body)
@@ -216,6 +222,74 @@ func TestRedisStallOnWrites(t *testing.T) {
 	if r.status != 503 || r.code() != "unavailable" || r.header.Get("Retry-After") == "" {
 		t.Errorf("write with a hung Redis: %d %s, want 503 with Retry-After", r.status, r.body)
 	}
+}
+
+// privateRedis is a redis-server of the test's own, without persistence,
+// that the test may stop, freeze and restart on the same port.
+type privateRedis struct {
+	t    *testing.T
+	bin  string
+	addr string
+	port string
+	cmd  *exec.Cmd
+}
+
+// startRedis starts a private redis-server (the binary scripts/services.sh
+// installs) on a free loopback port.
+func startRedis(t *testing.T) *privateRedis {
+	t.Helper()
+	apptest.Redis(t) // skips or fails like the other server tests when there is no test Redis
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if bin, err = exec.LookPath("/usr/bin/redis-server"); err != nil {
+			t.Fatal("redis-server not found: scripts/services.sh installs it")
+		}
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	_, port, _ := net.SplitHostPort(addr)
+	rs := &privateRedis{t: t, bin: bin, addr: addr, port: port}
+	rs.start()
+	t.Cleanup(rs.stop)
+	return rs
+}
+
+func (rs *privateRedis) start() {
+	rs.t.Helper()
+	rs.cmd = exec.Command(rs.bin, "--port", rs.port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", rs.t.TempDir())
+	if err := rs.cmd.Start(); err != nil {
+		rs.t.Fatal(err)
+	}
+	c := goredis.NewClient(&goredis.Options{Addr: rs.addr})
+	defer c.Close()
+	for deadline := time.Now().Add(10 * time.Second); c.Ping(context.Background()).Err() != nil; {
+		if time.Now().After(deadline) {
+			rs.t.Fatalf("redis-server on %s did not answer within 10s", rs.addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (rs *privateRedis) signal(sig syscall.Signal) {
+	rs.t.Helper()
+	if err := rs.cmd.Process.Signal(sig); err != nil {
+		rs.t.Fatal(err)
+	}
+}
+
+func (rs *privateRedis) stop() {
+	if rs.cmd == nil {
+		return
+	}
+	rs.cmd.Process.Signal(syscall.SIGCONT)
+	rs.cmd.Process.Kill()
+	rs.cmd.Wait()
+	rs.cmd = nil
 }
 
 // stallingListener accepts connections and never answers, like a Redis
