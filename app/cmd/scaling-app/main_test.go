@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -190,5 +192,29 @@ func TestResolveSecrets(t *testing.T) {
 		if err == nil || strings.Contains(err.Error(), "s3cr3t") {
 			t.Errorf("%s: error %v (want one, without the secret)", arn, err)
 		}
+	}
+}
+
+// TestExportStatic: -export-static writes the assets and never the page
+// template (which /static/ would then serve raw from the bucket).
+func TestExportStatic(t *testing.T) {
+	dir := t.TempDir()
+	if err := run(context.Background(), []string{"-export-static", dir}, envOf(nil), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, "static"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+		b, _ := os.ReadFile(filepath.Join(dir, "static", e.Name()))
+		if strings.Contains(string(b), "{{") {
+			t.Errorf("%s is a raw template", e.Name())
+		}
+	}
+	if strings.Join(names, ",") != "app.js,style.css" {
+		t.Errorf("exported %v, want app.js and style.css", names)
 	}
 }
