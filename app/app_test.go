@@ -18,6 +18,7 @@ func TestErrorCodeAndMessage(t *testing.T) {
 		{app.Errorf(app.ENOTFOUND, "post %d not found", 3), app.ENOTFOUND, "post 3 not found"},
 		{fmt.Errorf("wrapped: %w", app.Errorf(app.EFORBIDDEN, "not yours")), app.EFORBIDDEN, "not yours"},
 		{errors.New("dial tcp 10.0.0.1:3306: refused"), app.EINTERNAL, "internal error"},
+		{app.Unavailable(errors.New("dial tcp 10.0.0.1:6379: i/o timeout"), "sessions are unavailable"), app.EUNAVAILABLE, "sessions are unavailable"},
 	} {
 		if got := app.ErrorCode(tc.err); got != tc.code {
 			t.Errorf("ErrorCode(%v) = %q, want %q", tc.err, got, tc.code)

@@ -14,6 +14,15 @@ const (
 	EFORBIDDEN    = "forbidden"
 	ETOOLARGE     = "too_large"
 	EINTERNAL     = "internal"
+	// EUNSUPPORTED is a request body of a media type the endpoint does not
+	// take (415): the message names the type expected.
+	EUNSUPPORTED = "unsupported_media_type"
+	// EMETHOD is a known path called with a method it does not serve (405).
+	EMETHOD = "method_not_allowed"
+	// EUNAVAILABLE is a dependency that cannot answer now (a lost or
+	// stalled session store): the client should retry later (503 with
+	// Retry-After).
+	EUNAVAILABLE = "unavailable"
 )
 
 // Error is an error meant for the client: a stable code and a message safe to
@@ -23,10 +32,27 @@ type Error struct {
 	Code string
 	// Message is shown to the client as is.
 	Message string
+	// Err is the cause, logged but never shown to the client (nil for
+	// errors about the request itself).
+	Err error
 }
 
 // Error implements the error interface.
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Code + ": " + e.Message + ": " + e.Err.Error()
+	}
+	return e.Code + ": " + e.Message
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Unavailable wraps err, a failure of a dependency, as EUNAVAILABLE with a
+// client-safe message; err itself is kept for the logs only.
+func Unavailable(err error, format string, args ...any) *Error {
+	return &Error{Code: EUNAVAILABLE, Message: fmt.Sprintf(format, args...), Err: err}
+}
 
 // Errorf returns an *Error with the code and formatted message.
 func Errorf(code, format string, args ...any) *Error {

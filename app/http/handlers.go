@@ -28,10 +28,6 @@ const (
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,64}$`)
 
-// dummyHash is compared against when a user does not exist, so that a login
-// takes as long for an unknown name as for a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password"), bcrypt.MinCost)
-
 type credentials struct {
 	Name     string `json:"name"`
 	Password string `json:"password"`
@@ -41,10 +37,7 @@ func (c credentials) validate() error {
 	if !nameRE.MatchString(c.Name) {
 		return app.Errorf(app.EINVALID, "name must be 3 to 64 letters, digits, '_', '.' or '-'")
 	}
-	if len(c.Password) < minPassword || len(c.Password) > maxPassword {
-		return app.Errorf(app.EINVALID, "password must be %d to %d bytes", minPassword, maxPassword)
-	}
-	return nil
+	return checkPassword(c.Password)
 }
 
 func (s *Server) signUp(w http.ResponseWriter, r *http.Request) {
@@ -57,11 +50,7 @@ func (s *Server) signUp(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	cost := s.BcryptCost
-	if cost == 0 {
-		cost = bcrypt.DefaultCost
-	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(c.Password), cost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(c.Password), s.BcryptCost)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -89,14 +78,17 @@ func (s *Server) logIn(w http.ResponseWriter, r *http.Request) {
 	denied := app.Errorf(app.EUNAUTHORIZED, "invalid name or password")
 	u, err := s.Users.UserByName(r.Context(), c.Name)
 	if app.ErrorCode(err) == app.ENOTFOUND {
-		bcrypt.CompareHashAndPassword(dummyHash, []byte(c.Password))
+		// Verify against a hash of the same cost as real ones, so that an
+		// unknown name takes as long to refuse as a wrong password and
+		// names cannot be told apart by timing.
+		s.verify(s.dummyHash, []byte(c.Password))
 		s.Error(w, r, denied)
 		return
 	} else if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	if bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(c.Password)) != nil {
+	if s.verify(u.PasswordHash, []byte(c.Password)) != nil {
 		s.Error(w, r, denied)
 		return
 	}
@@ -104,7 +96,7 @@ func (s *Server) logIn(w http.ResponseWriter, r *http.Request) {
 	rand.Read(b)
 	sess := &app.Session{Token: base64.RawURLEncoding.EncodeToString(b), UserID: u.ID,
 		ExpiresAt: s.Now().Add(s.SessionTTL).UTC().Truncate(time.Second)}
-	if err := s.Sessions.CreateSession(r.Context(), sess); err != nil {
+	if err := s.sessions.CreateSession(r.Context(), sess); err != nil {
 		s.Error(w, r, err)
 		return
 	}
@@ -133,12 +125,12 @@ func (s *Server) authenticate(r *http.Request) (*app.Session, error) {
 	if t == "" {
 		return nil, app.Errorf(app.EUNAUTHORIZED, "log in first: no session token")
 	}
-	return s.Sessions.Session(r.Context(), t)
+	return s.sessions.Session(r.Context(), t)
 }
 
 func (s *Server) logOut(w http.ResponseWriter, r *http.Request) {
 	if t := token(r); t != "" {
-		if err := s.Sessions.DeleteSession(r.Context(), t); err != nil {
+		if err := s.sessions.DeleteSession(r.Context(), t); err != nil {
 			s.Error(w, r, err)
 			return
 		}
@@ -248,8 +240,8 @@ func (s *Server) listPosts(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var cursor int64
 	if v := q.Get("cursor"); v != "" {
-		if cursor, err = strconv.ParseInt(v, 10, 64); err != nil || cursor <= 0 {
-			s.Error(w, r, app.Errorf(app.EINVALID, "cursor must be a positive integer"))
+		if cursor, err = positive("cursor", v); err != nil {
+			s.Error(w, r, err)
 			return
 		}
 	}

@@ -1,7 +1,10 @@
 package http
 
 import (
+	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -11,10 +14,15 @@ import (
 	"github.com/scaling-aws/scaling-aws/app"
 )
 
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
 func TestErrorStatus(t *testing.T) {
 	for code, want := range map[string]int{
 		app.EINVALID: 400, app.EUNAUTHORIZED: 401, app.EFORBIDDEN: 403, app.ENOTFOUND: 404,
 		app.ECONFLICT: 409, app.ETOOLARGE: 413, app.EINTERNAL: 500, "unknown": 500,
+		app.EUNSUPPORTED: 415, app.EMETHOD: 405, app.EUNAVAILABLE: 503,
 	} {
 		if got := ErrorStatus(code); got != want {
 			t.Errorf("ErrorStatus(%q) = %d, want %d", code, got, want)
@@ -46,11 +54,14 @@ func TestDecode(t *testing.T) {
 		{`{"other":1}`, app.EINVALID},
 		{`{"body":"x"} {"body":"y"}`, app.EINVALID},
 		{`{"body":"x"} x`, app.EINVALID},
+		{`{"body":"x","body":"y"}`, app.EINVALID},
+		{`[{"body":"x"}]`, app.EINVALID},
 		{"{\"body\":\"\xc3\"}", app.EINVALID},
 		{`{"body":"` + strings.Repeat("a", maxJSONBytes) + `"}`, app.ETOOLARGE},
 	} {
 		var v in
 		r := httptest.NewRequest("POST", "/", strings.NewReader(tc.body))
+		r.Header.Set("Content-Type", "application/json")
 		err := decode(httptest.NewRecorder(), r, &v)
 		if got := app.ErrorCode(err); got != tc.code {
 			t.Errorf("decode(%.40q) = %v, want code %q", tc.body, err, tc.code)

@@ -11,6 +11,8 @@ import (
 	_ "image/jpeg"
 	_ "image/png"
 	"io"
+	"io/fs"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -41,6 +43,26 @@ func (s *Server) view(p *app.Photo) photoView {
 	return v
 }
 
+// checkImageType refuses an upload not labelled as one of the image types:
+// a multipart form (what an HTML form or curl -F sends) is told to send the
+// raw bytes instead. The label also keeps uploads out of a foreign page's
+// reach without a CORS preflight. What the bytes are is checked apart.
+func checkImageType(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	mt, _, _ := mime.ParseMediaType(ct)
+	if _, ok := imageTypes[mt]; ok {
+		return nil
+	}
+	const how = "send the raw image bytes as the request body with Content-Type image/jpeg, image/png or image/gif"
+	switch {
+	case mt == "multipart/form-data":
+		return app.Errorf(app.EUNSUPPORTED, "multipart uploads are not accepted: %s (curl --data-binary @photo.png -H 'Content-Type: image/png')", how)
+	case ct == "":
+		return app.Errorf(app.EUNSUPPORTED, "no Content-Type: %s", how)
+	}
+	return app.Errorf(app.EUNSUPPORTED, "Content-Type %.60q is not accepted here: %s", ct, how)
+}
+
 // uploadPhoto takes a raw image body (JPEG, PNG or GIF), checks its type and
 // size without decoding it (DecodeConfig reads only the header, so a
 // decompression bomb is refused before any pixel is allocated), stores the
@@ -56,6 +78,10 @@ func (s *Server) uploadPhoto(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
+	if err := checkImageType(r); err != nil {
+		s.Error(w, r, err)
+		return
+	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.MaxPhotoBytes))
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {
@@ -63,6 +89,10 @@ func (s *Server) uploadPhoto(w http.ResponseWriter, r *http.Request) {
 		return
 	} else if err != nil {
 		s.Error(w, r, app.Errorf(app.EINVALID, "could not read the upload"))
+		return
+	}
+	if len(data) == 0 {
+		s.Error(w, r, app.Errorf(app.EINVALID, "empty body: send the image bytes as the request body"))
 		return
 	}
 	ct := http.DetectContentType(data)
@@ -154,9 +184,24 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request) {
 	io.Copy(w, body)
 }
 
+// static serves a file of StaticFS by its exact name: no folder listing,
+// no index page, and a JSON 404 for any other name.
 func (s *Server) static(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimPrefix(r.URL.Path, "/static/")
+	f, err := StaticFS().Open(name)
+	if err != nil || !fs.ValidPath(name) {
+		s.Error(w, r, app.Errorf(app.ENOTFOUND, "no static file %.80q", name))
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	rs, seekable := f.(io.ReadSeeker)
+	if err != nil || st.IsDir() || !seekable {
+		s.Error(w, r, app.Errorf(app.ENOTFOUND, "no static file %.80q", name))
+		return
+	}
 	w.Header().Set("Cache-Control", "public, max-age=3600")
-	http.StripPrefix("/static/", http.FileServerFS(StaticFS())).ServeHTTP(w, r)
+	http.ServeContent(w, r, name, st.ModTime(), rs)
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {

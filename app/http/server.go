@@ -5,18 +5,22 @@ package http
 import (
 	"context"
 	"embed"
-	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/scaling-aws/scaling-aws/app"
 )
@@ -24,8 +28,15 @@ import (
 //go:embed static
 var staticFS embed.FS
 
-// StaticFS returns the embedded static content (index.html, style, script),
-// rooted at its folder, so that it can be exported to the object store.
+// pageTemplate is the home page, a template the app fills in (the static
+// base URL, the role). It is kept outside static/ so that neither /static/
+// nor the object store ever serves it raw.
+//
+//go:embed page.html.tmpl
+var pageTemplate string
+
+// StaticFS returns the embedded static content (style, script), rooted at
+// its folder, so that it can be exported to the object store.
 func StaticFS() fs.FS {
 	sub, _ := fs.Sub(staticFS, "static")
 	return sub
@@ -64,7 +75,13 @@ type Server struct {
 	Ready []Check
 	// CDNBaseURL, when set, is where media and static URLs point
 	// (CloudFront in front of the bucket). Default: served by the app.
+	// Its origin is trusted for writes (see Origins).
 	CDNBaseURL string
+	// Origins lists the origins (scheme://host[:port]) whose pages may
+	// send writes besides the request's own Host: the site's public URL
+	// when a proxy or CDN rewrites Host. A browser write from any other
+	// origin is refused (CSRF). Default: none beyond Host and CDNBaseURL.
+	Origins []string
 	// SessionTTL is a session's lifetime. Default: 24h.
 	SessionTTL time.Duration
 	// StickyFor is how long after a write a client's reads go to the
@@ -90,6 +107,13 @@ type Server struct {
 	latency  *prometheus.HistogramVec
 	errs     *prometheus.CounterVec
 	index    *template.Template
+	// sessions is Sessions with its failures reported as EUNAVAILABLE.
+	sessions app.SessionStore
+	// verify checks a password against a bcrypt hash; tests count calls.
+	verify func(hash, password []byte) error
+	// dummyHash is verified against when a login names no user: a hash of
+	// the same cost as real ones, so that both answers take as long.
+	dummyHash []byte
 }
 
 // Check is one dependency /readyz looks at.
@@ -129,6 +153,13 @@ func (s *Server) defaults() {
 		s.Registerer, s.Gatherer = reg, reg
 	}
 	s.CDNBaseURL = strings.TrimRight(s.CDNBaseURL, "/")
+	if s.BcryptCost == 0 {
+		s.BcryptCost = bcrypt.DefaultCost
+	}
+	if s.verify == nil {
+		s.verify = bcrypt.CompareHashAndPassword
+	}
+	s.sessions = unavailableSessions{s.Sessions}
 }
 
 // Handler returns the routes of s.Role, wrapped in metrics, recovery and
@@ -147,13 +178,19 @@ func (s *Server) Handler() http.Handler {
 		Name: "app_errors_total", Help: "Errors returned to clients, by code.",
 	}, []string{"code"})
 	s.Registerer.MustRegister(s.requests, s.latency, s.errs)
-	s.index = template.Must(template.ParseFS(staticFS, "static/index.html"))
+	s.index = template.Must(template.New("page").Parse(pageTemplate))
+	dummy, err := bcrypt.GenerateFromPassword([]byte("no such user: a hash to compare against"), s.BcryptCost)
+	if err != nil {
+		panic(fmt.Sprintf("BcryptCost %d: %v", s.BcryptCost, err))
+	}
+	s.dummyHash = dummy
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{}))
 	if s.Role == RoleWorker {
+		mux.HandleFunc("/", s.noRoute(mux))
 		return s.instrument(mux)
 	}
 	// Reads: every API role.
@@ -174,10 +211,90 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("DELETE /api/posts/{id}", s.deletePost)
 		mux.HandleFunc("POST /api/photos", s.uploadPhoto)
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.Error(w, r, app.Errorf(app.ENOTFOUND, "no route for %s %s on the %s API", r.Method, r.URL.Path, s.Role))
-	})
-	return s.instrument(mux)
+	mux.HandleFunc("/", s.noRoute(mux))
+	return s.instrument(s.crossOrigin(mux))
+}
+
+// probeMethods are the methods tried on a path to build a 405's Allow.
+var probeMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}
+
+// noRoute answers what no route matches: 405 with Allow when the path is
+// served under other methods (asking the mux itself, so that the list
+// cannot drift from the routes), else 404.
+func (s *Server) noRoute(mux *http.ServeMux) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range probeMethods {
+			probe := *r
+			probe.Method = m
+			if _, pattern := mux.Handler(&probe); pattern != "" && pattern != "/" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			s.Error(w, r, app.Errorf(app.EMETHOD, "%.20q is not allowed on %s: use %s",
+				r.Method, r.URL.Path, strings.Join(allow, ", ")))
+			return
+		}
+		s.Error(w, r, app.Errorf(app.ENOTFOUND, "no route for %.20s %s on the %s API", r.Method, r.URL.Path, s.Role))
+	}
+}
+
+// crossOrigin refuses a browser's write from a page of another origin
+// (CSRF): net/http's CrossOriginProtection, which trusts Sec-Fetch-Site
+// when the browser sends it and otherwise compares Origin with Host. Safe
+// methods pass, and so do requests with neither header: API clients and
+// curl, which carry no ambient cookie a foreign page could ride on.
+func (s *Server) crossOrigin(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	trusted := append([]string(nil), s.Origins...)
+	if s.CDNBaseURL != "" {
+		if u, err := url.Parse(s.CDNBaseURL); err == nil && u.Host != "" {
+			trusted = append(trusted, u.Scheme+"://"+u.Host)
+		}
+	}
+	for _, o := range trusted {
+		if err := cop.AddTrustedOrigin(o); err != nil {
+			panic(fmt.Sprintf("trusted origin %q: %v (config validates it first)", o, err))
+		}
+	}
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		from := r.Header.Get("Origin")
+		if from == "" {
+			from = "another site (Sec-Fetch-Site: " + r.Header.Get("Sec-Fetch-Site") + ")"
+		}
+		s.Error(w, r, app.Errorf(app.EFORBIDDEN, "cross-origin write refused: a page on %.100s may not send %s %s to this site; "+
+			"write from the app's own pages, or from an API client that sends no Origin header", from, r.Method, r.URL.Path))
+	}))
+	return cop.Handler(next)
+}
+
+// unavailableSessions reports a failure of the session store (Redis lost
+// or stalled, the database unreachable) as EUNAVAILABLE, 503 with
+// Retry-After: no request can be authenticated until it is back, and the
+// client should retry rather than treat it as a bug. Errors the store
+// itself meant for the client (EUNAUTHORIZED, EINVALID) pass unchanged.
+type unavailableSessions struct{ app.SessionStore }
+
+func sessionsErr(err error) error {
+	if err == nil || app.ErrorCode(err) != app.EINTERNAL {
+		return err
+	}
+	return app.Unavailable(err, "the session store is unavailable: retry in a few seconds")
+}
+
+func (u unavailableSessions) CreateSession(ctx context.Context, sess *app.Session) error {
+	return sessionsErr(u.SessionStore.CreateSession(ctx, sess))
+}
+
+func (u unavailableSessions) Session(ctx context.Context, token string) (*app.Session, error) {
+	sess, err := u.SessionStore.Session(ctx, token)
+	return sess, sessionsErr(err)
+}
+
+func (u unavailableSessions) DeleteSession(ctx context.Context, token string) error {
+	return sessionsErr(u.SessionStore.DeleteSession(ctx, token))
 }
 
 type statusWriter struct {
@@ -202,7 +319,8 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (s *Server) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := statusWriters.Get().(*statusWriter)
+		*sw = statusWriter{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
@@ -213,21 +331,66 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 					s.Error(sw, r, errors.New("panic"))
 				}
 			}
+			// Every label is bounded: the route is the pattern that matched
+			// (a fixed set), never the raw path; the method is a known one or
+			// "other"; the status is what the handlers write.
 			route := r.Pattern
 			if route == "" || route == "/" {
 				route = "unmatched"
 			}
+			code := sw.code
+			if code == 0 {
+				code = http.StatusOK
+			}
+			method := methodLabel(r.Method)
 			elapsed := time.Since(start)
-			s.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.code)).Inc()
-			s.latency.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
+			s.requests.WithLabelValues(route, method, codeLabel(code)).Inc()
+			s.latency.WithLabelValues(route, method).Observe(elapsed.Seconds())
 			if s.Logger.Enabled(r.Context(), slog.LevelDebug) {
 				s.Logger.Debug("request", "method", r.Method, "path", r.URL.Path, "route", route,
 					"status", sw.code, "duration_ms", float64(elapsed.Microseconds())/1000)
 			}
+			*sw = statusWriter{}
+			statusWriters.Put(sw)
 		}()
 		next.ServeHTTP(sw, r)
 	})
 }
+
+// statusWriters recycles the per-request statusWriter (one allocation
+// less per request on the hot path).
+var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
+
+// codeLabels holds the label of every status, so that counting a request
+// formats no number.
+var codeLabels = func() (l [600]string) {
+	for i := range l {
+		l[i] = strconv.Itoa(i)
+	}
+	return l
+}()
+
+func codeLabel(code int) string {
+	if code >= 0 && code < len(codeLabels) {
+		return codeLabels[code]
+	}
+	return strconv.Itoa(code)
+}
+
+// methodLabel is the metrics label of a method: a client may send any token
+// as a method, and each new label value is a new series kept forever.
+func methodLabel(m string) string {
+	switch m {
+	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE":
+		return m
+	}
+	return "other"
+}
+
+// retryAfter is the Retry-After of an EUNAVAILABLE answer, in seconds:
+// about the time a cache node takes to restart or a replica to be promoted
+// (users+++), short enough that a client retrying does not wait long.
+const retryAfter = "5"
 
 // status is the one place where error codes become HTTP statuses.
 var status = map[string]int{
@@ -238,6 +401,9 @@ var status = map[string]int{
 	app.EFORBIDDEN:    http.StatusForbidden,
 	app.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	app.EINTERNAL:     http.StatusInternalServerError,
+	app.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
+	app.EMETHOD:       http.StatusMethodNotAllowed,
+	app.EUNAVAILABLE:  http.StatusServiceUnavailable,
 }
 
 // ErrorStatus returns the HTTP status of an error code.
@@ -261,27 +427,23 @@ type ErrorBody struct {
 // detail and answered with a generic message.
 func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	code := app.ErrorCode(err)
-	if code == app.EINTERNAL {
+	if _, known := status[code]; !known {
+		// An adapter's made-up code would be a new metrics series and a
+		// code no client knows: it is a bug, answered as internal.
+		err, code = fmt.Errorf("unknown error code %q: %w", code, err), app.EINTERNAL
+	}
+	switch code {
+	case app.EINTERNAL:
 		s.Logger.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	case app.EUNAVAILABLE:
+		s.Logger.Warn("dependency unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", retryAfter)
 	}
 	s.errs.WithLabelValues(code).Inc()
 	var body ErrorBody
 	body.Error.Code = code
 	body.Error.Message = app.ErrorMessage(err)
 	writeJSON(w, ErrorStatus(code), body)
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		code = http.StatusInternalServerError
-		b = []byte(`{"error":{"code":"internal","message":"internal error"}}`)
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(b)+1))
-	w.WriteHeader(code)
-	w.Write(append(b, '\n'))
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
@@ -307,9 +469,24 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 }
 
 func pathID(r *http.Request, name string) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, app.Errorf(app.EINVALID, "%s must be a positive integer", name)
+	return positive(name, r.PathValue(name))
+}
+
+// positive parses a positive int64 id or cursor, saying which rule v
+// breaks: not a number, out of range, or not positive.
+func positive(name, v string) (int64, error) {
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err == nil && id > 0 {
+		return id, nil
+	}
+	var numErr *strconv.NumError
+	switch {
+	case errors.As(err, &numErr) && numErr.Err == strconv.ErrRange:
+		return 0, app.Errorf(app.EINVALID, "%s %.30s is out of range: it must be from 1 to %d", name, v, int64(math.MaxInt64))
+	case err != nil:
+		return 0, app.Errorf(app.EINVALID, "%s %.30q is not a number: it must be a whole number from 1 to %d", name, v, int64(math.MaxInt64))
+	case id <= 0:
+		return 0, app.Errorf(app.EINVALID, "%s %d is out of range: it must be from 1 to %d", name, id, int64(math.MaxInt64))
 	}
 	return id, nil
 }

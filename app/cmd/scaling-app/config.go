@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +32,9 @@ type Config struct {
 	CacheTTL, CacheLocalTTL                      time.Duration
 
 	S3Bucket, S3Endpoint, AWSRegion, CDNBaseURL string
+	// Origins (APP_ORIGINS) are the site's public origins trusted for
+	// browser writes besides the request's Host.
+	Origins []string
 
 	QueueBackend, QueueURL, QueueDLQURL, SQSEndpoint string
 	QueueMaxAttempts                                 int
@@ -121,12 +126,25 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 	if v := e.str("SESSION_CACHE_TTL", ""); v != "" {
 		c.SessionCacheTTL = durOrZero(e, "SESSION_CACHE_TTL", &errs)
 	}
-	for _, r := range strings.Split(e("DB_REPLICAS"), ",") {
-		if r = strings.TrimSpace(r); r != "" {
-			if !strings.Contains(r, ":") {
-				r += ":" + strconv.Itoa(c.DBPort)
+	if v := e.str("DB_REPLICAS", ""); v != "" {
+		for _, r := range strings.Split(v, ",") {
+			addr, err := replicaAddr(strings.TrimSpace(r), c.DBPort)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("DB_REPLICAS=%q: %s; expected a comma-separated list of host or host:port "+
+					"(port 1 to 65535, default DB_PORT), e.g. replica1.internal:3306,replica2.internal", v, err))
+				break
 			}
-			c.DBReplicas = append(c.DBReplicas, r)
+			c.DBReplicas = append(c.DBReplicas, addr)
+		}
+	}
+	for _, o := range strings.Split(e("APP_ORIGINS"), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			if err := checkOrigin(o); err != nil {
+				errs = append(errs, fmt.Sprintf("APP_ORIGINS entry %q %s: write it as scheme://host[:port], "+
+					"e.g. https://www.example.com", o, err))
+				continue
+			}
+			c.Origins = append(c.Origins, o)
 		}
 	}
 	// Migrations run where writes are served: the write API and the single
@@ -186,6 +204,45 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		return nil, fmt.Errorf("invalid configuration: %s", strings.Join(errs, "; "))
 	}
 	return c, nil
+}
+
+// replicaAddr checks one DB_REPLICAS entry and returns it as host:port.
+func replicaAddr(r string, defPort int) (string, error) {
+	if r == "" {
+		return "", fmt.Errorf("an entry is empty (two commas, or one at an end)")
+	}
+	host, port := r, strconv.Itoa(defPort)
+	if strings.Contains(r, ":") {
+		h, p, err := net.SplitHostPort(r)
+		if err != nil {
+			return "", fmt.Errorf("entry %q is not host:port (an IPv6 address goes in brackets: [::1]:3306)", r)
+		}
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return "", fmt.Errorf("entry %q has port %q, not a number from 1 to 65535", r, p)
+		}
+		host, port = h, p
+	}
+	if host == "" || strings.ContainsAny(host, " \t/@?#") {
+		return "", fmt.Errorf("entry %q has no valid host name", r)
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// checkOrigin checks an origin as browsers send it in Origin.
+func checkOrigin(o string) error {
+	u, err := url.Parse(o)
+	switch {
+	case err != nil:
+		return fmt.Errorf("is not a URL")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("must start with https:// or http://")
+	case u.Host == "" || u.User != nil:
+		return fmt.Errorf("has no host")
+	case u.Path != "" || u.RawQuery != "" || u.Fragment != "":
+		return fmt.Errorf("has a path, query or fragment: an origin has none")
+	}
+	return nil
 }
 
 // durOrZero reads an optional duration where 0 (or unset) means off.

@@ -123,7 +123,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	srv := &apphttp.Server{
 		Role: apphttp.Role(cfg.Role), Users: db, Posts: db, Photos: db, Sessions: db,
-		CDNBaseURL: cfg.CDNBaseURL, SessionTTL: cfg.SessionTTL, StickyFor: cfg.StickyFor,
+		CDNBaseURL: cfg.CDNBaseURL, Origins: cfg.Origins, SessionTTL: cfg.SessionTTL, StickyFor: cfg.StickyFor,
 		Logger: log, Registerer: reg, Gatherer: reg,
 		Ready: []apphttp.Check{{Name: "database", Pinger: db}},
 	}

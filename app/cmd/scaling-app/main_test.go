@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -27,9 +29,13 @@ func TestLoadConfigDefaults(t *testing.T) {
 		c.QueueBackend != "none" || c.DBMaxOpenConns != 32 || c.RedisAddr != "" || c.SessionCacheTTL != time.Second {
 		t.Errorf("defaults: %+v", c)
 	}
-	c, _ = loadConfig(envOf(map[string]string{"APP_ROLE": "read", "DB_REPLICAS": " r1:3307, r2 ,"}))
+	c, _ = loadConfig(envOf(map[string]string{"APP_ROLE": "read", "DB_REPLICAS": " r1:3307, r2 "}))
 	if c.DBMigrate || strings.Join(c.DBReplicas, ",") != "r1:3307,r2:3306" {
 		t.Errorf("read role: migrate %v replicas %v", c.DBMigrate, c.DBReplicas)
+	}
+	c, err = loadConfig(envOf(map[string]string{"DB_REPLICAS": "[::1]:3307,10.0.0.5", "APP_ORIGINS": "https://www.example.com, http://localhost:8080"}))
+	if err != nil || strings.Join(c.DBReplicas, ",") != "[::1]:3307,10.0.0.5:3306" || strings.Join(c.Origins, ",") != "https://www.example.com,http://localhost:8080" {
+		t.Errorf("replicas and origins: %v %v %v", c, err, c.Origins)
 	}
 }
 
@@ -52,6 +58,15 @@ func TestLoadConfigErrors(t *testing.T) {
 		{map[string]string{"DB_REPLICA_MAX_LAG": "soon"}, `DB_REPLICA_MAX_LAG="soon" must be a duration`},
 		{map[string]string{"SESSION_CACHE_TTL": "-1s"}, `SESSION_CACHE_TTL="-1s" must be a duration`},
 		{map[string]string{"SESSION_TTL": "1 day"}, `SESSION_TTL="1 day" must be a positive duration`},
+		{map[string]string{"DB_REPLICAS": "r1:abc"}, `DB_REPLICAS="r1:abc": entry "r1:abc" has port "abc", not a number from 1 to 65535; expected a comma-separated list`},
+		{map[string]string{"DB_REPLICAS": "r1:70000"}, `has port "70000"`},
+		{map[string]string{"DB_REPLICAS": "r1,,r2"}, `DB_REPLICAS="r1,,r2": an entry is empty`},
+		{map[string]string{"DB_REPLICAS": "r1:3306,"}, `an entry is empty`},
+		{map[string]string{"DB_REPLICAS": "::1:3306"}, `is not host:port (an IPv6 address goes in brackets`},
+		{map[string]string{"DB_REPLICAS": ":3306"}, `entry ":3306" has no valid host name`},
+		{map[string]string{"DB_REPLICAS": "r1 r2:3306"}, `entry "r1 r2:3306" has no valid host name`},
+		{map[string]string{"APP_ORIGINS": "example.com"}, `APP_ORIGINS entry "example.com" must start with https://`},
+		{map[string]string{"APP_ORIGINS": "https://example.com/app"}, `has a path, query or fragment`},
 	} {
 		_, err := loadConfig(envOf(tc.env))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -177,5 +192,29 @@ func TestResolveSecrets(t *testing.T) {
 		if err == nil || strings.Contains(err.Error(), "s3cr3t") {
 			t.Errorf("%s: error %v (want one, without the secret)", arn, err)
 		}
+	}
+}
+
+// TestExportStatic: -export-static writes the assets and never the page
+// template (which /static/ would then serve raw from the bucket).
+func TestExportStatic(t *testing.T) {
+	dir := t.TempDir()
+	if err := run(context.Background(), []string{"-export-static", dir}, envOf(nil), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, "static"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+		b, _ := os.ReadFile(filepath.Join(dir, "static", e.Name()))
+		if strings.Contains(string(b), "{{") {
+			t.Errorf("%s is a raw template", e.Name())
+		}
+	}
+	if strings.Join(names, ",") != "app.js,style.css" {
+		t.Errorf("exported %v, want app.js and style.css", names)
 	}
 }
