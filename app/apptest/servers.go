@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -107,6 +108,20 @@ func (s *Server) Pause() {
 	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		s.t.Fatalf("SIGSTOP: %v", err)
 	}
+	// The signal is delivered asynchronously: wait until the process is
+	// seen stopped (state T in /proc/PID/stat, after the command name).
+	stat := fmt.Sprintf("/proc/%d/stat", s.Pid())
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, err := os.ReadFile(stat)
+		if i := strings.LastIndexByte(string(b), ')'); err == nil && i >= 0 && strings.HasPrefix(string(b[i:]), ") T") {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("process %d not stopped 5s after SIGSTOP: %s %v", s.Pid(), b, err)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // Resume sends SIGCONT.
@@ -166,9 +181,11 @@ func (s *Server) RestartRedis() {
 }
 
 // StartMariaDB initialises and starts a private mariadbd on a free loopback
-// port and returns it with a driver configuration for a user with every
-// privilege (no database selected). It takes a few seconds (mariadb-install-db).
-func StartMariaDB(t testing.TB) (*Server, *drv.Config) {
+// port, with user (password) holding every privilege, and returns it with a
+// driver configuration for that user (no database selected). Give it the
+// shared servers' user to use it as a replica of a DB opened on them. It
+// takes a few seconds (mariadb-install-db).
+func StartMariaDB(t testing.TB, user, password string) (*Server, *drv.Config) {
 	t.Helper()
 	mariadbd := findBin(t, "mariadbd", "mysqld")
 	installDB := findBin(t, "mariadb-install-db", "mysql_install_db")
@@ -224,7 +241,6 @@ func StartMariaDB(t testing.TB) (*Server, *drv.Config) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	const user, password = "apptest", "apptest-pw"
 	for _, q := range []string{
 		fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY '%s'", user, password),
 		fmt.Sprintf("GRANT ALL PRIVILEGES ON *.* TO '%s'@'%%'", user),

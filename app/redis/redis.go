@@ -50,7 +50,7 @@ func NewClient(o Options) *goredis.Client {
 		WriteTimeout: o.Timeout,
 		// A request's deadline also bounds its Redis calls.
 		ContextTimeoutEnabled: true,
-		MaxRetries:   -1, // a failed cache call falls back to MySQL instead of retrying
+		MaxRetries:            -1, // a failed cache call falls back to MySQL instead of retrying
 		// One dial attempt: go-redis would otherwise retry a refused dial 5
 		// times, 100ms apart, holding every request that needs a connection.
 		DialerRetries: 1,
