@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Process handling shared by scripts/e2e.sh and scripts/bench.sh: a temporary
+# Process handling shared by scripts/e2e.sh, scripts/bench.sh and
+# scripts/faults.sh: a temporary
 # work folder, background servers on free loopback ports, readiness waits, and a
 # cleanup on exit that stops everything (servers in reverse order, then the
 # databases of scripts/services.sh), prints the logs' tails on failure and
@@ -102,4 +103,79 @@ wait_http() {
     [ "$SECONDS" -lt "$deadline" ] || fail "$name not ready at $url after 60s"
     sleep 0.2
   done
+}
+
+# haproxy_config LB_PORT STATS_PORT "READ_ADDR..." "WRITE_ADDR..." prints the
+# test load balancer's configuration: the ALB listener rules of the
+# infrastructure (GET and HEAD to the read API target, every other method to
+# the write API target), health checks on /healthz, and what lets a backend
+# die without failing requests:
+#   - retries 3 with "option redispatch 1": every retry goes to another server
+#     (by default HAProxy retries the same, dead, server and redispatches only
+#     on the last attempt);
+#   - retry-on: in the read backend (GET and HEAD only, idempotent),
+#     conn-failure and empty-response (a server killed with the request in
+#     flight); in the write backend only conn-failure (the request was never
+#     sent), as a POST cut mid-way may have been applied and must not run
+#     twice (HAProxy's configuration manual, "retry-on": anything beyond
+#     conn-failure needs requests that are safe to replay);
+#   - health checks every 250 ms (100 ms while a server changes state), out
+#     after 2 failures, back after 2 successes, and "observe layer4" with
+#     "on-error mark-down": 2 failed connections from real traffic take a
+#     server out at once, before the next check.
+haproxy_config() {
+  local lb_port=$1 stats_port=$2 reads=$3 writes=$4 a i
+  cat <<EOF
+global
+  maxconn 4096
+
+defaults
+  mode http
+  timeout connect 1s
+  timeout client 30s
+  timeout server 30s
+  option forwardfor
+  retries 3
+  option redispatch 1
+  default-server inter 250ms fastinter 100ms downinter 250ms fall 2 rise 2 observe layer4 error-limit 2 on-error mark-down
+
+frontend web
+  bind 127.0.0.1:$lb_port
+  http-request set-header X-Forwarded-Proto http
+  # The ALB listener rule of the read API target: HTTP method GET or HEAD.
+  acl read_method method GET HEAD
+  use_backend read_api if read_method
+  default_backend write_api
+
+backend read_api
+  balance roundrobin
+  retry-on conn-failure empty-response
+  option httpchk GET /healthz
+  http-check expect status 200
+EOF
+  i=0
+  for a in $reads; do
+    i=$((i + 1))
+    echo "  server read$i $a check"
+  done
+  cat <<EOF
+
+backend write_api
+  balance roundrobin
+  retry-on conn-failure
+  option httpchk GET /healthz
+  http-check expect status 200
+EOF
+  i=0
+  for a in $writes; do
+    i=$((i + 1))
+    echo "  server write$i $a check"
+  done
+  cat <<EOF
+
+frontend stats
+  bind 127.0.0.1:$stats_port
+  stats enable
+  stats uri /stats
+EOF
 }

@@ -6,10 +6,12 @@ package mysql
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,6 +46,17 @@ type Options struct {
 	// (SHOW REPLICA STATUS; needs the REPLICATION CLIENT privilege, called
 	// REPLICA MONITOR on MariaDB). Default: 0, connectivity only.
 	MaxReplicaLag time.Duration
+	// ReadTimeout bounds each attempt of a read: a replica that does not
+	// answer in time (hung, overloaded) is marked unhealthy and the read is
+	// tried on the next replica, then on the primary, so one bad replica
+	// costs a read at most this much extra. Reads that must go to the primary
+	// get the same bound. Default: 2s (the app's reads are index lookups of
+	// milliseconds; 2s leaves room for a loaded server, not for a hung one).
+	ReadTimeout time.Duration
+	// WriteTimeout bounds each write (and its follow-up reads) on the
+	// primary. A write is never retried: its outcome is unknown after a
+	// timeout, and the client is told to retry ("unavailable"). Default: 5s.
+	WriteTimeout time.Duration
 	// Now is the clock. Default: time.Now.
 	Now app.Clock
 	// Logger receives replica health changes. Default: slog.Default().
@@ -62,6 +75,12 @@ func (o Options) withDefaults() Options {
 	if o.HealthInterval <= 0 {
 		o.HealthInterval = 2 * time.Second
 	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = 2 * time.Second
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 5 * time.Second
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -75,6 +94,25 @@ type replica struct {
 	addr    string
 	db      *sql.DB
 	healthy atomic.Bool
+	// lag is the last measured replication lag, nil when unknown
+	// (replication stopped, not measurable, or never measured).
+	lag atomic.Pointer[lagSample]
+}
+
+type lagSample struct {
+	lag time.Duration
+	at  time.Time
+}
+
+// source describes a read this replica served: its lag is at most the last
+// measurement, plus 1s (Seconds_Behind_* is truncated to whole seconds),
+// plus the time since it was taken (lag grows at most as fast as the clock).
+func (r *replica) source(now time.Time) app.ReadSource {
+	s := r.lag.Load()
+	if s == nil {
+		return app.ReadSource{Replica: true}
+	}
+	return app.ReadSource{Replica: true, LagKnown: true, LagBound: s.lag + time.Second + now.Sub(s.at)}
 }
 
 // DB is a MySQL primary and its read replicas. Writes and reads that must see
@@ -93,8 +131,10 @@ type DB struct {
 
 // Config returns the driver settings the adapter needs on top of cfg (UTC
 // times, interpolated parameters to save a round trip per query, found-rows
-// semantics for conditional updates, short dial timeouts so a dead replica
-// is skipped fast). It does not modify cfg.
+// semantics for conditional updates, a short dial timeout so a dead replica
+// is skipped fast, and 10s network read and write timeouts as a backstop for
+// a server that stops answering: every call also has a context deadline,
+// see Options.ReadTimeout and WriteTimeout). It does not modify cfg.
 func Config(cfg *drv.Config) *drv.Config {
 	c := cfg.Clone()
 	c.ParseTime = true
@@ -103,6 +143,12 @@ func Config(cfg *drv.Config) *drv.Config {
 	c.ClientFoundRows = true
 	if c.Timeout == 0 {
 		c.Timeout = 2 * time.Second
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = 10 * time.Second
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = 10 * time.Second
 	}
 	if c.Params == nil {
 		c.Params = map[string]string{}
@@ -241,7 +287,7 @@ func (db *DB) healthLoop(ctx context.Context) {
 func (db *DB) CheckReplicas(ctx context.Context) {
 	for _, r := range db.replicas {
 		cctx, cancel := context.WithTimeout(ctx, time.Second)
-		err := db.checkReplica(cctx, r.db)
+		err := db.checkReplica(cctx, r)
 		cancel()
 		if ctx.Err() != nil {
 			return
@@ -250,14 +296,23 @@ func (db *DB) CheckReplicas(ctx context.Context) {
 	}
 }
 
-func (db *DB) checkReplica(ctx context.Context, q *sql.DB) error {
-	if err := q.PingContext(ctx); err != nil {
+// checkReplica pings a replica and measures its lag. The lag is always
+// recorded (the cache above uses it to decide whether a replica's answer may
+// be kept); it makes the replica unhealthy only when MaxReplicaLag is set.
+func (db *DB) checkReplica(ctx context.Context, r *replica) error {
+	if err := r.db.PingContext(ctx); err != nil {
+		r.lag.Store(nil)
 		return err
+	}
+	lag, err := replicaLag(ctx, r.db)
+	if err != nil {
+		r.lag.Store(nil)
+	} else {
+		r.lag.Store(&lagSample{lag: lag, at: db.opts.Now()})
 	}
 	if db.opts.MaxReplicaLag <= 0 {
 		return nil
 	}
-	lag, err := replicaLag(ctx, q)
 	if err != nil {
 		return err
 	}
@@ -321,10 +376,13 @@ func (db *DB) setHealth(r *replica, err error) {
 }
 
 // read runs fn on a replica, or on the primary when ctx asks for it or no
-// replica is healthy. A replica that fails (other than "no rows") is marked
-// unhealthy and the read is retried on the next one, then on the primary, so
-// a dying replica costs latency, not errors.
-func (db *DB) read(ctx context.Context, fn func(q *sql.DB) error) error {
+// replica is healthy, each attempt under Options.ReadTimeout. A replica that
+// fails or times out (other than "no rows") is marked unhealthy and the read
+// is retried on the next one, then on the primary, so a dying or hung
+// replica costs latency, not errors. Reads are idempotent: retrying them is
+// safe (writes never go through here). It records where the answer came
+// from in ctx's app.ReadSource.
+func (db *DB) read(ctx context.Context, fn func(ctx context.Context, q *sql.DB) error) error {
 	if !app.UsePrimary(ctx) && len(db.replicas) > 0 {
 		n := len(db.replicas)
 		start := int(db.next.Add(1) % uint64(n))
@@ -333,9 +391,12 @@ func (db *DB) read(ctx context.Context, fn func(q *sql.DB) error) error {
 			if !r.healthy.Load() {
 				continue
 			}
-			err := fn(r.db)
+			actx, cancel := context.WithTimeout(ctx, db.opts.ReadTimeout)
+			err := fn(actx, r.db)
+			cancel()
 			if err == nil || errors.Is(err, sql.ErrNoRows) || app.ErrorCode(err) != app.EINTERNAL {
 				db.reads.WithLabelValues("replica", "ok").Inc()
+				app.SetReadSource(ctx, r.source(db.opts.Now()))
 				return err
 			}
 			if ctx.Err() != nil {
@@ -345,13 +406,25 @@ func (db *DB) read(ctx context.Context, fn func(q *sql.DB) error) error {
 			db.setHealth(r, err)
 		}
 	}
-	err := fn(db.primary)
+	actx, cancel := context.WithTimeout(ctx, db.opts.ReadTimeout)
+	defer cancel()
+	err := fn(actx, db.primary)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) && app.ErrorCode(err) == app.EINTERNAL {
 		db.reads.WithLabelValues("primary", "error").Inc()
 	} else {
 		db.reads.WithLabelValues("primary", "ok").Inc()
 	}
+	app.SetReadSource(ctx, app.ReadSource{})
 	return err
+}
+
+// readCtx and writeCtx bound a call on the primary.
+func (db *DB) readCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, db.opts.ReadTimeout)
+}
+
+func (db *DB) writeCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, db.opts.WriteTimeout)
 }
 
 // Migrate applies the embedded migrations that the database lacks. It holds
@@ -361,6 +434,9 @@ func Migrate(ctx context.Context, cfg *drv.Config, log *slog.Logger) error {
 	c := Config(cfg)
 	c.MultiStatements = true // migration files hold several statements
 	c.InterpolateParams = false
+	// A migration's DDL may run for long on a big table: no network
+	// timeout unless the caller set one (ctx still bounds it).
+	c.ReadTimeout, c.WriteTimeout = cfg.ReadTimeout, cfg.WriteTimeout
 	db, err := open(c, Options{MaxOpenConns: 2}.withDefaults())
 	if err != nil {
 		return err
@@ -409,7 +485,30 @@ func migrateOnce(ctx context.Context, db *sql.DB, dbName string) error {
 	return nil
 }
 
-// internal wraps a database error for logs; clients only see EINTERNAL.
+// codeUnavailable is the app.Error code of a dependency that is down or slow
+// (app.EUNAVAILABLE); the HTTP layer answers it with 503 and Retry-After.
+const codeUnavailable = "unavailable"
+
+var errUnavailable = app.Errorf(codeUnavailable, "the database is unavailable, retry later")
+
+// unavailableError is a database call that timed out or lost its
+// connection: the cause for the logs, "unavailable" for the client.
+type unavailableError struct {
+	op  string
+	err error
+}
+
+func (e *unavailableError) Error() string   { return "mysql " + e.op + ": " + e.err.Error() }
+func (e *unavailableError) Unwrap() []error { return []error{errUnavailable, e.err} }
+
+// internal wraps a database error for logs. A timeout or a lost or refused
+// connection is "unavailable" (the client may retry); anything else is
+// EINTERNAL, its detail only in the logs.
 func internal(op string, err error) error {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, drv.ErrInvalidConn) || errors.As(err, &ne) {
+		return &unavailableError{op: op, err: err}
+	}
 	return fmt.Errorf("mysql %s: %w", op, err)
 }

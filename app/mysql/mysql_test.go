@@ -2,12 +2,15 @@ package mysql_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	drv "github.com/go-sql-driver/mysql"
 
 	"github.com/scaling-aws/scaling-aws/app"
 	"github.com/scaling-aws/scaling-aws/app/apptest"
@@ -319,4 +322,129 @@ func TestReadiness(t *testing.T) {
 	if err := db.Ping(context.Background()); err == nil || !strings.Contains(err.Error(), "dirty") {
 		t.Errorf("Ping with a dirty schema: %v", err)
 	}
+}
+
+// TestReplicaHangs: a replica whose mysqld is stopped (SIGSTOP: its port
+// still accepts connections, nothing answers) while reads are sent to it.
+// Each read answers within ReadTimeout plus a primary read, from the primary,
+// and later reads skip the replica at once; writes are not affected.
+func TestReplicaHangs(t *testing.T) {
+	m := apptest.NewMySQL(t)
+	srv, rc := apptest.StartMariaDB(t, m.Primary.User, m.Primary.Passwd)
+	rc.DBName = m.Primary.DBName
+	ctx := context.Background()
+	// The private server stands in for the replica: same schema, its own rows.
+	admin := rc.Clone()
+	admin.DBName = ""
+	if err := exec(admin, "CREATE DATABASE `"+rc.DBName+"`"); err != nil {
+		t.Fatal(err)
+	}
+	if err := mysql.Migrate(ctx, rc, slog.Default()); err != nil {
+		t.Fatal(err)
+	}
+	db := open(t, m, mysql.Options{ReadTimeout: 500 * time.Millisecond, HealthInterval: time.Hour}, srv.Addr)
+	alice := mustUser(t, db, "alice")
+	p := &app.Post{UserID: alice.ID, Body: "from the primary"}
+	if err := db.CreatePost(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec(rc, fmt.Sprintf(`SET foreign_key_checks = 0; INSERT INTO posts (id, user_id, body, created_at, updated_at)
+		VALUES (%d, %d, 'from the replica', NOW(), NOW())`, p.ID, alice.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.Post(ctx, p.ID); err != nil || got.Body != "from the replica" {
+		t.Fatalf("read before the hang = %+v, %v; want the replica's row", got, err)
+	}
+
+	srv.Pause()
+	type result struct {
+		body string
+		err  error
+		took time.Duration
+	}
+	read := func() result {
+		done := make(chan result, 1)
+		go func() {
+			start := time.Now()
+			got, err := db.Post(ctx, p.ID)
+			r := result{err: err, took: time.Since(start)}
+			if got != nil {
+				r.body = got.Body
+			}
+			done <- r
+		}()
+		select {
+		case r := <-done:
+			return r
+		case <-time.After(10 * time.Second):
+			t.Fatal("a read blocked for 10s on the hung replica")
+			return result{}
+		}
+	}
+	r := read()
+	if r.err != nil || r.body != "from the primary" || r.took > 2*time.Second {
+		t.Errorf("read during the hang = %q, %v in %s; want the primary's row within 2s", r.body, r.err, r.took)
+	}
+	r = read()
+	if r.err != nil || r.body != "from the primary" || r.took > 300*time.Millisecond {
+		t.Errorf("next read = %q, %v in %s; want the primary's row at once (replica marked unhealthy)", r.body, r.err, r.took)
+	}
+	if page, err := db.PostsByUser(ctx, alice.ID, 0, 10); err != nil || len(page.Posts) != 1 {
+		t.Errorf("list during the hang = %+v, %v", page, err)
+	}
+	start := time.Now()
+	if err := db.UpdatePost(ctx, &app.Post{ID: p.ID, UserID: alice.ID, Body: "edited"}); err != nil || time.Since(start) > time.Second {
+		t.Errorf("write during the hang: %v in %s", err, time.Since(start))
+	}
+	start = time.Now()
+	db.CheckReplicas(ctx) // bounded too
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("health check of the hung replica took %s", took)
+	}
+}
+
+// TestTimeoutIsUnavailable: a database call that times out is coded
+// "unavailable" (503 with Retry-After), not internal.
+func TestTimeoutIsUnavailable(t *testing.T) {
+	m := apptest.NewMySQL(t)
+	srv, rc := apptest.StartMariaDB(t, m.Primary.User, m.Primary.Passwd)
+	rc.DBName = m.Primary.DBName
+	admin := rc.Clone()
+	admin.DBName = ""
+	if err := exec(admin, "CREATE DATABASE `"+rc.DBName+"`"); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// The private server is the primary here, with no replica.
+	if err := mysql.Migrate(ctx, rc, slog.Default()); err != nil {
+		t.Fatal(err)
+	}
+	db, err := mysql.Open(ctx, rc, nil, mysql.Options{ReadTimeout: 300 * time.Millisecond, WriteTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	mustUser(t, db, "bob")
+	srv.Pause()
+	defer srv.Resume()
+	start := time.Now()
+	_, err = db.UserByName(ctx, "bob")
+	wantCode(t, err, "unavailable")
+	err = db.CreatePost(ctx, &app.Post{UserID: 1, Body: "x"})
+	wantCode(t, err, "unavailable")
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("two calls on a hung primary took %s, want about 600ms", took)
+	}
+}
+
+func exec(c *drv.Config, q string) error {
+	c = c.Clone()
+	c.MultiStatements = true
+	db, err := sql.Open("mysql", c.FormatDSN())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.Exec(q)
+	return err
 }

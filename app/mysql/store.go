@@ -25,6 +25,8 @@ func (db *DB) now() time.Time { return db.opts.Now().UTC().Truncate(time.Microse
 
 // CreateUser implements app.UserStore.
 func (db *DB) CreateUser(ctx context.Context, u *User) error {
+	ctx, cancel := db.writeCtx(ctx)
+	defer cancel()
 	u.CreatedAt = db.now()
 	res, err := db.primary.ExecContext(ctx,
 		`INSERT INTO users (name, password_hash, created_at) VALUES (?, ?, ?)`,
@@ -43,6 +45,8 @@ func (db *DB) CreateUser(ctx context.Context, u *User) error {
 // UserByName implements app.UserStore. It reads the primary: a user who has
 // just signed up logs in next, before a replica may have the row.
 func (db *DB) UserByName(ctx context.Context, name string) (*User, error) {
+	ctx, cancel := db.readCtx(ctx)
+	defer cancel()
 	u := &User{}
 	err := db.primary.QueryRowContext(ctx,
 		`SELECT id, name, password_hash, created_at FROM users WHERE name = ?`, name).
@@ -58,6 +62,8 @@ func (db *DB) UserByName(ctx context.Context, name string) (*User, error) {
 
 // CreateSession implements app.SessionStore.
 func (db *DB) CreateSession(ctx context.Context, s *Session) error {
+	ctx, cancel := db.writeCtx(ctx)
+	defer cancel()
 	_, err := db.primary.ExecContext(ctx,
 		`INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?, ?, ?)`,
 		app.HashToken(s.Token), s.UserID, s.ExpiresAt.UTC())
@@ -70,6 +76,8 @@ func (db *DB) CreateSession(ctx context.Context, s *Session) error {
 // Session implements app.SessionStore. It reads the primary, since a session
 // is used right after it is created.
 func (db *DB) Session(ctx context.Context, token string) (*Session, error) {
+	ctx, cancel := db.readCtx(ctx)
+	defer cancel()
 	s := &Session{Token: token}
 	err := db.primary.QueryRowContext(ctx,
 		`SELECT user_id, expires_at FROM sessions WHERE token_hash = ? AND expires_at > ?`,
@@ -86,6 +94,8 @@ func (db *DB) Session(ctx context.Context, token string) (*Session, error) {
 // DeleteSession implements app.SessionStore. Expired sessions are removed
 // along the way, a few at a time, so the table does not grow without bound.
 func (db *DB) DeleteSession(ctx context.Context, token string) error {
+	ctx, cancel := db.writeCtx(ctx)
+	defer cancel()
 	if _, err := db.primary.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`,
 		app.HashToken(token)); err != nil {
 		return internal("delete session", err)
@@ -99,6 +109,8 @@ func (db *DB) DeleteSession(ctx context.Context, token string) error {
 
 // CreatePost implements app.PostStore.
 func (db *DB) CreatePost(ctx context.Context, p *Post) error {
+	ctx, cancel := db.writeCtx(ctx)
+	defer cancel()
 	p.CreatedAt = db.now()
 	p.UpdatedAt = p.CreatedAt
 	res, err := db.primary.ExecContext(ctx,
@@ -114,7 +126,7 @@ func (db *DB) CreatePost(ctx context.Context, p *Post) error {
 // Post implements app.PostStore.
 func (db *DB) Post(ctx context.Context, id int64) (*Post, error) {
 	p := &Post{}
-	err := db.read(ctx, func(q *sql.DB) error {
+	err := db.read(ctx, func(ctx context.Context, q *sql.DB) error {
 		return q.QueryRowContext(ctx,
 			`SELECT id, user_id, body, created_at, updated_at FROM posts WHERE id = ?`, id).
 			Scan(&p.ID, &p.UserID, &p.Body, &p.CreatedAt, &p.UpdatedAt)
@@ -144,6 +156,8 @@ func (db *DB) ownerError(ctx context.Context, id int64) error {
 
 // UpdatePost implements app.PostStore with one conditional UPDATE.
 func (db *DB) UpdatePost(ctx context.Context, p *Post) error {
+	ctx, cancel := db.writeCtx(ctx)
+	defer cancel()
 	p.UpdatedAt = db.now()
 	res, err := db.primary.ExecContext(ctx,
 		`UPDATE posts SET body = ?, updated_at = ? WHERE id = ? AND user_id = ?`,
@@ -165,6 +179,8 @@ func (db *DB) UpdatePost(ctx context.Context, p *Post) error {
 
 // DeletePost implements app.PostStore.
 func (db *DB) DeletePost(ctx context.Context, id, userID int64) error {
+	ctx, cancel := db.writeCtx(ctx)
+	defer cancel()
 	res, err := db.primary.ExecContext(ctx, `DELETE FROM posts WHERE id = ? AND user_id = ?`, id, userID)
 	if err != nil {
 		return internal("delete post", err)
@@ -184,7 +200,7 @@ func (db *DB) PostsByUser(ctx context.Context, userID, cursor int64, limit int) 
 		cursor = 1<<63 - 1
 	}
 	page := &PostPage{Posts: []*Post{}}
-	err := db.read(ctx, func(q *sql.DB) error {
+	err := db.read(ctx, func(ctx context.Context, q *sql.DB) error {
 		page.Posts = page.Posts[:0]
 		rows, err := q.QueryContext(ctx,
 			`SELECT id, user_id, body, created_at, updated_at FROM posts
@@ -214,6 +230,8 @@ func (db *DB) PostsByUser(ctx context.Context, userID, cursor int64, limit int) 
 
 // CreatePhoto implements app.PhotoStore.
 func (db *DB) CreatePhoto(ctx context.Context, p *Photo) error {
+	ctx, cancel := db.writeCtx(ctx)
+	defer cancel()
 	p.CreatedAt = db.now()
 	p.UpdatedAt = p.CreatedAt
 	res, err := db.primary.ExecContext(ctx,
@@ -230,7 +248,7 @@ func (db *DB) CreatePhoto(ctx context.Context, p *Photo) error {
 // Photo implements app.PhotoStore.
 func (db *DB) Photo(ctx context.Context, id int64) (*Photo, error) {
 	p := &Photo{}
-	err := db.read(ctx, func(q *sql.DB) error {
+	err := db.read(ctx, func(ctx context.Context, q *sql.DB) error {
 		return q.QueryRowContext(ctx,
 			`SELECT id, user_id, status, content_type, original_key, thumb_key, width, height, created_at, updated_at
 			 FROM photos WHERE id = ?`, id).
@@ -248,6 +266,8 @@ func (db *DB) Photo(ctx context.Context, id int64) (*Photo, error) {
 
 // DeletePhoto implements app.PhotoStore.
 func (db *DB) DeletePhoto(ctx context.Context, id int64) error {
+	ctx, cancel := db.writeCtx(ctx)
+	defer cancel()
 	if _, err := db.primary.ExecContext(ctx, `DELETE FROM photos WHERE id = ?`, id); err != nil {
 		return internal("delete photo", err)
 	}
@@ -256,6 +276,8 @@ func (db *DB) DeletePhoto(ctx context.Context, id int64) error {
 
 // SetPhotoReady implements app.PhotoStore.
 func (db *DB) SetPhotoReady(ctx context.Context, id int64, thumbKey string) error {
+	ctx, cancel := db.writeCtx(ctx)
+	defer cancel()
 	_, err := db.primary.ExecContext(ctx,
 		`UPDATE photos SET status = ?, thumb_key = ?, updated_at = ? WHERE id = ?`,
 		app.PhotoReady, thumbKey, db.now(), id)
@@ -267,6 +289,8 @@ func (db *DB) SetPhotoReady(ctx context.Context, id int64, thumbKey string) erro
 
 // SetPhotoFailed implements app.PhotoStore.
 func (db *DB) SetPhotoFailed(ctx context.Context, id int64) error {
+	ctx, cancel := db.writeCtx(ctx)
+	defer cancel()
 	_, err := db.primary.ExecContext(ctx,
 		`UPDATE photos SET status = ?, updated_at = ? WHERE id = ? AND status <> ?`,
 		app.PhotoFailed, db.now(), id, app.PhotoReady)

@@ -32,7 +32,12 @@ type CacheOptions struct {
 	LocalSize int
 	// FenceTTL is how long after a write the cache refuses to be filled, so a
 	// reader that fetched the old row from a lagging replica cannot put it
-	// back. It should exceed the expected replica lag. Default: 5s.
+	// back. It is also the lag bound of the fills: a row a replica returned
+	// is cached only when the store reports that replica's lag as known and
+	// under FenceTTL (app.ReadSource), since only then is every write it may
+	// miss still fenced. A row from a replica whose lag is unknown
+	// (replication stopped, not measured) or larger is served, not cached.
+	// Default: 5s.
 	FenceTTL time.Duration
 	// PageSize is the only list page size cached (first page only).
 	// Default: 20.
@@ -115,7 +120,7 @@ func NewPostCache(c goredis.UniversalClient, store app.PostStore, o CacheOptions
 	go pc.fencer()
 	pc.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "app_cache_requests_total",
-		Help: "Cache lookups by layer (local, redis) and result (hit, miss, error, skipped).",
+		Help: "Cache lookups by layer (local, redis) and result (hit, miss, error, skipped); fills refused because a lagging replica served the read (layer fill, result replica_lag).",
 	}, []string{"layer", "result"})
 	if o.Registerer != nil {
 		o.Registerer.MustRegister(pc.requests)
@@ -188,11 +193,12 @@ func get[T any](ctx context.Context, pc *PostCache, key string, load func(contex
 				pc.failed("get", err)
 			}
 		}
-		t, err := load(ctx)
+		var src app.ReadSource
+		t, err := load(app.WithReadSource(ctx, &src))
 		if err != nil {
 			return nil, err
 		}
-		if !fenced {
+		if !fenced && pc.fresh(src) {
 			pc.fill(ctx, key, t)
 		}
 		return t, nil
@@ -201,6 +207,22 @@ func get[T any](ctx context.Context, pc *PostCache, key string, load func(contex
 		return nil, err
 	}
 	return v.(*T), nil
+}
+
+// fresh reports whether a store read may be cached: it came from the
+// primary, or from a replica whose lag is known and under FenceTTL, so any
+// write it does not reflect is younger than FenceTTL and its fence is still
+// in place. A stale row is never cached, so it is never served after the lag
+// has ended.
+func (pc *PostCache) fresh(src app.ReadSource) bool {
+	if !src.Replica {
+		return true
+	}
+	if src.LagKnown && src.LagBound < pc.o.FenceTTL {
+		return true
+	}
+	pc.requests.WithLabelValues("fill", "replica_lag").Inc()
+	return false
 }
 
 // fill caches v under key after a store read: in Redis unless a write's

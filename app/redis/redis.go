@@ -29,8 +29,10 @@ type Options struct {
 	TLS bool
 	// PoolSize caps connections. Default: go-redis's (10 per CPU).
 	PoolSize int
-	// Timeout bounds dial, read and write, kept short so that a dead Redis
-	// degrades to the database quickly. Default: 300ms.
+	// Timeout bounds dial, read and write, kept short so that a dead or
+	// stalled Redis degrades to the database (cache) or fails with
+	// "unavailable" (sessions) quickly. A caller's context deadline, when
+	// shorter, bounds a call too. Default: 300ms.
 	Timeout time.Duration
 }
 
@@ -46,7 +48,9 @@ func NewClient(o Options) *goredis.Client {
 		DialTimeout:  o.Timeout,
 		ReadTimeout:  o.Timeout,
 		WriteTimeout: o.Timeout,
-		MaxRetries:   -1, // a failed cache call falls back to MySQL instead of retrying
+		// A request's deadline also bounds its Redis calls.
+		ContextTimeoutEnabled: true,
+		MaxRetries:            -1, // a failed cache call falls back to MySQL instead of retrying
 		// One dial attempt: go-redis would otherwise retry a refused dial 5
 		// times, 100ms apart, holding every request that needs a connection.
 		DialerRetries: 1,
@@ -120,7 +124,7 @@ func (s *Sessions) Session(ctx context.Context, token string) (*app.Session, err
 	id, err1 := strconv.ParseInt(uid, 10, 64)
 	ms, err2 := strconv.ParseInt(exp, 10, 64)
 	if !ok || err1 != nil || err2 != nil {
-		return nil, wrap("session value", errors.New("malformed session value"))
+		return nil, errors.New("redis session: malformed session value")
 	}
 	sess := &app.Session{Token: token, UserID: id, ExpiresAt: time.UnixMilli(ms).UTC()}
 	if !s.now().Before(sess.ExpiresAt) {
@@ -146,12 +150,21 @@ type Pinger struct {
 // Ping implements app.Pinger.
 func (p Pinger) Ping(ctx context.Context) error { return p.C.Ping(ctx).Err() }
 
+// codeUnavailable is the app.Error code of a dependency that is down or slow
+// (app.EUNAVAILABLE); the HTTP layer answers it with 503 and Retry-After.
+const codeUnavailable = "unavailable"
+
+// redisError is a failed Redis call: the operation and cause for the logs,
+// and an *app.Error coded "unavailable" for the client, so a Redis outage or
+// stall is answered 503 with Retry-After (retry later), not 500.
 type redisError struct {
 	op  string
 	err error
 }
 
-func (e *redisError) Error() string { return "redis " + e.op + ": " + e.err.Error() }
-func (e *redisError) Unwrap() error { return e.err }
+var errUnavailable = app.Errorf(codeUnavailable, "the session store is unavailable, retry later")
+
+func (e *redisError) Error() string   { return "redis " + e.op + ": " + e.err.Error() }
+func (e *redisError) Unwrap() []error { return []error{errUnavailable, e.err} }
 
 func wrap(op string, err error) error { return &redisError{op: op, err: err} }

@@ -318,3 +318,59 @@ func TestInvalidationAcrossInstances(t *testing.T) {
 		t.Errorf("B read %q after A's write, want v2", got.Body)
 	}
 }
+
+// TestRedisStallAndLoss: Redis hangs (SIGSTOP: the port still accepts
+// connections, nothing answers) and then is gone. Session calls fail within
+// the client's timeout with the code "unavailable" (503 with Retry-After in
+// the HTTP layer, not 500 "internal"), and cached reads go on from the store.
+func TestRedisStallAndLoss(t *testing.T) {
+	srv := apptest.StartRedis(t)
+	c := redis.NewClient(redis.Options{Addr: srv.Addr})
+	defer c.Close()
+	s := redis.NewSessions(c, "", nil)
+	store := newPosts()
+	pc := redis.NewPostCache(c, store, redis.CacheOptions{})
+	defer pc.Close()
+	ctx := context.Background()
+	sess := &app.Session{Token: "tok", UserID: 7, ExpiresAt: time.Now().Add(time.Hour)}
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	p := &app.Post{UserID: 7, Body: "hello"}
+	if err := pc.CreatePost(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string) {
+		t.Helper()
+		for name, call := range map[string]func() error{
+			"Session":       func() error { _, err := s.Session(ctx, "tok"); return err },
+			"CreateSession": func() error { return s.CreateSession(ctx, sess) },
+			"DeleteSession": func() error { return s.DeleteSession(ctx, "tok") },
+		} {
+			start := time.Now()
+			err := call()
+			if took := time.Since(start); took > 2*time.Second {
+				t.Errorf("%s: %s took %s, want under 2s", what, name, took)
+			}
+			if app.ErrorCode(err) != "unavailable" {
+				t.Errorf("%s: %s: %v (code %q), want code \"unavailable\"", what, name, err, app.ErrorCode(err))
+			}
+		}
+		start := time.Now()
+		if got, err := pc.Post(ctx, p.ID); err != nil || got.Body != "hello" {
+			t.Errorf("%s: cached read = %+v, %v; want it from the store", what, got, err)
+		}
+		if took := time.Since(start); took > 2*time.Second {
+			t.Errorf("%s: cached read took %s", what, took)
+		}
+	}
+	srv.Pause()
+	check("Redis stalled")
+	srv.Resume()
+	if _, err := s.Session(ctx, "tok"); err != nil {
+		t.Errorf("after the stall: %v", err)
+	}
+	srv.RestartRedis()
+	srv.Pause() // and now it hangs again, with no data
+	check("Redis restarted empty, then stalled")
+}

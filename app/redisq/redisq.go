@@ -65,11 +65,30 @@ func New(ctx context.Context, c goredis.UniversalClient, o Options) (*Queue, err
 	if o.Block <= 0 {
 		o.Block = 2 * time.Second
 	}
-	err := c.XGroupCreateMkStream(ctx, o.Stream, o.Group, "0").Err()
-	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
-		return nil, fmt.Errorf("redisq: create group %q on %q: %w", o.Group, o.Stream, err)
+	q := &Queue{c: c, o: o}
+	if err := q.createGroup(ctx); err != nil {
+		return nil, err
 	}
-	return &Queue{c: c, o: o}, nil
+	return q, nil
+}
+
+// createGroup creates the stream (MKSTREAM) and its consumer group reading
+// from the start ("0"), so that jobs added before the group existed are
+// delivered too; a group that exists already (BUSYGROUP) is not an error.
+func (q *Queue) createGroup(ctx context.Context) error {
+	err := q.c.XGroupCreateMkStream(ctx, q.o.Stream, q.o.Group, "0").Err()
+	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		return unavailable(fmt.Errorf("redisq: create group %q on %q: %w", q.o.Group, q.o.Stream, err))
+	}
+	return nil
+}
+
+// noGroup reports Redis's NOGROUP error: the stream or its consumer group is
+// gone, as after a restart without persistence, a failover to an empty
+// replica or a FLUSHALL.
+func noGroup(err error) bool {
+	var re goredis.Error
+	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "NOGROUP")
 }
 
 // DeadStream is the key of the dead-letter stream.
@@ -81,14 +100,30 @@ func (q *Queue) attemptsKey() string { return q.o.Stream + ":attempts" }
 func (q *Queue) Enqueue(ctx context.Context, job app.ThumbnailJob) error {
 	b, _ := json.Marshal(job)
 	if err := q.c.XAdd(ctx, &goredis.XAddArgs{Stream: q.o.Stream, Values: []any{"job", b}}).Err(); err != nil {
-		return fmt.Errorf("redisq: enqueue: %w", err)
+		return unavailable(fmt.Errorf("redisq: enqueue: %w", err))
 	}
 	return nil
 }
 
 // Receive implements app.Queue: first messages whose delivery timed out,
-// then new ones, waiting up to Options.Block for them.
+// then new ones, waiting up to Options.Block for them. When Redis has lost
+// the stream or its group (NOGROUP), it creates them again and goes on, so a
+// worker outlives a Redis that restarts empty instead of failing forever.
 func (q *Queue) Receive(ctx context.Context, max int) ([]app.Message, error) {
+	msgs, err := q.receive(ctx, max)
+	if noGroup(err) {
+		if err := q.createGroup(ctx); err != nil {
+			return nil, err
+		}
+		msgs, err = q.receive(ctx, max)
+	}
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return q.decode(ctx, msgs)
+}
+
+func (q *Queue) receive(ctx context.Context, max int) ([]goredis.XMessage, error) {
 	msgs, _, err := q.c.XAutoClaim(ctx, &goredis.XAutoClaimArgs{Stream: q.o.Stream, Group: q.o.Group,
 		MinIdle: q.o.Visibility, Start: "0-0", Count: int64(max), Consumer: q.o.Consumer}).Result()
 	if err != nil {
@@ -107,11 +142,17 @@ func (q *Queue) Receive(ctx context.Context, max int) ([]app.Message, error) {
 			msgs = append(msgs, s.Messages...)
 		}
 	}
+	return msgs, nil
+}
+
+// decode counts each message's delivery and decodes its job; a malformed
+// one is dead-lettered at once.
+func (q *Queue) decode(ctx context.Context, msgs []goredis.XMessage) ([]app.Message, error) {
 	out := make([]app.Message, 0, len(msgs))
 	for _, m := range msgs {
 		n, err := q.c.HIncrBy(ctx, q.attemptsKey(), m.ID, 1).Result()
 		if err != nil {
-			return nil, fmt.Errorf("redisq: count delivery: %w", err)
+			return nil, unavailable(fmt.Errorf("redisq: count delivery: %w", err))
 		}
 		msg := app.Message{ID: m.ID, Receipt: m.ID, Attempt: int(n)}
 		s, _ := m.Values["job"].(string)
@@ -134,7 +175,7 @@ func (q *Queue) Ack(ctx context.Context, m app.Message) error {
 	pipe.XDel(ctx, q.o.Stream, m.Receipt)
 	pipe.HDel(ctx, q.attemptsKey(), m.Receipt)
 	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("redisq: ack: %w", err)
+		return unavailable(fmt.Errorf("redisq: ack: %w", err))
 	}
 	return nil
 }
@@ -149,7 +190,33 @@ func (q *Queue) DeadLetter(ctx context.Context, m app.Message, reason string) er
 	pipe.XDel(ctx, q.o.Stream, m.Receipt)
 	pipe.HDel(ctx, q.attemptsKey(), m.Receipt)
 	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("redisq: dead-letter: %w", err)
+		return unavailable(fmt.Errorf("redisq: dead-letter: %w", err))
 	}
 	return nil
+}
+
+// codeUnavailable is the app.Error code of a dependency that is down or slow
+// (app.EUNAVAILABLE); the HTTP layer answers it with 503 and Retry-After.
+const codeUnavailable = "unavailable"
+
+// unavailableError is a Redis failure: its cause for the logs, and an
+// *app.Error coded "unavailable" for the client.
+type unavailableError struct {
+	err error
+	ae  *app.Error
+}
+
+func (e *unavailableError) Error() string   { return e.err.Error() }
+func (e *unavailableError) Unwrap() []error { return []error{e.ae, e.err} }
+
+// unavailable marks err, a failed Redis call, as the queue being unavailable.
+func unavailable(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *app.Error
+	if errors.As(err, &ae) {
+		return err
+	}
+	return &unavailableError{err: err, ae: app.Errorf(codeUnavailable, "the job queue is unavailable, retry later")}
 }

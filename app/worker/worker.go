@@ -1,7 +1,10 @@
 // Package worker runs thumbnail jobs: it takes a job from the queue, makes
 // the thumbnail of the photo's original, stores it and marks the photo
 // ready. Jobs are idempotent (a redelivered job for a ready photo is only
-// acknowledged) and a job failing MaxAttempts times is dead-lettered.
+// acknowledged). A job that fails for good (see Permanent: an original that
+// does not decode, is too large or is gone) is dead-lettered at once; one
+// that fails otherwise (the database, the object store) is left for
+// redelivery and dead-lettered after MaxAttempts deliveries.
 package worker
 
 import (
@@ -142,10 +145,18 @@ func (w *Worker) Handle(ctx context.Context, m app.Message) {
 			log.Error("ack job", "err", err)
 		}
 		w.jobs.WithLabelValues(result).Inc()
-	case m.Attempt >= w.MaxAttempts:
-		log.Error("thumbnail job failed for the last time, dead-lettering", "err", err)
+	case Permanent(err) || m.Attempt >= w.MaxAttempts:
+		if Permanent(err) {
+			log.Error("thumbnail job failed for good, dead-lettering without retry", "err", err)
+		} else {
+			log.Error("thumbnail job failed for the last time, dead-lettering", "err", err)
+		}
 		if err := w.Photos.SetPhotoFailed(ctx, m.Job.PhotoID); err != nil {
+			// The message stays: it is delivered again and dead-lettered
+			// then, so the photo does not stay pending for ever.
 			log.Error("mark photo failed", "err", err)
+			w.jobs.WithLabelValues("retry").Inc()
+			return
 		}
 		if err := w.Queue.DeadLetter(ctx, m, app.ErrorMessage(err)); err != nil {
 			log.Error("dead-letter job", "err", err)
@@ -155,6 +166,21 @@ func (w *Worker) Handle(ctx context.Context, m app.Message) {
 		log.Warn("thumbnail job failed, will retry", "err", err)
 		w.jobs.WithLabelValues("retry").Inc()
 	}
+}
+
+// Permanent reports whether a job's error can never go away on a retry: the
+// original is not a decodable image (app.EINVALID: a bad header, or a valid
+// header over truncated or corrupt data), it is over the pixel bound
+// (app.ETOOLARGE), or it no longer exists (app.ENOTFOUND from the object
+// store: the upload stores it before it queues the job, so it cannot appear
+// later). Any other error (a database or object store that is down, slow or
+// refusing) is transient.
+func Permanent(err error) bool {
+	switch app.ErrorCode(err) {
+	case app.EINVALID, app.ETOOLARGE, app.ENOTFOUND:
+		return true
+	}
+	return false
 }
 
 func (w *Worker) process(ctx context.Context, job app.ThumbnailJob) (string, error) {

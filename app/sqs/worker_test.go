@@ -1,0 +1,72 @@
+package sqs_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image"
+	"image/png"
+	"io"
+	"log/slog"
+	"os"
+	"testing"
+
+	"github.com/scaling-aws/scaling-aws/app"
+	appsqs "github.com/scaling-aws/scaling-aws/app/sqs"
+	"github.com/scaling-aws/scaling-aws/app/thumb"
+	"github.com/scaling-aws/scaling-aws/app/worker"
+)
+
+// photos is a one-photo app.PhotoStore that records the status set.
+type photos struct {
+	app.PhotoStore
+	p *app.Photo
+}
+
+func (s *photos) Photo(context.Context, int64) (*app.Photo, error) { c := *s.p; return &c, nil }
+func (s *photos) SetPhotoFailed(context.Context, int64) error {
+	s.p.Status = app.PhotoFailed
+	return nil
+}
+
+// blobs serves one original.
+type blobs struct {
+	app.BlobStore
+	data []byte
+}
+
+func (b blobs) Blob(context.Context, string) (io.ReadCloser, string, error) {
+	return io.NopCloser(bytes.NewReader(b.data)), "image/png", nil
+}
+
+// TestPermanentFailureDeadLetteredAtOnce: on the SQS backend, a job whose
+// original is a truncated PNG (valid header, cut data) is dead-lettered on
+// its first delivery, with the reason, and its photo marked failed; the
+// recording holds no second delivery.
+func TestPermanentFailureDeadLetteredAtOnce(t *testing.T) {
+	b, err := os.ReadFile("testdata/permanent.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec recording
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatal(err)
+	}
+	srv, done := replay(t, &rec)
+	defer srv.Close()
+	var full bytes.Buffer
+	png.Encode(&full, image.NewGray(image.Rect(0, 0, 64, 64)))
+	ps := &photos{p: &app.Photo{ID: 42, Status: app.PhotoPending, OriginalKey: "originals/42.png"}}
+	w := &worker.Worker{Queue: appsqs.New(fakeAWS(), rec.QueueURL, rec.DLQURL, srv.URL), Photos: ps,
+		Blobs: blobs{data: full.Bytes()[:full.Len()/2]}, Thumbnail: thumb.Make, MaxAttempts: 5,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if n, err := w.RunOnce(context.Background()); err != nil || n != 1 {
+		t.Fatalf("RunOnce = %d, %v; want 1 job", n, err)
+	}
+	if n := done(); n != len(rec.Exchanges) {
+		t.Errorf("%d of %d recorded exchanges used: the job was not dead-lettered on its first delivery", n, len(rec.Exchanges))
+	}
+	if ps.p.Status != app.PhotoFailed {
+		t.Errorf("photo status %q, want failed", ps.p.Status)
+	}
+}
