@@ -74,6 +74,34 @@ type Database struct {
 	MaxAllocatedStorageGb int `json:"maxAllocatedStorageGb"`
 	// BackupRetentionDays keeps automated backups (7 to 35). Default: 7 in dev, 14 in prod.
 	BackupRetentionDays int `json:"backupRetentionDays"`
+	// Replicas is how many read replicas follow the primary (0 to 15), from users+++.
+	// Default: 0 before users+++; at users+++ 1 in dev (reads split for real, at the
+	// cheapest) and 2 in prod (one replica down still leaves a reader, and reads spread over
+	// two AZs).
+	Replicas *int `json:"replicas"`
+	// ReplicaInstanceClass sizes every replica. Default: instanceClass, because a replica
+	// smaller than its source falls behind under the source's write load.
+	ReplicaInstanceClass string `json:"replicaInstanceClass"`
+	// BufferPoolPercent is InnoDB's buffer pool as a share of the instance's memory (10 to
+	// 90): the seed's "first, try to configure the MySQL Database cache". Default: 75,
+	// RDS's own default, made explicit; applied at the next reboot.
+	BufferPoolPercent int `json:"bufferPoolPercent"`
+}
+
+// Cache sizes the memory cache (ElastiCache for Valkey) from users+++.
+type Cache struct {
+	// NodeType sizes every node. Default: cache.t4g.micro in dev (0.5 GiB, the cheapest
+	// node with Multi-AZ), cache.m7g.large in prod (6.4 GiB, network to match).
+	NodeType string `json:"nodeType"`
+	// EngineVersion pins Valkey's major.minor (7.2, 8.0 or 8.1); minor upgrades are
+	// automatic. Default: 8.0.
+	EngineVersion string `json:"engineVersion"`
+	// Replicas is how many replicas follow the primary in its shard (0 to 5). Default: 1
+	// (Multi-AZ with automatic failover). 0 is refused in prod and, in dev, is the named
+	// waiver SINGLE-NODE-CACHE (stages.Waivers).
+	Replicas *int `json:"replicas"`
+	// SnapshotRetentionDays keeps daily snapshots (1 to 35). Default: 1 in dev, 7 in prod.
+	SnapshotRetentionDays int `json:"snapshotRetentionDays"`
 }
 
 // Config is the whole validated configuration of one stack.
@@ -114,6 +142,12 @@ type Config struct {
 	WriteAPI Tier
 	// DB sizes the managed MySQL from users+.
 	DB Database
+	// Cache sizes the memory cache from users+++.
+	Cache Cache
+	// CacheAuthToken is the cache's AUTH token, from a secret config value
+	// (pulumi config set --secret scaling-aws:cacheAuthToken ...). It is never printed.
+	// Default: the cache component generates one at creation and keeps it.
+	CacheAuthToken string
 	// DBPassword is the RDS master password, from a secret config value
 	// (pulumi config set --secret scaling-aws:dbPassword ...). It is never printed.
 	// Default: the database component generates one at creation and keeps it; prod stacks
@@ -194,6 +228,10 @@ func Load(src Source) (*Config, error) {
 	object("readApi", &c.ReadAPI)
 	object("writeApi", &c.WriteAPI)
 	object("db", &c.DB)
+	object("cache", &c.Cache)
+	if v, ok := get("cacheAuthToken"); ok {
+		c.CacheAuthToken = v
+	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -235,8 +273,15 @@ func (c *Config) withDefaults() {
 	if c.Box.DataVolumeGb == 0 {
 		c.Box.DataVolumeGb = 20
 	}
-	for _, t := range []*Tier{&c.Web, &c.ReadAPI, &c.WriteAPI} {
-		tierDefaults(t, "t3.small", 2)
+	// users+++ adds servers ("more web and app servers"): in prod 3 web, 4 read-API (reads
+	// are 100 to 1) and 3 write-API servers, so an AZ loss leaves two of each; in dev one
+	// more read-API server, so reads are balanced over more than a pair.
+	sizes := [3]int{2, 2, 2}
+	if c.Stage >= UsersPlus3 {
+		sizes = [3]int{pick(prod, 3, 2), pick(prod, 4, 3), pick(prod, 3, 2)}
+	}
+	for i, t := range []*Tier{&c.Web, &c.ReadAPI, &c.WriteAPI} {
+		tierDefaults(t, "t3.small", sizes[i])
 	}
 	if c.DB.InstanceClass == "" {
 		c.DB.InstanceClass = pickS(prod, "db.m6g.large", "db.t4g.micro")
@@ -252,6 +297,32 @@ func (c *Config) withDefaults() {
 	}
 	if c.DB.BackupRetentionDays == 0 {
 		c.DB.BackupRetentionDays = pick(prod, 14, 7)
+	}
+	if c.DB.Replicas == nil {
+		n := 0
+		if c.Stage >= UsersPlus3 {
+			n = pick(prod, 2, 1)
+		}
+		c.DB.Replicas = &n
+	}
+	if c.DB.ReplicaInstanceClass == "" {
+		c.DB.ReplicaInstanceClass = c.DB.InstanceClass
+	}
+	if c.DB.BufferPoolPercent == 0 {
+		c.DB.BufferPoolPercent = 75
+	}
+	if c.Cache.NodeType == "" {
+		c.Cache.NodeType = pickS(prod, "cache.m7g.large", "cache.t4g.micro")
+	}
+	if c.Cache.EngineVersion == "" {
+		c.Cache.EngineVersion = "8.0"
+	}
+	if c.Cache.Replicas == nil {
+		one := 1
+		c.Cache.Replicas = &one
+	}
+	if c.Cache.SnapshotRetentionDays == 0 {
+		c.Cache.SnapshotRetentionDays = pick(prod, 7, 1)
 	}
 }
 

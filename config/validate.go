@@ -18,7 +18,12 @@ var (
 	domainRE       = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 	zoneIDRE       = regexp.MustCompile(`^Z[A-Z0-9]{5,32}$`)
 	mysqlVersionRE = regexp.MustCompile(`^8\.(0|4)(\.[0-9]+)?$`)
-	emailRE        = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	cacheNodeRE    = regexp.MustCompile(`^cache\.[a-z]+[0-9][a-z]*\.` + sizeRE + `$`)
+	valkeyRE       = regexp.MustCompile(`^(7\.2|8\.0|8\.1)$`)
+	// cacheTokenRE is ElastiCache's AUTH alphabet: 16 to 128 printable ASCII characters, the
+	// only specials ! & # $ ^ < > - (docs.aws.amazon.com/AmazonElastiCache/latest/dg/auth.html).
+	cacheTokenRE = regexp.MustCompile(`^[A-Za-z0-9!&#$^<>-]{16,128}$`)
+	emailRE      = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 )
 
 // logRetentionDays are the values CloudWatch Logs accepts for a log group's retention.
@@ -72,6 +77,7 @@ func (c *Config) Validate() error {
 	c.validateTier(&errs, "readApi", c.ReadAPI)
 	c.validateTier(&errs, "writeApi", c.WriteAPI)
 	c.validateDB(&errs)
+	c.validateCache(&errs)
 	if Arch(c.ReadAPI.InstanceType) != Arch(c.WriteAPI.InstanceType) {
 		errs.add("writeApi.instanceType", c.WriteAPI.InstanceType, "the read and write API servers run one app build; use the CPU architecture of readApi.instanceType %s (%s)", c.ReadAPI.InstanceType, Arch(c.ReadAPI.InstanceType))
 	}
@@ -191,5 +197,44 @@ func (c *Config) validateDB(errs *Errors) {
 	}
 	if d.BackupRetentionDays < 7 || d.BackupRetentionDays > 35 {
 		errs.add("db.backupRetentionDays", strconv.Itoa(d.BackupRetentionDays), "use 7 to 35 days")
+	}
+	if d.Replicas != nil {
+		switch n := *d.Replicas; {
+		case n < 0 || n > 15:
+			errs.add("db.replicas", strconv.Itoa(n), "use 0 to 15 read replicas (RDS for MySQL's limit per source)")
+		case n > 0 && c.Stage < UsersPlus3:
+			errs.add("db.replicas", strconv.Itoa(n), "read replicas arrive at stage users+++ (this stack is at %s); unset db.replicas or move the stack up", c.Stage)
+		}
+	}
+	if !dbClassRE.MatchString(d.ReplicaInstanceClass) {
+		errs.add("db.replicaInstanceClass", d.ReplicaInstanceClass, "use an RDS instance class such as db.t4g.micro or db.m6g.large")
+	}
+	if d.BufferPoolPercent < 10 || d.BufferPoolPercent > 90 {
+		errs.add("db.bufferPoolPercent", strconv.Itoa(d.BufferPoolPercent), "use 10 to 90 percent of the instance's memory (RDS's default is 75)")
+	}
+}
+
+func (c *Config) validateCache(errs *Errors) {
+	k := c.Cache
+	if !cacheNodeRE.MatchString(k.NodeType) {
+		errs.add("cache.nodeType", k.NodeType, "use an ElastiCache node type such as cache.t4g.micro or cache.m7g.large")
+	}
+	if !valkeyRE.MatchString(k.EngineVersion) {
+		errs.add("cache.engineVersion", k.EngineVersion, "use a Valkey version ElastiCache offers: 7.2, 8.0 or 8.1")
+	}
+	if k.Replicas != nil {
+		switch n := *k.Replicas; {
+		case n < 0 || n > 5:
+			errs.add("cache.replicas", strconv.Itoa(n), "use 0 to 5 replicas per shard (ElastiCache's limit)")
+		case n == 0 && c.Environment == Prod:
+			errs.add("cache.replicas", "0", "prod keeps sessions through a node failure: use at least 1 replica (Multi-AZ with automatic failover)")
+		}
+	}
+	if k.SnapshotRetentionDays < 1 || k.SnapshotRetentionDays > 35 {
+		errs.add("cache.snapshotRetentionDays", strconv.Itoa(k.SnapshotRetentionDays), "use 1 to 35 days")
+	}
+	if t := c.CacheAuthToken; t != "" && !cacheTokenRE.MatchString(t) {
+		// The value is a secret: the message never echoes it.
+		errs.add("cacheAuthToken", "[secret]", "use 16 to 128 letters, digits or ! & # $ ^ < > - (ElastiCache's AUTH rules), set with pulumi config set --secret")
 	}
 }
