@@ -1,6 +1,7 @@
 package components
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -281,5 +282,59 @@ func TestDatabaseBufferPoolAndReplicaAZ(t *testing.T) {
 		}, pulumi.WithMocks("scaling-aws", "dev", &dbRecorder{}))
 		require.Error(t, err, pct)
 		assert.Contains(t, err.Error(), "BufferPoolPercent")
+	}
+}
+
+// TestReaderName: one private zone in the VPC, one weighted CNAME per replica under one name;
+// bad args are refused before anything is registered.
+func TestReaderName(t *testing.T) {
+	rec := dbRun(t, "dev", func(ctx *pulumi.Context) error {
+		net, err := dbTestNetwork(ctx)
+		if err != nil {
+			return err
+		}
+		r, err := NewReaderName(ctx, "db-reader", &ReaderNameArgs{Network: net, Targets: []pulumi.StringInput{pulumi.String("r1.rds.example"), pulumi.String("r2.rds.example")}})
+		if err != nil {
+			return err
+		}
+		if r.FQDN != "reader.db.scaling-aws.internal" {
+			return fmt.Errorf("fqdn %s", r.FQDN)
+		}
+		return nil
+	})
+	zone := rec.find("aws:route53/zone:Zone", "db-reader")
+	require.NotNil(t, zone)
+	assert.Equal(t, "scaling-aws.internal", zone.Inputs["name"].StringValue())
+	require.Len(t, zone.Inputs["vpcs"].ArrayValue(), 1, "private: associated with the VPC")
+	for i, target := range []string{"r1.rds.example", "r2.rds.example"} {
+		set := fmt.Sprintf("replica-%d", i+1)
+		r := rec.find("aws:route53/record:Record", "db-reader-"+set)
+		require.NotNil(t, r, set)
+		assert.Equal(t, "reader.db.scaling-aws.internal", r.Inputs["name"].StringValue())
+		assert.Equal(t, "CNAME", r.Inputs["type"].StringValue())
+		assert.Equal(t, set, r.Inputs["setIdentifier"].StringValue())
+		assert.Equal(t, target, r.Inputs["records"].ArrayValue()[0].StringValue())
+		assert.Equal(t, 1.0, r.Inputs["weightedRoutingPolicies"].ArrayValue()[0].ObjectValue()["weight"].NumberValue())
+		assert.Equal(t, 5.0, r.Inputs["ttl"].NumberValue())
+	}
+	for _, tc := range []struct {
+		args ReaderNameArgs
+		want string
+	}{
+		{ReaderNameArgs{}, "Targets"},
+		{ReaderNameArgs{Targets: []pulumi.StringInput{pulumi.String("r1")}, TTLSeconds: 600}, "TTLSeconds"},
+		{ReaderNameArgs{Targets: []pulumi.StringInput{pulumi.String("r1")}, ZoneName: "Bad_Zone"}, "ZoneName"},
+	} {
+		err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+			net, err := dbTestNetwork(ctx)
+			if err != nil {
+				return err
+			}
+			tc.args.Network = net
+			_, err = NewReaderName(ctx, "db-reader", &tc.args)
+			return err
+		}, pulumi.WithMocks("scaling-aws", "dev", &dbRecorder{}))
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), tc.want)
 	}
 }
