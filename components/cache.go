@@ -171,6 +171,8 @@ func NewCache(ctx *pulumi.Context, name string, args *CacheArgs, opts ...pulumi.
 	c.SecurityGroup = sg
 
 	params, err := elasticache.NewParameterGroup(ctx, name, &elasticache.ParameterGroupArgs{
+		// The version is in the name: a new major needs a group of its family, created
+		// (new name) before the group in use is deleted.
 		Name:        pulumi.String(a.ReplicationGroupID + "-" + strings.ReplaceAll(a.EngineVersion, ".", "-")),
 		Family:      pulumi.String(valkeyFamilies[a.EngineVersion]),
 		Description: pulumi.Sprintf("%s: evict the keys closest to expiry first", name),
