@@ -124,6 +124,14 @@ type DatabaseArgs struct {
 	// AlarmTopicArn, when set, creates alarms notifying it: CPU, free storage and
 	// connections on every instance, and lag on each replica. Default: none, no alarms.
 	AlarmTopicArn pulumi.StringInput
+	// BufferPoolPercent sizes InnoDB's buffer pool (MySQL's own cache of table and index
+	// pages) as a share of the instance class's memory, 10 to 90: the seed's "first, try to
+	// configure the MySQL Database cache". It is written into the parameter group as
+	// {DBInstanceClassMemory*N/100} and applied at the next reboot (RDS treats the size as
+	// static). Default: 75 because it is RDS's own default formula, made explicit so a
+	// change is reviewed: more starves connections and the OS of memory (each connection
+	// takes a few MiB), less only when many connections or large sorts need the room.
+	BufferPoolPercent int
 }
 
 // Database is managed MySQL on RDS: a subnet group over the network's data subnets, a
@@ -204,6 +212,12 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 			param("long_query_time", "1"),
 			// FILE is what RDS exports to CloudWatch Logs; TABLE would fill the database.
 			param("log_output", "FILE"),
+			&rds.ParameterGroupParameterArgs{
+				Name:  pulumi.String("innodb_buffer_pool_size"),
+				Value: pulumi.Sprintf("{DBInstanceClassMemory*%d/100}", a.BufferPoolPercent),
+				// RDS applies the buffer pool size at a reboot; "immediate" is refused for it.
+				ApplyMethod: pulumi.String("pending-reboot"),
+			},
 		},
 		Tags: tags(name),
 	}, child...)
@@ -330,8 +344,14 @@ func (d *Database) replica(a *DatabaseArgs, n int, primary *rds.Instance, params
 	// A replica is stateful like its source (STATE-1: RetainOnDelete, protected in prod):
 	// readers may still be pointed at it when Replicas drops. The cost is that lowering
 	// Replicas leaves the dropped replica running in AWS until deleted by hand (docs).
-	opts := with(stateful(d.child, a.Protect), pulumi.DependsOn(logGroups))
+	// The primary's AZ moves on a Multi-AZ failover; the replica's is chosen once, at
+	// creation, and kept (a new AZ would replace the replica).
+	opts := with(stateful(d.child, a.Protect), pulumi.DependsOn(logGroups), pulumi.IgnoreChanges([]string{"availabilityZone"}))
+	azs := a.Network.AvailabilityZones
 	r, err := rds.NewInstance(d.ctx, name, &rds.InstanceArgs{
+		// Replicas go to AZs other than the primary's where the network has one, so an AZ
+		// loss takes the primary or the readers, not both.
+		AvailabilityZone: primary.AvailabilityZone.ApplyT(func(p string) string { return replicaAZ(azs, p, n) }).(pulumi.StringOutput),
 		// Same region: the source is named by identifier (an ARN only across regions).
 		ReplicateSourceDb: primary.Identifier,
 		Identifier:        pulumi.String(id),
@@ -364,6 +384,24 @@ func (d *Database) replica(a *DatabaseArgs, n int, primary *rds.Instance, params
 		Tags:                             tags(name),
 	}, opts...)
 	return r, id, err
+}
+
+// replicaAZ picks replica n's (from 1) AZ: round the AZs other than the primary's, or round
+// all of them when there is no other.
+func replicaAZ(azs []string, primary string, n int) string {
+	var others []string
+	for _, z := range azs {
+		if z != primary {
+			others = append(others, z)
+		}
+	}
+	if len(others) == 0 {
+		others = azs
+	}
+	if len(others) == 0 {
+		return ""
+	}
+	return others[(n-1)%len(others)]
 }
 
 // logGroups creates the log groups RDS exports instance id's logs to, so they have a
@@ -570,6 +608,12 @@ func (a *DatabaseArgs) withDefaults(ctx *pulumi.Context, name string) (*Database
 	}
 	if !weeklyWindow.MatchString(out.MaintenanceWindow) {
 		return nil, bad("MaintenanceWindow", out.MaintenanceWindow, "use ddd:hh:mm-ddd:hh:mm in UTC, such as sun:04:30-sun:05:30")
+	}
+	if out.BufferPoolPercent == 0 {
+		out.BufferPoolPercent = 75
+	}
+	if out.BufferPoolPercent < 10 || out.BufferPoolPercent > 90 {
+		return nil, bad("BufferPoolPercent", out.BufferPoolPercent, "use 10 to 90 percent of the instance's memory (RDS's default is 75)")
 	}
 	if out.Replicas < 0 || out.Replicas > MaxReplicas {
 		return nil, bad("Replicas", out.Replicas, fmt.Sprintf("use 0 to %d read replicas", MaxReplicas))

@@ -256,7 +256,8 @@ func TestDatabase(t *testing.T) {
 			for _, v := range pg.Inputs["parameters"].ArrayValue() {
 				params[v.ObjectValue()["name"].StringValue()] = v.ObjectValue()["value"].StringValue()
 			}
-			assert.Equal(t, map[string]string{"require_secure_transport": "ON", "slow_query_log": "1", "long_query_time": "1", "log_output": "FILE"}, params)
+			assert.Equal(t, map[string]string{"require_secure_transport": "ON", "slow_query_log": "1", "long_query_time": "1", "log_output": "FILE",
+				"innodb_buffer_pool_size": "{DBInstanceClassMemory*75/100}"}, params, "the buffer pool's default is RDS's own, written out")
 			assert.Equal(t, "db-physical", in["parameterGroupName"].StringValue())
 			assert.Equal(t, "db-physical", in["dbSubnetGroupName"].StringValue())
 

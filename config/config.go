@@ -99,6 +99,34 @@ type Database struct {
 	MaxAllocatedStorageGb int `json:"maxAllocatedStorageGb"`
 	// BackupRetentionDays keeps automated backups (7 to 35). Default: 7 in dev, 14 in prod.
 	BackupRetentionDays int `json:"backupRetentionDays"`
+	// Replicas is how many read replicas follow the primary (0 to 15), from users+++.
+	// Default: 0 before users+++; at users+++ 1 in dev (reads split for real, at the
+	// cheapest) and 2 in prod (one replica down still leaves a reader, and reads spread over
+	// two AZs).
+	Replicas int `json:"replicas"`
+	// ReplicaInstanceClass sizes every replica. Default: instanceClass, because a replica
+	// smaller than its source falls behind under the source's write load.
+	ReplicaInstanceClass string `json:"replicaInstanceClass"`
+	// BufferPoolPercent is InnoDB's buffer pool as a share of the instance's memory (10 to
+	// 90): the seed's "first, try to configure the MySQL Database cache". Default: 75,
+	// RDS's own default, made explicit; applied at the next reboot.
+	BufferPoolPercent int `json:"bufferPoolPercent"`
+}
+
+// Cache sizes the memory cache (ElastiCache for Valkey) from users+++.
+type Cache struct {
+	// NodeType sizes every node. Default: cache.t4g.micro in dev (0.5 GiB, the cheapest
+	// node with Multi-AZ), cache.m7g.large in prod (6.4 GiB, network to match).
+	NodeType string `json:"nodeType"`
+	// EngineVersion pins Valkey's major.minor (7.2, 8.0 or 8.1); minor upgrades are
+	// automatic. Default: 8.0.
+	EngineVersion string `json:"engineVersion"`
+	// Replicas is how many replicas follow the primary in its shard (0 to 5). Default: 1
+	// (Multi-AZ with automatic failover). 0 is refused in prod and, in dev, is the named
+	// waiver SINGLE-NODE-CACHE (stages.Waivers).
+	Replicas int `json:"replicas"`
+	// SnapshotRetentionDays keeps daily snapshots (1 to 35). Default: 1 in dev, 7 in prod.
+	SnapshotRetentionDays int `json:"snapshotRetentionDays"`
 }
 
 // Config is the whole validated configuration of one stack.
@@ -140,6 +168,12 @@ type Config struct {
 	WriteAPI Tier
 	// DB sizes the managed MySQL from users+.
 	DB Database
+	// Cache sizes the memory cache from users+++.
+	Cache Cache
+	// CacheAuthToken is the cache's AUTH token, from a secret config value
+	// (pulumi config set --secret scaling-aws:cacheAuthToken ...). It is never printed.
+	// Default: the cache component generates one at creation and keeps it.
+	CacheAuthToken string
 	// DBPassword is the RDS master password, from a secret config value
 	// (pulumi config set --secret scaling-aws:dbPassword ...). It is never printed.
 	// Default: the database component generates one at creation and keeps it; prod stacks
@@ -262,6 +296,30 @@ var fields = []field{
 	{key: "db.backupRetentionDays", num: func(c *Config) *int { return &c.DB.BackupRetentionDays }, min: 7, max: 35,
 		why: "RDS also accepts 0 (automated backups and point-in-time recovery off) and 1 to 6, but docs/security.md requires at least 7 days (SH RDS.11): backups are the database's only undo",
 		def: func(c *Config) { c.DB.BackupRetentionDays = pick(c.Protect(), 14, 7) }},
+	{key: "db.replicas", num: func(c *Config) *int { return &c.DB.Replicas }, min: 0, max: 15,
+		why: "RDS for MySQL's limit of read replicas per source",
+		def: func(c *Config) {
+			if c.Stage >= UsersPlus3 {
+				c.DB.Replicas = pick(c.Protect(), 2, 1)
+			}
+		}},
+	{key: "db.replicaInstanceClass", str: func(c *Config) *string { return &c.DB.ReplicaInstanceClass },
+		def: func(c *Config) { c.DB.ReplicaInstanceClass = c.DB.InstanceClass }},
+	{key: "db.bufferPoolPercent", num: func(c *Config) *int { return &c.DB.BufferPoolPercent }, min: 10, max: 90,
+		why: "of the instance's memory; RDS's default is 75, and above 90 MySQL's other buffers and the OS run out of memory",
+		def: func(c *Config) { c.DB.BufferPoolPercent = 75 }},
+
+	{key: "cache.nodeType", str: func(c *Config) *string { return &c.Cache.NodeType },
+		def: func(c *Config) { c.Cache.NodeType = pickS(c.Protect(), "cache.m7g.large", "cache.t4g.micro") }},
+	{key: "cache.engineVersion", str: func(c *Config) *string { return &c.Cache.EngineVersion },
+		def: func(c *Config) { c.Cache.EngineVersion = "8.0" }},
+	{key: "cache.replicas", num: func(c *Config) *int { return &c.Cache.Replicas }, min: 0, max: 5,
+		why: "ElastiCache's limit of replicas per shard",
+		def: func(c *Config) { c.Cache.Replicas = 1 }},
+	{key: "cache.snapshotRetentionDays", num: func(c *Config) *int { return &c.Cache.SnapshotRetentionDays }, min: 1, max: 35,
+		why: "ElastiCache keeps automatic snapshots up to 35 days; 0 would keep none",
+		def: func(c *Config) { c.Cache.SnapshotRetentionDays = pick(c.Protect(), 7, 1) }},
+	{key: "cacheAuthToken", str: func(c *Config) *string { return &c.CacheAuthToken }, optional: true, secret: true},
 }
 
 // Serving tiers share one shape; their defaults are t3.small and 2 servers, and a tier
@@ -273,6 +331,20 @@ const (
 	MaxTierSize = 100
 )
 
+// tierDefaultSizeAt is a tier's default size at the stack's stage. users+++ adds servers
+// ("more web and app servers"): in prod 3 web, 4 read-API (reads are 100 to 1) and 3
+// write-API servers, so an AZ loss leaves two of each; in dev one more read-API server, so
+// reads are balanced over more than a pair.
+func tierDefaultSizeAt(c *Config, key string) int {
+	if c.Stage < UsersPlus3 {
+		return tierDefaultSize
+	}
+	if key == "readApi" {
+		return pick(c.Protect(), 4, 3)
+	}
+	return pick(c.Protect(), 3, 2)
+}
+
 func tierType(key string, t func(*Config) *Tier) field {
 	return field{key: key + ".instanceType", str: func(c *Config) *string { return &t(c).InstanceType },
 		def: func(c *Config) { t(c).InstanceType = tierDefaultType }}
@@ -282,7 +354,7 @@ func tierDesired(key string, t func(*Config) *Tier) field {
 	return field{key: key + ".desired", num: func(c *Config) *int { return &t(c).Desired }, min: 1, max: MaxTierSize,
 		def: func(c *Config) {
 			tt := t(c)
-			tt.Desired = max(tierDefaultSize, tt.Min) // unset min is 0
+			tt.Desired = max(tierDefaultSizeAt(c, key), tt.Min) // unset min is 0
 			if c.isSet(key + ".max") {
 				tt.Desired = min(tt.Desired, tt.Max)
 			}

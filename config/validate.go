@@ -94,6 +94,7 @@ func (c *Config) Validate() error {
 	c.validateTier(&errs, ok, "readApi", c.ReadAPI)
 	c.validateTier(&errs, ok, "writeApi", c.WriteAPI)
 	c.validateDB(&errs, ok)
+	c.validateCache(&errs, ok)
 	if ok("readApi.instanceType") && ok("writeApi.instanceType") && Arch(c.ReadAPI.InstanceType) != Arch(c.WriteAPI.InstanceType) {
 		errs.add("writeApi.instanceType", c.WriteAPI.InstanceType, "the read and write API servers run one app build; use the CPU architecture of readApi.instanceType %s (%s)", c.ReadAPI.InstanceType, Arch(c.ReadAPI.InstanceType))
 	}
@@ -431,4 +432,44 @@ func passwordProblem(p string) string {
 		return fmt.Sprintf("it has %d characters", len(p))
 	}
 	return ""
+}
+
+var (
+	// cacheFamilyRE is an ElastiCache node family: cache.t4g, cache.m7g, cache.r7g...
+	cacheFamilyRE = regexp.MustCompile(`^cache\.[a-z]+[0-9][a-z]*$`)
+	// cacheTokenRE is ElastiCache's AUTH alphabet: 16 to 128 printable ASCII characters, the
+	// only specials ! & # $ ^ < > - (docs.aws.amazon.com/AmazonElastiCache/latest/dg/auth.html).
+	cacheTokenRE = regexp.MustCompile(`^[A-Za-z0-9!&#$^<>-]{16,128}$`)
+)
+
+// ValkeyVersions are the Valkey major.minor versions ElastiCache offers.
+var ValkeyVersions = []string{"7.2", "8.0", "8.1"}
+
+// validateCache holds the replica and cache checks that involve other settings (the table bounds the
+// numbers).
+func (c *Config) validateCache(errs *Errors, ok func(string) bool) {
+	if ok("db.replicas") && c.DB.Replicas > 0 && c.Stage < UsersPlus3 {
+		errs.add("db.replicas", strconv.Itoa(c.DB.Replicas), "read replicas arrive at stage users+++ (this stack is at %s); unset db.replicas or move the stack up", c.Stage)
+	}
+	if ok("db.replicaInstanceClass") {
+		family, size, _ := strings.Cut(strings.TrimPrefix(c.DB.ReplicaInstanceClass, "db."), ".")
+		if !strings.HasPrefix(c.DB.ReplicaInstanceClass, "db.") || !slices.Contains(rdsMySQLFamilies, family) || !sizeRE.MatchString(size) {
+			errs.add("db.replicaInstanceClass", c.DB.ReplicaInstanceClass, "use an RDS for MySQL instance class such as db.t4g.micro or db.m6g.large (families: db.%s)", strings.Join(rdsMySQLFamilies, ", db."))
+		}
+	}
+	k := c.Cache
+	family, size, _ := strings.Cut(strings.TrimPrefix(k.NodeType, "cache."), ".")
+	if ok("cache.nodeType") && (!cacheFamilyRE.MatchString("cache."+family) || !strings.HasPrefix(k.NodeType, "cache.") || !sizeRE.MatchString(size)) {
+		errs.add("cache.nodeType", k.NodeType, "use an ElastiCache node type such as cache.t4g.micro or cache.m7g.large")
+	}
+	if ok("cache.engineVersion") && !slices.Contains(ValkeyVersions, k.EngineVersion) {
+		errs.add("cache.engineVersion", k.EngineVersion, "use a Valkey version ElastiCache offers: %s", strings.Join(ValkeyVersions, ", "))
+	}
+	if ok("cache.replicas") && k.Replicas == 0 && c.Environment == Prod {
+		errs.add("cache.replicas", "0", "prod keeps sessions through a node failure: use at least 1 replica (Multi-AZ with automatic failover)")
+	}
+	if t := c.CacheAuthToken; t != "" && ok("cacheAuthToken") && !cacheTokenRE.MatchString(t) {
+		// The value is a secret: the message never echoes it.
+		errs.add("cacheAuthToken", secretShown, "use 16 to 128 letters, digits or ! & # $ ^ < > - (ElastiCache's AUTH rules), set with pulumi config set --secret")
+	}
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Private test servers for the app, on loopback, in a folder of your choice:
-# a MariaDB primary (binlog, GTID, server-id 1), a MariaDB replica (server-id 2,
-# read_only) replicating from it for real, and Redis.
+# a MariaDB primary (binlog, GTID, server-id 1), two MariaDB replicas (server-ids 2
+# and 3, read_only) replicating from it for real, and Redis.
 #
 #   scripts/services.sh start DIR    install what is missing, start all three, write DIR/env
 #   scripts/services.sh stop DIR     stop them (clean shutdown; safe to call twice)
@@ -18,10 +18,12 @@
 # DIR/env exports:
 #   TEST_MYSQL_PRIMARY_DSN   go-sql-driver DSN of the primary, user:pass@tcp(127.0.0.1:PORT)/
 #   TEST_MYSQL_REPLICA_DSN   the same for the replica
+#   TEST_MYSQL_REPLICA2_DSN  the same for the second replica (users+++ balances reads
+#                            over two: app/e2e/replicas_test.go)
 #   TEST_REDIS_ADDR          127.0.0.1:PORT
-#   TEST_MYSQL_PRIMARY_PORT, TEST_MYSQL_REPLICA_PORT, TEST_REDIS_PORT
+#   TEST_MYSQL_PRIMARY_PORT, TEST_MYSQL_REPLICA_PORT, TEST_MYSQL_REPLICA2_PORT, TEST_REDIS_PORT
 #   TEST_MYSQL_USER, TEST_MYSQL_PASSWORD
-#   TEST_MYSQL_PRIMARY_SOCKET, TEST_MYSQL_REPLICA_SOCKET
+#   TEST_MYSQL_PRIMARY_SOCKET, TEST_MYSQL_REPLICA_SOCKET, TEST_MYSQL_REPLICA2_SOCKET
 #                            admin sockets: `mariadb --no-defaults -S SOCKET -uroot` is root
 #
 # The test user is created on the primary (so it reaches the replica through
@@ -33,7 +35,7 @@
 # replica: a write sent to the replica by mistake fails (ER_OPTION_PREVENTS_STATEMENT).
 #
 # Environment (all optional):
-#   SERVICES_PRIMARY_PORT, SERVICES_REPLICA_PORT, SERVICES_REDIS_PORT
+#   SERVICES_PRIMARY_PORT, SERVICES_REPLICA_PORT, SERVICES_REPLICA2_PORT, SERVICES_REDIS_PORT
 #                      fixed ports; default: free ports picked at random in 20000-31999
 #                      (never 3306/6379, outside Linux's ephemeral range)
 #   SERVICES_MYSQL_USER, SERVICES_MYSQL_PASSWORD   default scaling / scaling-test
@@ -209,27 +211,30 @@ start_redis() {
   done
 }
 
-# replica_field NAME prints one field of SHOW SLAVE STATUS on the replica.
+# replica_field REPLICA NAME prints one field of SHOW SLAVE STATUS on REPLICA
+# (replica or replica2).
 replica_field() {
-  "$MARIADB" --no-defaults --protocol=socket -S "$DIR/replica/mysqld.sock" -uroot \
-    -e 'SHOW SLAVE STATUS\G' | sed -n "s/^ *$1: //p"
+  "$MARIADB" --no-defaults --protocol=socket -S "$DIR/$1/mysqld.sock" -uroot \
+    -e 'SHOW SLAVE STATUS\G' | sed -n "s/^ *$2: //p"
 }
 
+# start_replication REPLICA PRIMARY_PORT REPL_PASSWORD points REPLICA at the
+# primary and waits until it has caught up.
 start_replication() {
-  local primary_port=$1 repl_password=$2
-  local psock="$DIR/primary/mysqld.sock" rsock="$DIR/replica/mysqld.sock"
+  local name=$1 primary_port=$2 repl_password=$3
+  local psock="$DIR/primary/mysqld.sock" rsock="$DIR/$name/mysqld.sock"
   sql "$rsock" "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=$primary_port,
     MASTER_USER='repl', MASTER_PASSWORD='$repl_password', MASTER_CONNECT_RETRY=1,
     MASTER_USE_GTID=slave_pos; START SLAVE;"
   local deadline=$((SECONDS + $(timeout_s))) io sql_state
   while :; do
-    io=$(replica_field Slave_IO_Running)
-    sql_state=$(replica_field Slave_SQL_Running)
+    io=$(replica_field "$name" Slave_IO_Running)
+    sql_state=$(replica_field "$name" Slave_SQL_Running)
     [ "$io" = Yes ] && [ "$sql_state" = Yes ] && break
     if [ "$SECONDS" -ge "$deadline" ] || [ "$sql_state" = No ]; then
       "$MARIADB" --no-defaults -S "$rsock" -uroot -e 'SHOW SLAVE STATUS\G' >&2 || true
-      log_tail "$DIR/replica/error.log"
-      die "replica: replication not running (Slave_IO_Running=$io, Slave_SQL_Running=$sql_state)"
+      log_tail "$DIR/$name/error.log"
+      die "$name: replication not running (Slave_IO_Running=$io, Slave_SQL_Running=$sql_state)"
     fi
     sleep 0.2
   done
@@ -238,7 +243,7 @@ start_replication() {
   local pos
   pos=$(sql "$psock" "SELECT @@gtid_binlog_pos")
   [ "$(sql "$rsock" "SELECT MASTER_GTID_WAIT('$pos', $(timeout_s))")" = 0 ] ||
-    die "replica: did not reach the primary's GTID $pos within $(timeout_s)s"
+    die "$name: did not reach the primary's GTID $pos within $(timeout_s)s"
 }
 
 cmd_start() {
@@ -263,17 +268,18 @@ cmd_start() {
   command -v setsid >/dev/null || install_missing setsid=util-linux
 
   if alive "$DIR/primary/mariadbd.pid" mariadbd || alive "$DIR/replica/mariadbd.pid" mariadbd ||
-    alive "$DIR/redis/redis.pid" redis-server; then
+    alive "$DIR/replica2/mariadbd.pid" mariadbd || alive "$DIR/redis/redis.pid" redis-server; then
     die "servers are already running in $DIR: run 'scripts/services.sh stop $DIR' first"
   fi
-  rm -rf "$DIR/primary" "$DIR/replica" "$DIR/redis" "$DIR/env"
+  rm -rf "$DIR/primary" "$DIR/replica" "$DIR/replica2" "$DIR/redis" "$DIR/env"
   # Anything started before a failure is stopped again: no half-started set.
   trap 'rc=$?; if [ "$rc" -ne 0 ]; then cmd_stop >/dev/null 2>&1 || true; fi' EXIT
 
-  local pport rport xport
+  local pport rport r2port xport
   pport=$(pick_port "${SERVICES_PRIMARY_PORT:-}")
   rport=$(pick_port "${SERVICES_REPLICA_PORT:-}" "$pport")
-  xport=$(pick_port "${SERVICES_REDIS_PORT:-}" "$pport" "$rport")
+  r2port=$(pick_port "${SERVICES_REPLICA2_PORT:-}" "$pport" "$rport")
+  xport=$(pick_port "${SERVICES_REDIS_PORT:-}" "$pport" "$rport" "$r2port")
   local user=${SERVICES_MYSQL_USER:-scaling} password=${SERVICES_MYSQL_PASSWORD:-scaling-test}
   local repl_password
   repl_password="repl-$RANDOM$RANDOM"
@@ -282,6 +288,8 @@ cmd_start() {
     --log-bin="$DIR/primary/data/binlog" --binlog-format=ROW --gtid-strict-mode=ON
   start_mariadb replica "$rport" --server-id=2 --read-only=ON \
     --relay-log="$DIR/replica/data/relay" --skip-slave-start --gtid-strict-mode=ON
+  start_mariadb replica2 "$r2port" --server-id=3 --read-only=ON \
+    --relay-log="$DIR/replica2/data/relay" --skip-slave-start --gtid-strict-mode=ON
   start_redis "$xport"
 
   # Created on the primary, after the replica exists, so they replicate.
@@ -290,26 +298,32 @@ cmd_start() {
     GRANT REPLICATION SLAVE ON *.* TO 'repl'@'127.0.0.1';
     CREATE USER '$user'@'%' IDENTIFIED BY '$password';
     GRANT ALL PRIVILEGES ON *.* TO '$user'@'%' WITH GRANT OPTION;"
-  start_replication "$pport" "$repl_password"
-  sql "$DIR/replica/mysqld.sock" "REVOKE READ_ONLY ADMIN ON *.* FROM '$user'@'%'"
+  local r
+  for r in replica replica2; do
+    start_replication "$r" "$pport" "$repl_password"
+    sql "$DIR/$r/mysqld.sock" "REVOKE READ_ONLY ADMIN ON *.* FROM '$user'@'%'"
+  done
 
   local tmp="$DIR/env.tmp"
   {
     echo "# written by scripts/services.sh start $DIR"
     echo "export TEST_MYSQL_PRIMARY_DSN='$user:$password@tcp(127.0.0.1:$pport)/'"
     echo "export TEST_MYSQL_REPLICA_DSN='$user:$password@tcp(127.0.0.1:$rport)/'"
+    echo "export TEST_MYSQL_REPLICA2_DSN='$user:$password@tcp(127.0.0.1:$r2port)/'"
     echo "export TEST_REDIS_ADDR='127.0.0.1:$xport'"
     echo "export TEST_MYSQL_PRIMARY_PORT=$pport"
     echo "export TEST_MYSQL_REPLICA_PORT=$rport"
+    echo "export TEST_MYSQL_REPLICA2_PORT=$r2port"
     echo "export TEST_REDIS_PORT=$xport"
     echo "export TEST_MYSQL_USER='$user'"
     echo "export TEST_MYSQL_PASSWORD='$password'"
     echo "export TEST_MYSQL_PRIMARY_SOCKET='$DIR/primary/mysqld.sock'"
     echo "export TEST_MYSQL_REPLICA_SOCKET='$DIR/replica/mysqld.sock'"
+    echo "export TEST_MYSQL_REPLICA2_SOCKET='$DIR/replica2/mysqld.sock'"
   } >"$tmp"
   mv "$tmp" "$DIR/env"
   trap - EXIT
-  echo "services.sh: MariaDB primary 127.0.0.1:$pport, replica 127.0.0.1:$rport (replicating), Redis 127.0.0.1:$xport; env in $DIR/env" >&2
+  echo "services.sh: MariaDB primary 127.0.0.1:$pport, replicas 127.0.0.1:$rport and 127.0.0.1:$r2port (replicating), Redis 127.0.0.1:$xport; env in $DIR/env" >&2
 }
 
 # stop_one PIDFILE COMM: SIGTERM (a clean shutdown for both mariadbd and
@@ -335,6 +349,7 @@ stop_one() {
 }
 
 cmd_stop() {
+  stop_one "$DIR/replica2/mariadbd.pid" mariadbd
   stop_one "$DIR/replica/mariadbd.pid" mariadbd
   stop_one "$DIR/primary/mariadbd.pid" mariadbd
   stop_one "$DIR/redis/redis.pid" redis-server

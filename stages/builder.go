@@ -30,6 +30,8 @@ const (
 	nameWriteAPI = "write-api"
 	nameCDN      = "cdn"
 	nameCert     = "cert"
+	nameCache    = "cache"
+	nameReader   = "db-reader"
 )
 
 // builder holds what every stage composes from: the context, the config and the outputs.
@@ -162,6 +164,9 @@ func (b *builder) database(net *components.Network, alarms *components.Alarms) (
 		LogRetentionDays:      b.cfg.LogRetentionDays,
 		AlarmTopicArn:         alarms.TopicArn,
 		MasterPassword:        b.dbPassword(),
+		Replicas:              d.Replicas,
+		ReplicaInstanceClass:  d.ReplicaInstanceClass,
+		BufferPoolPercent:     d.BufferPoolPercent,
 	})
 	if err != nil {
 		return nil, err
@@ -169,6 +174,33 @@ func (b *builder) database(net *components.Network, alarms *components.Alarms) (
 	b.outputs["dbAddress"] = db.Address
 	b.outputs["dbSecretArn"] = db.SecretArn
 	return db, nil
+}
+
+// cache creates the memory cache (users+++): Valkey in the cache-tier subnets, alarmed on
+// the stack's topic. It keeps its name to the last stage.
+func (b *builder) cache(net *components.Network, alarms *components.Alarms) (*components.Cache, error) {
+	k := b.cfg.Cache
+	var token pulumi.StringInput
+	if b.cfg.CacheAuthToken != "" {
+		token = pulumi.ToSecret(pulumi.String(b.cfg.CacheAuthToken)).(pulumi.StringOutput)
+	}
+	c, err := components.NewCache(b.ctx, nameCache, &components.CacheArgs{
+		Network:               net,
+		NodeType:              k.NodeType,
+		EngineVersion:         k.EngineVersion,
+		Replicas:              &k.Replicas,
+		SnapshotRetentionDays: k.SnapshotRetentionDays,
+		Protect:               b.cfg.Protect(),
+		AuthToken:             token,
+		LogRetentionDays:      b.cfg.LogRetentionDays,
+		AlarmTopicArn:         alarms.TopicArn,
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.outputs["cacheAddress"] = c.PrimaryAddress
+	b.outputs["cacheSecretArn"] = c.SecretArn
+	return c, nil
 }
 
 // dbPassword is the configured master password as a secret, or nil to let the database

@@ -59,6 +59,7 @@ var Registry = []Definition{
 		Stage:      config.UsersPlus3,
 		Adds:       "ElastiCache for hot content and sessions; MySQL read replicas with reads and writes split; more servers",
 		Bottleneck: "we are read-heavy (100:1 with writes) and our database is suffering from poor performance from the high read requests",
+		deploy:     usersPlus3,
 	},
 	{
 		Stage:      config.UsersPlus4,

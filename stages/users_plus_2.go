@@ -21,8 +21,31 @@ import (
 // The seed: "our single Web Server bottlenecks during peak hours, resulting in slow responses
 // and in some cases, downtime. As the service matures, we'd also like to move towards higher
 // availability and redundancy."
-func usersPlus2(b *builder) error {
-	net, alarms, rel, err := b.foundation([]components.Tier{components.TierPublic, components.TierWeb, components.TierApp, components.TierData}, serverEndpoints, b.cfg.ReadAPI.InstanceType)
+func usersPlus2(b *builder) error { return tiered(b, nil) }
+
+// stageExtras is what a later stage adds to the users++ composition without copying it:
+// more subnet tiers, and the data tier beside MySQL (built once the database exists) with
+// the environment it gives each API role and the links it needs from their servers.
+type stageExtras struct {
+	tiers []components.Tier
+	data  func(b *builder, net *components.Network, alarms *components.Alarms, db *components.Database) (*dataTier, error)
+}
+
+// dataTier is what stageExtras.data built.
+type dataTier struct {
+	// env is the extra app environment of role "read" or "write".
+	env func(role string) map[string]pulumi.StringInput
+	// link opens the security groups and grants the read-API and write-API servers need.
+	link func(read, write *components.ServerGroup) error
+}
+
+// tiered composes users++ and, with extras, the stages built on it.
+func tiered(b *builder, x *stageExtras) error {
+	tiers := []components.Tier{components.TierPublic, components.TierWeb, components.TierApp, components.TierData}
+	if x != nil {
+		tiers = append(tiers, x.tiers...)
+	}
+	net, alarms, rel, err := b.foundation(tiers, serverEndpoints, b.cfg.ReadAPI.InstanceType)
 	if err != nil {
 		return err
 	}
@@ -36,6 +59,12 @@ func usersPlus2(b *builder) error {
 	db, err := b.database(net, alarms)
 	if err != nil {
 		return err
+	}
+	extra := &dataTier{}
+	if x != nil && x.data != nil {
+		if extra, err = x.data(b, net, alarms, db); err != nil {
+			return err
+		}
 	}
 	certs, err := b.certificates()
 	if err != nil {
@@ -99,13 +128,19 @@ func usersPlus2(b *builder) error {
 		return err
 	}
 	apiEnv := func(role string) map[string]pulumi.StringInput {
-		return map[string]pulumi.StringInput{
+		env := map[string]pulumi.StringInput{
 			"APP_ROLE": pulumi.String(role), "APP_ADDR": pulumi.String(":8080"), "AWS_REGION": pulumi.String(b.cfg.Region),
 			"DB_HOST": db.Address, "DB_PORT": pulumi.Sprintf("%d", db.Port), "DB_NAME": pulumi.String("app"), "DB_USER": pulumi.String("admin"),
 			"DB_PASSWORD_SECRET_ARN": db.SecretArn, "DB_TLS": pulumi.String("rds"),
 			"DB_MIGRATE": pulumi.String(map[string]string{"read": "false", "write": "true"}[role]),
 			"S3_BUCKET":  store.ID, "CDN_BASE_URL": cdn.URL,
 		}
+		if extra.env != nil {
+			for k, v := range extra.env(role) {
+				env[k] = v
+			}
+		}
+		return env
 	}
 	read, err := b.serverGroup(nameReadAPI, net, alarms, appImage, b.cfg.ReadAPI, components.TierApp, readTarget, &components.ServerScriptArgs{
 		Tier: nameReadAPI, Release: rel, Region: b.cfg.Region, Env: apiEnv("read"),
@@ -136,6 +171,11 @@ func usersPlus2(b *builder) error {
 	} {
 		if link != nil {
 			return link
+		}
+	}
+	if extra.link != nil {
+		if err := extra.link(read, write); err != nil {
+			return err
 		}
 	}
 

@@ -11,6 +11,12 @@ import (
 // validation refuses it in prod.
 const PlainHTTPOrigin = "PLAIN-HTTP-ORIGIN"
 
+// SingleNodeCache names the exception a dev stack asks for with cache.replicas = 0 from
+// users+++: one cache node, no Multi-AZ and no failover (rule EC-3), for half the cost. A
+// node failure then logs every user out and empties the cache until the node is replaced.
+// Config validation refuses it in prod.
+const SingleNodeCache = "SINGLE-NODE-CACHE"
+
 // Waivers returns the security rules (internal/rules IDs) that cfg deliberately does not
 // meet, each with the named exception and its reason. The tests and the preview check a stage
 // with exactly these waivers; every other rule must pass.
@@ -20,6 +26,9 @@ func Waivers(cfg *config.Config) map[string]string {
 		reason := PlainHTTPOrigin + " (no domain configured, dev only): " + components.PlainHTTPNotice
 		w["LB-4"] = reason
 		w["LB-5"] = reason
+	}
+	if cfg.Stage >= config.UsersPlus3 && cfg.Cache.Replicas == 0 {
+		w["EC-3"] = SingleNodeCache + " (cache.replicas = 0, dev only): one node, no Multi-AZ or failover; a node failure logs every user out"
 	}
 	return w
 }

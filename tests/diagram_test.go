@@ -18,6 +18,7 @@ var stagePages = map[config.Stage]string{
 	config.SingleBox:  "single-box.md",
 	config.UsersPlus:  "users-plus.md",
 	config.UsersPlus2: "users-plus-2.md",
+	config.UsersPlus3: "users-plus-3.md",
 }
 
 const (

@@ -67,6 +67,9 @@ func TestStatefulResourcesCarryOver(t *testing.T) {
 	keep := map[config.Stage][]string{
 		config.SingleBox: {"aws:ec2/vpc:Vpc::network", "aws:ec2/subnet:Subnet::network-public-us-east-1a", "aws:ebs/volume:Volume::box-data"},
 		config.UsersPlus: {"aws:ec2/vpc:Vpc::network", "aws:rds/instance:Instance::db", "aws:s3/bucketV2:BucketV2::store", "aws:s3/bucketV2:BucketV2::logs", "aws:ec2/subnet:Subnet::network-data-us-east-1b"},
+		// users++ -> users+++ keeps the primary, its secret, the buckets and the network.
+		config.UsersPlus2: {"aws:ec2/vpc:Vpc::network", "aws:rds/instance:Instance::db", "aws:secretsmanager/secret:Secret::db-master", "aws:s3/bucketV2:BucketV2::store",
+			"aws:s3/bucketV2:BucketV2::logs", "aws:ec2/subnet:Subnet::network-data-us-east-1a", "aws:ec2/subnet:Subnet::network-app-us-east-1b"},
 	}
 	for from, names := range keep {
 		to := from + 1

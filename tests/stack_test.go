@@ -97,6 +97,9 @@ func mustContain(stage config.Stage) []string {
 	if stage >= config.UsersPlus2 {
 		ids = append(ids, "NET-2", "RDS-3", "ASG-1", "ASG-2", "ASG-3", "ASG-4", "LB-1", "LB-3", "LB-4", "LB-5", "LB-6", "CF-1", "CF-3", "CF-4")
 	}
+	if stage >= config.UsersPlus3 {
+		ids = append(ids, "EC-1", "EC-2", "EC-3", "EC-4", "EC-5")
+	}
 	return ids
 }
 

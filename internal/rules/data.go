@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"regexp"
+
 	"github.com/scaling-aws/scaling-aws/internal/graph"
 )
 
@@ -132,6 +134,27 @@ func rdsRules() []Rule {
 	}}
 }
 
+var (
+	redisAddrRE   = regexp.MustCompile(`(?m)^\s*(?:export\s+)?REDIS_ADDR=['"]?([^\s'"]+)`)
+	redisTLSRE    = regexp.MustCompile(`(?m)^\s*(?:export\s+)?REDIS_TLS=['"]?([^\s'"]*)`)
+	redisSecretRE = regexp.MustCompile(`(?m)^\s*(?:export\s+)?REDIS_AUTH_SECRET_ARN=['"]?arn:[^\s'"]+`)
+	redisPassRE   = regexp.MustCompile(`(?m)^\s*(?:export\s+)?REDIS_PASSWORD=`)
+	loopbackRE    = regexp.MustCompile(`^(127\.0\.0\.1|localhost|\[::1\]):`)
+)
+
+// cacheClients are the instances and launch templates whose app reaches a Redis or Valkey
+// server other than loopback (the tests' own).
+func cacheClients(e *Env) []*graph.Resource {
+	var out []*graph.Resource
+	for _, r := range instancesAndTemplates(e) {
+		m := redisAddrRE.FindStringSubmatch(userData(r))
+		if m != nil && !loopbackRE.MatchString(m[1]) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 func hasRedis(e *Env) bool { return e.Has(tRedis) }
 
 func redis(e *Env) []*graph.Resource { return e.Of(tRedis) }
@@ -210,6 +233,32 @@ func cacheRules() []Rule {
 				return []Violation{v("snapshotRetentionLimit must be above 0")}
 			}
 			return nil
+		},
+	}, {
+		ID:    "EC-5",
+		Title: "the app reaches its cache over TLS, with the token from Secrets Manager",
+		Refs:  []string{"SEC09-BP02", "CKV_AWS_46", "SECURITY.md ElastiCache (encryption in transit)"},
+		Applies: "every aws:ec2/instance:Instance and aws:ec2/launchTemplate:LaunchTemplate whose user data sets REDIS_ADDR to a host other than loopback; " +
+			"REDIS_TLS must be true (the client then verifies the server's certificate) and REDIS_AUTH_SECRET_ARN must name the token's secret (never REDIS_PASSWORD)",
+		AppliesTo: func(e *Env) bool { return len(cacheClients(e)) > 0 },
+		Select:    cacheClients,
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			ud := userData(r)
+			var out []Violation
+			mode := ""
+			if m := redisTLSRE.FindStringSubmatch(ud); m != nil {
+				mode = m[1]
+			}
+			if mode != "true" {
+				out = append(out, v("REDIS_TLS=%q: set REDIS_TLS=true; ElastiCache's transit encryption refuses plain clients and an unverified server can be impersonated", mode))
+			}
+			if !redisSecretRE.MatchString(ud) {
+				out = append(out, v("REDIS_AUTH_SECRET_ARN is not set: the app must read the cache's AUTH token from Secrets Manager"))
+			}
+			if redisPassRE.MatchString(ud) {
+				out = append(out, v("REDIS_PASSWORD is set in user data: deliver the token through REDIS_AUTH_SECRET_ARN instead"))
+			}
+			return out
 		},
 	}}
 }

@@ -144,7 +144,7 @@ func compliant() *fixture {
 		"metadataOptions":     m{"httpTokens": "required", "httpPutResponseHopLimit": 1.0, "httpEndpoint": "enabled"},
 		"blockDeviceMappings": l(m{"deviceName": "/dev/xvda", "ebs": m{"encrypted": "true", "volumeType": "gp3"}}),
 		"networkInterfaces":   l(m{"associatePublicIpAddress": "false"}),
-		"userData":            base64.StdEncoding.EncodeToString([]byte("#!/bin/sh\nDB_HOST=db.abc.us-east-1.rds.amazonaws.com\nDB_PASSWORD_SECRET_ARN=arn:aws:secretsmanager:x\nDB_TLS=rds\n")),
+		"userData":            base64.StdEncoding.EncodeToString([]byte("#!/bin/sh\nDB_HOST=db.abc.us-east-1.rds.amazonaws.com\nDB_PASSWORD_SECRET_ARN=arn:aws:secretsmanager:x\nDB_TLS=rds\nREDIS_ADDR=master.c.use1.cache.amazonaws.com:6379\nREDIS_TLS=true\nREDIS_AUTH_SECRET_ARN=arn:aws:secretsmanager:us-east-1:1:secret:c\n")),
 	}, webSG, profile)
 	inst := add(tInstance, "admin", m{
 		"ami": "ami-1", "instanceType": "t3.micro", "subnetId": id(subnets["app-a"]), "vpcSecurityGroupIds": l(id(webSG)),

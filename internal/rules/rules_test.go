@@ -165,6 +165,9 @@ var mutations = []mutation{
 	{rule: "EC-2", name: "no auth at all", mutate: set("cache", "authToken", nil), want: "cache"},
 	{rule: "EC-3", name: "one node", mutate: set("cache", "numCacheClusters", 1.0), want: "cache"},
 	{rule: "EC-4", name: "no snapshots", mutate: set("cache", "snapshotRetentionLimit", 0.0), want: "cache"},
+	{rule: "EC-5", name: "cache client without TLS", mutate: set("web-lt", "userData", b64("#!/bin/sh\nREDIS_ADDR=master.c.use1.cache.amazonaws.com:6379\nREDIS_AUTH_SECRET_ARN=arn:aws:secretsmanager:x:1:secret:c\n")), want: "web-lt", msg: "REDIS_TLS"},
+	{rule: "EC-5", name: "cache client with TLS off", mutate: set("admin", "userData", "#!/bin/sh\nexport REDIS_ADDR='10.0.20.5:6379'\nREDIS_TLS=false\nREDIS_AUTH_SECRET_ARN=arn:aws:secretsmanager:x:1:secret:c\n"), want: "admin", msg: "REDIS_TLS=\"false\""},
+	{rule: "EC-5", name: "cache token in user data", mutate: set("web-lt", "userData", b64("#!/bin/sh\nREDIS_ADDR=master.c.use1.cache.amazonaws.com:6379\nREDIS_TLS=true\nREDIS_PASSWORD=x\n")), want: "web-lt", msg: "REDIS_AUTH_SECRET_ARN"},
 
 	// S3.
 	{rule: "S3-1", name: "public policies allowed", mutate: set("data-pab", "blockPublicPolicy", false), want: "data-pab"},
