@@ -53,8 +53,10 @@ type KeyArgs struct {
 //     is not covered by any IAM policy of the account (EC2 Auto Scaling user guide, "Required
 //     AWS KMS key policy for use with encrypted volumes"). It is named in a condition
 //     (aws:PrincipalArn), not as the principal: KMS refuses a key policy naming a principal that
-//     does not exist yet, and that role exists only after the account's first Auto Scaling
-//     group, which in this stack comes stages after the key;
+//     does not exist yet ("MalformedPolicyDocumentException: Policy contains a statement with
+//     one or more invalid principals", lightspin-tech/eks-creation-engine#4), and that role
+//     exists only after the account's first Auto Scaling group, which in this stack comes
+//     stages after the key;
 //   - CloudFront of this account, to read objects encrypted with the key through Origin Access
 //     Control (aws:SourceArn on any distribution of the account, so the key does not depend on
 //     the distribution that depends on the bucket).

@@ -451,14 +451,14 @@ func (e *Env) namesKey(r *graph.Resource, s string) bool {
 
 // keyHolders are, per resource type, the inputs naming the key that encrypts its data.
 var keyHolders = map[string][]string{
-	tRDS:            {"kmsKeyId"},
-	tVolume:         {"kmsKeyId"},
-	tLogGroup:       {"kmsKeyId"},
-	tSecret:         {"kmsKeyId"},
-	tTopic:          {"kmsMasterKeyId"},
-	tInstance:       {"rootBlockDevice.kmsKeyId"},
-	tBucket:         nil, // through its server-side encryption companion
-	tLaunchTemplate: nil, // every block device mapping
+	tRDS:      {"kmsKeyId"},
+	tVolume:   {"kmsKeyId"},
+	tLogGroup: {"kmsKeyId"},
+	tSecret:   {"kmsKeyId"},
+	tTopic:    {"kmsMasterKeyId"},
+	tInstance: {"rootBlockDevice.kmsKeyId"},
+	// Buckets (through their encryption companion) and launch templates (every block
+	// device) are checked in KMS-2 itself.
 }
 
 func keyRules() []Rule {
