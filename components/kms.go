@@ -57,9 +57,9 @@ type KeyArgs struct {
 //     one or more invalid principals", lightspin-tech/eks-creation-engine#4), and that role
 //     exists only after the account's first Auto Scaling group, which in this stack comes
 //     stages after the key;
-//   - CloudFront of this account, to read objects encrypted with the key through Origin Access
-//     Control (aws:SourceArn on any distribution of the account, so the key does not depend on
-//     the distribution that depends on the bucket).
+//   - CloudFront of this account, kms:Decrypt only, to read objects encrypted with the key
+//     through Origin Access Control (aws:SourceArn on any distribution of the account, so the
+//     key does not depend on the distribution that depends on the bucket).
 //
 // Costs money: 1 USD a month, plus requests beyond the free tier.
 type Key struct {
@@ -162,7 +162,7 @@ func keyPolicy(a *KeyArgs) (string, error) {
 	}, {
 		"Sid": "CloudFrontOriginAccessControlOfThisAccount", "Effect": "Allow",
 		"Principal": map[string]any{"Service": "cloudfront.amazonaws.com"},
-		"Action":    []string{"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"},
+		"Action":    "kms:Decrypt", // CloudFront only reads the store
 		"Resource":  "*",
 		"Condition": map[string]any{"ArnLike": map[string]any{
 			"aws:SourceArn": fmt.Sprintf("arn:%s:cloudfront::%s:distribution/*", a.Partition, a.AccountID),
@@ -188,7 +188,7 @@ func NewKey(ctx *pulumi.Context, name string, args *KeyArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 	key, err := kms.NewKey(ctx, name, &kms.KeyArgs{
-		Description:           pulumi.Sprintf("%s-%s: the stack's key (logs, alarm topic, secrets, EBS, RDS, S3)", ctx.Project(), ctx.Stack()),
+		Description:           pulumi.Sprintf("%s-%s: the stack's key (the alarm topic; what the stack encrypts with it, see docs/decisions.md 9)", ctx.Project(), ctx.Stack()),
 		KeyUsage:              pulumi.String("ENCRYPT_DECRYPT"),
 		CustomerMasterKeySpec: pulumi.String("SYMMETRIC_DEFAULT"), // EBS and RDS take symmetric keys only
 		EnableKeyRotation:     pulumi.Bool(true),

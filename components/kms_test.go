@@ -83,6 +83,7 @@ func TestKeyPolicyAndSettings(t *testing.T) {
 	}
 	assert.Equal(t, true, get(st["AutoScalingServiceLinkedRoleGrants"], "Condition.Bool.kms:GrantIsForAWSResource"))
 	assert.Equal(t, "arn:aws:cloudfront::123456789012:distribution/*", get(st["CloudFrontOriginAccessControlOfThisAccount"], "Condition.ArnLike.aws:SourceArn"))
+	assert.Equal(t, "kms:Decrypt", st["CloudFrontOriginAccessControlOfThisAccount"]["Action"], "CloudFront only reads")
 
 	// Every statement open to all principals is conditioned.
 	for sid, s := range st {
