@@ -521,3 +521,30 @@ func TestDatabaseDefaultsHelpers(t *testing.T) {
 	assert.Regexp(t, `^[A-Za-z0-9]{32}$`, p1)
 	assert.NotEqual(t, p1, p2)
 }
+
+// TestDatabaseAcceptsWhatRDSAccepts: every enhanced-monitoring interval and Performance
+// Insights retention RDS takes passes validation (the rejected ones are above).
+func TestDatabaseAcceptsWhatRDSAccepts(t *testing.T) {
+	type tc struct{ interval, retention int }
+	var cases []tc
+	for _, i := range []int{0, 1, 5, 10, 15, 30, 60} {
+		cases = append(cases, tc{interval: i, retention: 7})
+	}
+	for _, r := range []int{31, 62, 713, 731} {
+		cases = append(cases, tc{interval: 60, retention: r})
+	}
+	for _, c := range cases {
+		rec := dbRun(t, "prod", func(ctx *pulumi.Context) error {
+			net, err := dbTestNetwork(ctx)
+			if err != nil {
+				return err
+			}
+			_, err = NewDatabase(ctx, "db", &DatabaseArgs{Network: net, InstanceClass: "db.m6g.large",
+				MonitoringIntervalSeconds: c.interval, PerformanceInsights: true, PerformanceInsightsRetentionDays: c.retention})
+			return err
+		})
+		in := rec.find(dbTInstance, "db").Inputs
+		assert.Equal(t, float64(c.interval), in["monitoringInterval"].NumberValue(), "%+v", c)
+		assert.Equal(t, float64(c.retention), in["performanceInsightsRetentionPeriod"].NumberValue(), "%+v", c)
+	}
+}
