@@ -19,7 +19,8 @@ type AlarmsArgs struct {
 }
 
 // Alarms is the stack's alarm topic: an SNS topic, encrypted with the stack's own key (whose
-// policy lets CloudWatch alarms publish), that every alarm of the stack notifies. Costs money: SNS deliveries only.
+// policy lets CloudWatch alarms publish), that every alarm of the stack notifies.
+// Costs money: SNS deliveries only.
 type Alarms struct {
 	pulumi.ResourceState
 
