@@ -8,13 +8,19 @@ import (
 
 // AlarmsArgs configures Alarms.
 type AlarmsArgs struct {
+	// Key encrypts the topic. Required: CloudWatch alarms can publish to an encrypted topic only
+	// when the key's policy grants cloudwatch.amazonaws.com kms:Decrypt and
+	// kms:GenerateDataKey*, which the AWS-managed alias/aws/sns key never does (AWS Knowledge
+	// Center "cloudwatch-configure-alarm-sns"): with it, no notification is ever delivered.
+	Key *Key
 	// Email, when set, is subscribed to the topic (AWS mails a confirmation link first).
 	// Default: no subscription; subscribe chat or paging tools to TopicArn yourself.
 	Email string
 }
 
-// Alarms is the stack's alarm topic: an SNS topic, encrypted with the AWS-managed SNS key,
-// that every alarm of the stack notifies. Costs money: SNS deliveries only.
+// Alarms is the stack's alarm topic: an SNS topic, encrypted with the stack's own key (whose
+// policy lets CloudWatch alarms publish), that every alarm of the stack notifies.
+// Costs money: SNS deliveries only.
 type Alarms struct {
 	pulumi.ResourceState
 
@@ -27,8 +33,8 @@ type Alarms struct {
 
 // NewAlarms creates the alarm topic.
 func NewAlarms(ctx *pulumi.Context, name string, args *AlarmsArgs, opts ...pulumi.ResourceOption) (*Alarms, error) {
-	if args == nil {
-		args = &AlarmsArgs{}
+	if args == nil || args.Key == nil {
+		return nil, argError("alarms", name, "Key", nil, "pass the stack's key: CloudWatch cannot publish to a topic under the AWS-managed alias/aws/sns key")
 	}
 	a := &Alarms{ctx: ctx}
 	child, err := register(ctx, "monitoring:Alarms", name, a, opts)
@@ -37,7 +43,7 @@ func NewAlarms(ctx *pulumi.Context, name string, args *AlarmsArgs, opts ...pulum
 	}
 	a.child = child
 	topic, err := sns.NewTopic(ctx, name, &sns.TopicArgs{
-		KmsMasterKeyId: pulumi.String("alias/aws/sns"),
+		KmsMasterKeyId: args.Key.Arn,
 		Tags:           tags(name),
 	}, child...)
 	if err != nil {

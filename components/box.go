@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"regexp"
 	"sort"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/dlm"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ebs"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
@@ -60,20 +62,35 @@ type BoxArgs struct {
 	LogRetentionDays int
 	// Protect protects the data volume and the address (prod).
 	Protect bool
+	// SnapshotRetentionCount keeps this many daily snapshots of the data volume, 1 to 1000
+	// (the Data Lifecycle Manager retain-rule range). Default: 7 because a week of restore
+	// points is the floor the RDS backups of later stages keep too.
+	SnapshotRetentionCount int
+	// SnapshotTime is when the daily snapshot starts, hh:mm UTC (DLM starts it within the
+	// hour after). Default: 03:00 because it is the RDS backup window of later stages.
+	SnapshotTime string
+	// Key encrypts the data and root volumes and the app's log group. The data volume takes it
+	// at creation only (kmsKeyId cannot change on a live volume without replacing it, an empty
+	// disk), so a change of Key is ignored there (docs/decisions.md). Default: nil, the
+	// AWS-managed aws/ebs key and CloudWatch Logs' own encryption.
+	Key *Key
 }
 
 // Box is the single box of stage 0 (and the web server of users+): one EC2 instance in a
 // public subnet running the app, with an Elastic IP, an encrypted EBS data volume that
-// outlives the instance (MySQL's data on stage 0), IMDSv2, an instance role, a security group
-// open on 80/443 (22 only from allow-listed CIDRs) whose only egress is S3 (packages and the
-// app, through the gateway endpoint) and the CloudWatch endpoints, and alarms on CPU, memory,
-// disk and status checks, with EC2 auto-recovery on a failed system check.
+// outlives the instance (MySQL's data on stage 0) and is snapshotted daily by a Data
+// Lifecycle Manager policy (its own execution role, tags copied to the snapshots), IMDSv2,
+// detailed (1-minute) monitoring, an instance role, a security group open on 80/443 (22 only
+// from allow-listed CIDRs) whose only egress is S3 (packages and the app, through the gateway
+// endpoint) and the CloudWatch endpoints, and alarms on CPU, memory, disk, status checks and
+// failed snapshots, with EC2 auto-recovery on a failed system check.
 //
 // A change of the app or the boot script replaces the instance (user data changes are
 // replace-on-change): the old instance is stopped and deleted first, then the new one boots
 // with the same data volume and address. A single box has this downtime by design.
 //
-// Costs money: the instance, the data volume, the Elastic IP, alarms, log ingestion.
+// Costs money: the instance, the data volume and its snapshots (incremental), the Elastic
+// IP, detailed monitoring, alarms, log ingestion.
 type Box struct {
 	pulumi.ResourceState
 
@@ -126,6 +143,20 @@ func (a *BoxArgs) withDefaults(name string) (*BoxArgs, error) {
 	if out.LogRetentionDays == 0 {
 		out.LogRetentionDays = 30
 	}
+	if out.SnapshotRetentionCount == 0 {
+		out.SnapshotRetentionCount = 7
+	}
+	// DLM RetainRule.Count: 1..1000.
+	if out.SnapshotRetentionCount < 1 || out.SnapshotRetentionCount > 1000 {
+		return nil, argError("box", name, "SnapshotRetentionCount", out.SnapshotRetentionCount, "keep 1 to 1000 snapshots (the Data Lifecycle Manager limit)")
+	}
+	if out.SnapshotTime == "" {
+		out.SnapshotTime = "03:00"
+	}
+	// DLM CreateRule.Times: one time, hh:mm, UTC.
+	if !snapshotTime.MatchString(out.SnapshotTime) {
+		return nil, argError("box", name, "SnapshotTime", out.SnapshotTime, "give one time as hh:mm in UTC, such as 03:00")
+	}
 	return &out, nil
 }
 
@@ -171,7 +202,7 @@ func NewBox(ctx *pulumi.Context, name string, args *BoxArgs, opts ...pulumi.Reso
 	if err := allowServerEgress(sg, net); err != nil {
 		return nil, err
 	}
-	id, err := newServerIdentity(ctx, name, "single box: read its app release, write its metrics and logs", a.LogRetentionDays,
+	id, err := newServerIdentity(ctx, name, "single box: read its app release, write its metrics and logs", a.LogRetentionDays, a.Key,
 		[]statement{{Sid: "ReadRelease", Actions: []string{"s3:GetObject"}, Resources: pulumi.StringArray{a.Release.ObjectArn}}}, child)
 	if err != nil {
 		return nil, err
@@ -182,14 +213,23 @@ func NewBox(ctx *pulumi.Context, name string, args *BoxArgs, opts ...pulumi.Reso
 	// The data volume outlives every instance: MySQL's data (stage 0) and anything the box
 	// keeps. It is retained if ever dropped from the program, snapshotted on deletion, and
 	// protected in prod.
+	volumeTags := tags(childName(name, "data"))
+	for k, v := range box.snapshotTarget() {
+		volumeTags[k] = v
+	}
 	volume, err := ebs.NewVolume(ctx, childName(name, "data"), &ebs.VolumeArgs{
 		AvailabilityZone: pulumi.String(az),
 		Size:             pulumi.Int(a.DataVolumeGb),
 		Type:             pulumi.String("gp3"),
 		Encrypted:        pulumi.Bool(true),
+		KmsKeyId:         keyArn(a.Key),
 		FinalSnapshot:    pulumi.Bool(true),
-		Tags:             tags(childName(name, "data")),
-	}, stateful(child, a.Protect)...)
+		Tags:             volumeTags,
+	}, with(stateful(child, a.Protect), pulumi.IgnoreChanges([]string{"kmsKeyId"}))...)
+	if err != nil {
+		return nil, err
+	}
+	policy, err := box.snapshots(a)
 	if err != nil {
 		return nil, err
 	}
@@ -203,13 +243,19 @@ func NewBox(ctx *pulumi.Context, name string, args *BoxArgs, opts ...pulumi.Reso
 		IamInstanceProfile:       profile.Name,
 		AssociatePublicIpAddress: pulumi.Bool(false), // the Elastic IP is its address
 		EbsOptimized:             pulumi.Bool(true),
+		// Detailed monitoring: 1-minute EC2 metrics, so the CPU and status alarms see a
+		// problem in minutes rather than in 5-minute steps.
+		Monitoring: pulumi.Bool(true),
 		MetadataOptions: &ec2.InstanceMetadataOptionsArgs{
 			HttpEndpoint:            pulumi.String("enabled"),
 			HttpTokens:              pulumi.String("required"), // IMDSv2 only
 			HttpPutResponseHopLimit: pulumi.Int(1),
 		},
+		// The root volume holds nothing the box cannot rebuild: a key change replaces the
+		// instance, as every release does.
 		RootBlockDevice: &ec2.InstanceRootBlockDeviceArgs{
 			Encrypted:  pulumi.Bool(true),
+			KmsKeyId:   keyArn(a.Key),
 			VolumeType: pulumi.String("gp3"),
 			VolumeSize: pulumi.Int(16),
 		},
@@ -256,7 +302,7 @@ func NewBox(ctx *pulumi.Context, name string, args *BoxArgs, opts ...pulumi.Reso
 		box.URL = pulumi.Sprintf("http://%s", a.Domain)
 	}
 
-	if err := box.alarms(a, instance); err != nil {
+	if err := box.alarms(a, instance, policy); err != nil {
 		return nil, err
 	}
 	return box, ctx.RegisterResourceOutputs(box, pulumi.Map{"publicIp": eip.PublicIp, "instanceId": instance.ID()})
@@ -317,7 +363,7 @@ func (box *Box) renderUserData(a *BoxArgs, volume *ebs.Volume, logGroup *cloudwa
 // alarms watches the box: CPU, memory and disk (from the CloudWatch agent), and the status
 // checks, recovering the instance on a failed system check and rebooting it on a failed
 // instance check.
-func (box *Box) alarms(a *BoxArgs, instance *ec2.Instance) error {
+func (box *Box) alarms(a *BoxArgs, instance *ec2.Instance, snapshots *dlm.LifecyclePolicy) error {
 	dims := pulumi.StringMap{"InstanceId": instance.ID()}
 	data := pulumi.StringMap{"InstanceId": instance.ID(), "path": pulumi.String("/data")}
 	recover := pulumi.Sprintf("arn:aws:automate:%s:ec2:recover", a.Region)
@@ -333,10 +379,76 @@ func (box *Box) alarms(a *BoxArgs, instance *ec2.Instance) error {
 			Namespace: "CWAgent", Metric: "mem_used_percent", Dimensions: dims, Statistic: "Average", Comparison: "GreaterThanThreshold", Threshold: 90, PeriodSeconds: 300, EvaluationPeriods: 3},
 		{Name: "data-disk", Description: "data volume above 85% full: grow box.dataVolumeGb",
 			Namespace: "CWAgent", Metric: "disk_used_percent", Dimensions: data, Statistic: "Maximum", Comparison: "GreaterThanThreshold", Threshold: 85, PeriodSeconds: 300, EvaluationPeriods: 1},
+		// DLM publishes SnapshotsCreateFailed in AWS/EBS per policy (dimension DLMPolicyId)
+		// when a scheduled snapshot fails after its retries (EBS user guide, "Monitor your
+		// policies using Amazon CloudWatch"); between runs there is no data, which is fine.
+		{Name: "snapshot-failed", Description: "the daily snapshot of the data volume failed: see docs/runbook-restore-box.md and the policy's state in the EC2 console (Lifecycle Manager)",
+			Namespace: "AWS/EBS", Metric: "SnapshotsCreateFailed", Dimensions: pulumi.StringMap{"DLMPolicyId": snapshots.ID().ToStringOutput()}, Statistic: "Sum", Comparison: "GreaterThanOrEqualToThreshold", Threshold: 1, PeriodSeconds: 3600, EvaluationPeriods: 1, MissingData: "notBreaching"},
 	} {
 		if err := newAlarm(box.ctx, box.name, a.AlarmTopicArn, al, box.child); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// snapshotTime is one DLM creation time, hh:mm.
+var snapshotTime = regexp.MustCompile(`^([01]\d|2[0-3]):[0-5]\d$`)
+
+// TagSnapshots is the tag by which the box's snapshot policy finds its data volume.
+const TagSnapshots = "snapshots"
+
+// snapshotTarget is the tag the snapshot policy targets. Lifecycle policies select volumes by
+// tag across the whole account and region, so the value names the project, stack and box:
+// two stacks in one account never snapshot each other's volumes.
+func (box *Box) snapshotTarget() pulumi.StringMap {
+	return pulumi.StringMap{TagSnapshots: pulumi.Sprintf("%s-%s-%s-data", box.ctx.Project(), box.ctx.Stack(), box.name)}
+}
+
+// snapshots creates the data volume's daily snapshot policy (Data Lifecycle Manager) and its
+// execution role: trusted by dlm.amazonaws.com alone, with AWS's
+// AWSDataLifecycleManagerServiceRole policy (EBS user guide, "AWS managed policies for Amazon
+// Data Lifecycle Manager"; DLM refuses a policy whose role it cannot assume). Snapshots are
+// taken every 24 hours, keep the volume's tags, and the oldest beyond SnapshotRetentionCount
+// is deleted. DLM's own snapshots are never deleted by the box's deletion: only by the
+// retain rule, or by hand.
+func (box *Box) snapshots(a *BoxArgs) (*dlm.LifecyclePolicy, error) {
+	name := childName(box.name, "snapshots")
+	role, err := iam.NewRole(box.ctx, name, &iam.RoleArgs{
+		AssumeRolePolicy: pulumi.String(assumeRolePolicy("dlm.amazonaws.com")),
+		Description:      pulumi.String("Data Lifecycle Manager: daily snapshots of the box's data volume"),
+		Tags:             tags(name),
+	}, box.child...)
+	if err != nil {
+		return nil, err
+	}
+	attach, err := iam.NewRolePolicyAttachment(box.ctx, name, &iam.RolePolicyAttachmentArgs{
+		Role:      role.Name,
+		PolicyArn: pulumi.String("arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole"),
+	}, box.child...)
+	if err != nil {
+		return nil, err
+	}
+	return dlm.NewLifecyclePolicy(box.ctx, name, &dlm.LifecyclePolicyArgs{
+		Description:      pulumi.Sprintf("%s: daily snapshots of the data volume, %d kept", box.name, a.SnapshotRetentionCount),
+		ExecutionRoleArn: role.Arn,
+		State:            pulumi.String("ENABLED"),
+		PolicyDetails: &dlm.LifecyclePolicyPolicyDetailsArgs{
+			PolicyType:    pulumi.String("EBS_SNAPSHOT_MANAGEMENT"),
+			ResourceTypes: pulumi.StringArray{pulumi.String("VOLUME")},
+			TargetTags:    box.snapshotTarget(),
+			Schedules: dlm.LifecyclePolicyPolicyDetailsScheduleArray{&dlm.LifecyclePolicyPolicyDetailsScheduleArgs{
+				Name: pulumi.String("daily"),
+				CreateRule: &dlm.LifecyclePolicyPolicyDetailsScheduleCreateRuleArgs{
+					Interval:     pulumi.Int(24),
+					IntervalUnit: pulumi.String("HOURS"),
+					Times:        pulumi.String(a.SnapshotTime),
+				},
+				RetainRule: &dlm.LifecyclePolicyPolicyDetailsScheduleRetainRuleArgs{Count: pulumi.Int(a.SnapshotRetentionCount)},
+				CopyTags:   pulumi.Bool(true),
+				TagsToAdd:  pulumi.StringMap{"snapshotOf": pulumi.String(childName(box.name, "data"))},
+			}},
+		},
+		Tags: tags(name),
+	}, with(box.child, pulumi.DependsOn([]pulumi.Resource{attach}))...)
 }

@@ -42,10 +42,16 @@ type BucketArgs struct {
 	// resource created after the bucket (a CloudFront distribution reading through OAC).
 	// Default: false, the policy (deny non-TLS plus log delivery) is created at once.
 	DeferPolicy bool
+	// Key makes the default encryption SSE-KMS under the stack key, with an S3 bucket key
+	// (one KMS request per object batch, not per object). Existing objects keep their
+	// encryption; new ones take the key. Not for log buckets: load balancer access logs are
+	// delivered only to SSE-S3 buckets. Default: nil, SSE-S3.
+	Key *Key
 }
 
 // Bucket is a private S3 bucket with every guard on: all four public-access blocks, ACLs
-// disabled (BucketOwnerEnforced), explicit SSE-S3 default encryption, a policy denying
+// disabled (BucketOwnerEnforced), explicit default encryption (SSE-S3, or SSE-KMS under the
+// stack key), a policy denying
 // requests without TLS, versioning, lifecycle rules (abort incomplete uploads after 7 days,
 // expire old versions), and, for data buckets, server access logs to a log bucket.
 //
@@ -79,7 +85,11 @@ func NewBucket(ctx *pulumi.Context, name string, args *BucketArgs, opts ...pulum
 		if a.LogBucket == nil {
 			return nil, argError("bucket", name, "LogBucket", nil, "a data bucket logs its access; pass a log bucket")
 		}
-	case DataLogs, DataArtifacts:
+	case DataLogs:
+		if a.Key != nil {
+			return nil, argError("bucket", name, "Key", "the stack key", "leave a log bucket on SSE-S3: load balancer access logs are delivered only to SSE-S3 buckets")
+		}
+	case DataArtifacts:
 	default:
 		return nil, argError("bucket", name, "Class", a.Class, "use data, logs or artifacts")
 	}
@@ -121,13 +131,23 @@ func NewBucket(ctx *pulumi.Context, name string, args *BucketArgs, opts ...pulum
 	}, dep...); err != nil {
 		return nil, err
 	}
-	// SSE-S3 rather than KMS: load balancer access logs can only be delivered to SSE-S3
-	// buckets, and it costs nothing per request.
+	// SSE-S3 without a key: load balancer access logs can only be delivered to SSE-S3
+	// buckets, and it costs nothing per request. With the stack key, SSE-KMS.
+	sse := &s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
+		ApplyServerSideEncryptionByDefault: &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{SseAlgorithm: pulumi.String("AES256")},
+	}
+	if a.Key != nil {
+		sse = &s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
+			ApplyServerSideEncryptionByDefault: &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
+				SseAlgorithm:   pulumi.String("aws:kms"),
+				KmsMasterKeyId: a.Key.Arn,
+			},
+			BucketKeyEnabled: pulumi.Bool(true),
+		}
+	}
 	if _, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, name, &s3.BucketServerSideEncryptionConfigurationV2Args{
 		Bucket: bucket.ID(),
-		Rules: s3.BucketServerSideEncryptionConfigurationV2RuleArray{&s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
-			ApplyServerSideEncryptionByDefault: &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{SseAlgorithm: pulumi.String("AES256")},
-		}},
+		Rules:  s3.BucketServerSideEncryptionConfigurationV2RuleArray{sse},
 	}, dep...); err != nil {
 		return nil, err
 	}

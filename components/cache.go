@@ -96,6 +96,11 @@ type CacheArgs struct {
 	// and the alarms: host and engine CPU, memory used, evictions, connections and
 	// replication lag on every node. Default: none, no alarms and no events.
 	AlarmTopicArn pulumi.StringInput
+	// Key, when set, encrypts the cache at rest and its AUTH secret with the stack's own
+	// key (prod, rule KMS-2). The group's key can only be chosen at creation (AWS replaces a
+	// group whose kmsKeyId changes: a cache emptied, every session gone), so a change of Key
+	// is ignored on a live group. Default: nil, the AWS-managed keys (dev).
+	Key *Key
 }
 
 // Cache is a Valkey replication group on ElastiCache (cluster mode disabled: one shard, a
@@ -209,18 +214,21 @@ func NewCache(ctx *pulumi.Context, name string, args *CacheArgs, opts ...pulumi.
 	secret, err := secretsmanager.NewSecret(ctx, childName(name, "auth"), &secretsmanager.SecretArgs{
 		Description:          pulumi.Sprintf("AUTH token of ElastiCache replication group %s", a.ReplicationGroupID),
 		RecoveryWindowInDays: pulumi.Int(30),
+		KmsKeyId:             keyArn(a.Key), // nil: the AWS-managed aws/secretsmanager key
 		Tags:                 tags(childName(name, "auth")),
 	}, with(child, pulumi.Protect(a.Protect))...)
 	if err != nil {
 		return nil, err
 	}
 	secretOpts := with(child, pulumi.Protect(a.Protect))
-	groupOpts := with(stateful(child, a.Protect), pulumi.DependsOn(logs))
+	// The at-rest key is chosen at creation and kept (see Key).
+	groupIgnore := []string{"kmsKeyId"}
 	if generated {
 		// A generated token is drawn anew on every run; the first one is kept.
 		secretOpts = append(secretOpts, pulumi.IgnoreChanges([]string{"secretString"}))
-		groupOpts = append(groupOpts, pulumi.IgnoreChanges([]string{"authToken"}))
+		groupIgnore = append(groupIgnore, "authToken")
 	}
+	groupOpts := with(stateful(child, a.Protect), pulumi.DependsOn(logs), pulumi.IgnoreChanges(groupIgnore))
 	if _, err := secretsmanager.NewSecretVersion(ctx, childName(name, "auth"), &secretsmanager.SecretVersionArgs{
 		SecretId: secret.ID(),
 		// The shape the app's parseRedisSecret reads: {"password": token}.
@@ -256,9 +264,10 @@ func NewCache(ctx *pulumi.Context, name string, args *CacheArgs, opts ...pulumi.
 		SubnetGroupName:          subnets.Name,
 		SecurityGroupIds:         pulumi.StringArray{sg.ID},
 		ParameterGroupName:       params.Name,
-		// Encrypted at rest with the AWS-managed key and in transit with TLS, which AUTH
-		// requires (CKV_AWS_29/30, SH ElastiCache.4/5). "required" refuses plain clients.
+		// Encrypted at rest (with Key, or the AWS-managed key) and in transit with TLS, which
+		// AUTH requires (CKV_AWS_29/30, SH ElastiCache.4/5). "required" refuses plain clients.
 		AtRestEncryptionEnabled:   pulumi.Bool(true),
+		KmsKeyId:                  keyArn(a.Key),
 		TransitEncryptionEnabled:  pulumi.Bool(true),
 		TransitEncryptionMode:     pulumi.String("required"),
 		AuthToken:                 pulumi.ToSecret(token).(pulumi.StringOutput),

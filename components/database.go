@@ -76,8 +76,13 @@ type DatabaseArgs struct {
 	// follows the backup window without overlapping it (AWS rejects overlapping windows).
 	MaintenanceWindow string
 	// ApplyImmediately applies changes now instead of at the maintenance window. A class
-	// change restarts the database (a failover with Multi-AZ). Default: false because an
+	// change restarts a single-AZ database. Default: false for a single-AZ database because an
 	// unplanned restart mid-day is an outage; operators set it for one urgent `pulumi up`.
+	// With MultiAZ it is always true: turning Multi-AZ on is applied at once (it needs no
+	// restart), rather than leaving the stack without its standby until the maintenance
+	// window while every preview shows the same pending update; and later changes of a
+	// Multi-AZ database are applied to the standby first and cost one failover (see
+	// docs/database.md).
 	ApplyImmediately bool
 	// MultiAZ keeps a synchronous standby in a second AZ with automatic failover
 	// (master-standby, users++). Switching it on is an in-place modification. Costs: the
@@ -115,9 +120,27 @@ type DatabaseArgs struct {
 	// LogRetentionDays keeps the exported error and slow-query logs; a value CloudWatch
 	// accepts. Default: 30 because slow queries older than a month are stale evidence.
 	LogRetentionDays int
-	// PerformanceInsights turns on Performance Insights (7 days free on most classes, not
-	// available on db.t4g.micro). Default: false because it costs money beyond the free tier.
+	// PerformanceInsights turns on Performance Insights on the primary and every replica.
+	// RDS for MySQL does not offer it on db.t2.micro, db.t2.small, db.t3.micro, db.t3.small,
+	// db.t4g.micro and db.t4g.small (RDS user guide, "DB engine, Region, and instance class
+	// support for Database Insights"): asking for it there is an error. Default: false.
 	PerformanceInsights bool
+	// PerformanceInsightsRetentionDays keeps Performance Insights data: 7 (free), 731, or a
+	// multiple of 31 up to 713 (months); only with PerformanceInsights. Default: 7 because it is
+	// the free tier.
+	PerformanceInsightsRetentionDays int
+	// MonitoringIntervalSeconds turns on enhanced monitoring (OS metrics every this many
+	// seconds, through a role trusted by monitoring.rds.amazonaws.com with the
+	// AmazonRDSEnhancedMonitoringRole policy): 0 (off), 1, 5, 10, 15, 30 or 60, the values RDS
+	// accepts. Default: 0 because the metrics bill as CloudWatch Logs ingestion.
+	MonitoringIntervalSeconds int
+	// Key encrypts the storage, the Performance Insights data and the master secret. It is
+	// applied when an instance is created only: kmsKeyId cannot change on a live instance
+	// without replacing it (a new, empty database), so a change of Key is ignored
+	// (ignoreChanges) and an existing database keeps its key (docs/decisions.md). The secret
+	// takes a new key in place. Default: nil, the AWS-managed aws/rds and
+	// aws/secretsmanager keys.
+	Key *Key
 	// IAMAuthentication lets IAM roles log in with rds-db:connect tokens besides passwords.
 	// Default: false because the app logs in with the master secret.
 	IAMAuthentication bool
@@ -235,6 +258,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 	// deletion be undone. Its value is the shape of an RDS-managed master secret.
 	secret, err := secretsmanager.NewSecret(ctx, childName(name, "master"), &secretsmanager.SecretArgs{
 		Description:          pulumi.Sprintf("master credentials of RDS instance %s", a.Identifier),
+		KmsKeyId:             keyArn(a.Key),
 		RecoveryWindowInDays: pulumi.Int(30),
 		Tags:                 tags(childName(name, "master")),
 	}, with(child, pulumi.Protect(a.Protect))...)
@@ -242,11 +266,12 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		return nil, err
 	}
 	secretOpts := with(child, pulumi.Protect(a.Protect))
-	instanceOpts := with(stateful(child, a.Protect), pulumi.DependsOn(logGroups))
+	// A key change would replace the instance (a new, empty database): keys apply at creation.
+	instanceOpts := with(stateful(child, a.Protect), pulumi.DependsOn(logGroups), pulumi.IgnoreChanges(keyInputs))
 	if generated {
 		// A generated password is drawn anew on every run; the first one is kept.
 		secretOpts = append(secretOpts, pulumi.IgnoreChanges([]string{"secretString"}))
-		instanceOpts = append(instanceOpts, pulumi.IgnoreChanges([]string{"password"}))
+		instanceOpts = with(stateful(child, a.Protect), pulumi.DependsOn(logGroups), pulumi.IgnoreChanges(append([]string{"password"}, keyInputs...)))
 	}
 	if _, err := secretsmanager.NewSecretVersion(ctx, childName(name, "master"), &secretsmanager.SecretVersionArgs{
 		SecretId: secret.ID(),
@@ -258,13 +283,18 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		return nil, err
 	}
 
+	monitoringRole, err := d.monitoringRole(a)
+	if err != nil {
+		return nil, err
+	}
 	primary, err := rds.NewInstance(ctx, name, &rds.InstanceArgs{
 		// Identity: identifier, engine, storageEncrypted, kmsKeyId, dbName and username force
 		// a new instance in AWS; none of them depends on a stage knob.
 		Identifier:       pulumi.String(a.Identifier),
 		Engine:           pulumi.String("mysql"),
 		EngineVersion:    pulumi.String(a.EngineVersion),
-		StorageEncrypted: pulumi.Bool(true), // AWS-managed aws/rds key (CKV_AWS_16, SH RDS.3)
+		StorageEncrypted: pulumi.Bool(true), // CKV_AWS_16, SH RDS.3
+		KmsKeyId:         keyArn(a.Key),     // nil: the AWS-managed aws/rds key
 		DbName:           pulumi.String(a.DatabaseName),
 		Username:         username,
 		Password:         pulumi.ToSecret(password).(pulumi.StringOutput),
@@ -291,13 +321,17 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		AllowMajorVersionUpgrade: pulumi.Bool(false), // a major upgrade is a planned operation
 		ApplyImmediately:         pulumi.Bool(a.ApplyImmediately),
 		DeletionProtection:       pulumi.Bool(a.Protect),
+		MonitoringInterval:       pulumi.Int(a.MonitoringIntervalSeconds),
+		MonitoringRoleArn:        monitoringRole,
 		// A final snapshot in every environment: it costs cents, a lost database does not.
-		SkipFinalSnapshot:                pulumi.Bool(false),
-		FinalSnapshotIdentifier:          pulumi.String(a.Identifier + "-final"),
-		EnabledCloudwatchLogsExports:     pulumi.ToStringArray(databaseLogs),
-		PerformanceInsightsEnabled:       pulumi.Bool(a.PerformanceInsights),
-		IamDatabaseAuthenticationEnabled: pulumi.Bool(a.IAMAuthentication),
-		Tags:                             tags(name),
+		SkipFinalSnapshot:                  pulumi.Bool(false),
+		FinalSnapshotIdentifier:            pulumi.String(a.Identifier + "-final"),
+		EnabledCloudwatchLogsExports:       pulumi.ToStringArray(databaseLogs),
+		PerformanceInsightsEnabled:         pulumi.Bool(a.PerformanceInsights),
+		PerformanceInsightsRetentionPeriod: a.piRetention(),
+		PerformanceInsightsKmsKeyId:        a.piKey(),
+		IamDatabaseAuthenticationEnabled:   pulumi.Bool(a.IAMAuthentication),
+		Tags:                               tags(name),
 	}, instanceOpts...)
 	if err != nil {
 		return nil, err
@@ -309,7 +343,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 	replicaAddresses := pulumi.StringArray{}
 	var replicaIDs []string
 	for n := 1; n <= a.Replicas; n++ {
-		r, id, err := d.replica(a, n, primary, params, subnets)
+		r, id, err := d.replica(a, n, primary, params, subnets, monitoringRole)
 		if err != nil {
 			return nil, err
 		}
@@ -334,7 +368,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 }
 
 // replica creates read replica n (from 1) of primary.
-func (d *Database) replica(a *DatabaseArgs, n int, primary *rds.Instance, params *rds.ParameterGroup, subnets *rds.SubnetGroup) (*rds.Instance, string, error) {
+func (d *Database) replica(a *DatabaseArgs, n int, primary *rds.Instance, params *rds.ParameterGroup, subnets *rds.SubnetGroup, monitoringRole pulumi.StringPtrInput) (*rds.Instance, string, error) {
 	name := childName(d.name, "replica", strconv.Itoa(n))
 	id := fmt.Sprintf("%s-replica-%d", a.Identifier, n)
 	logGroups, err := d.logGroups(a, id, name)
@@ -345,8 +379,9 @@ func (d *Database) replica(a *DatabaseArgs, n int, primary *rds.Instance, params
 	// readers may still be pointed at it when Replicas drops. The cost is that lowering
 	// Replicas leaves the dropped replica running in AWS until deleted by hand (docs).
 	// The primary's AZ moves on a Multi-AZ failover; the replica's is chosen once, at
-	// creation, and kept (a new AZ would replace the replica).
-	opts := with(stateful(d.child, a.Protect), pulumi.DependsOn(logGroups), pulumi.IgnoreChanges([]string{"availabilityZone"}))
+	// creation, and kept (a new AZ would replace the replica). Its key inputs are kept from
+	// creation too (see keyInputs).
+	opts := with(stateful(d.child, a.Protect), pulumi.DependsOn(logGroups), pulumi.IgnoreChanges(append([]string{"availabilityZone"}, keyInputs...)))
 	azs := a.Network.AvailabilityZones
 	r, err := rds.NewInstance(d.ctx, name, &rds.InstanceArgs{
 		// Replicas go to AZs other than the primary's where the network has one, so an AZ
@@ -361,27 +396,31 @@ func (d *Database) replica(a *DatabaseArgs, n int, primary *rds.Instance, params
 		// replica: AWS creates replicas without them, and only a source needs them.
 		// storageEncrypted is inherited too; it is stated because a replica of an encrypted
 		// source is always encrypted and scanners check every instance (CKV_AWS_16).
-		StorageEncrypted:                 pulumi.Bool(true),
-		InstanceClass:                    pulumi.String(a.ReplicaInstanceClass),
-		MaxAllocatedStorage:              pulumi.Int(a.MaxAllocatedStorageGb),
-		StorageType:                      pulumi.String("gp3"),
-		MultiAz:                          pulumi.Bool(false), // a replica is a read copy; the primary carries failover
-		DbSubnetGroupName:                subnets.Name,
-		VpcSecurityGroupIds:              pulumi.StringArray{d.SecurityGroup.ID}, // not inherited: AWS would use the VPC default group
-		PubliclyAccessible:               pulumi.Bool(false),
-		Port:                             pulumi.Int(int(MySQLPort)),
-		ParameterGroupName:               params.Name,
-		CaCertIdentifier:                 pulumi.String("rds-ca-rsa2048-g1"),
-		MaintenanceWindow:                pulumi.String(a.MaintenanceWindow),
-		CopyTagsToSnapshot:               pulumi.Bool(true),
-		AutoMinorVersionUpgrade:          pulumi.Bool(true),
-		ApplyImmediately:                 pulumi.Bool(a.ApplyImmediately),
-		DeletionProtection:               pulumi.Bool(a.Protect),
-		SkipFinalSnapshot:                pulumi.Bool(true), // AWS takes no final snapshot of a read replica
-		EnabledCloudwatchLogsExports:     pulumi.ToStringArray(databaseLogs),
-		PerformanceInsightsEnabled:       pulumi.Bool(a.PerformanceInsights),
-		IamDatabaseAuthenticationEnabled: pulumi.Bool(a.IAMAuthentication),
-		Tags:                             tags(name),
+		StorageEncrypted:                   pulumi.Bool(true),
+		InstanceClass:                      pulumi.String(a.ReplicaInstanceClass),
+		MaxAllocatedStorage:                pulumi.Int(a.MaxAllocatedStorageGb),
+		StorageType:                        pulumi.String("gp3"),
+		MultiAz:                            pulumi.Bool(false), // a replica is a read copy; the primary carries failover
+		DbSubnetGroupName:                  subnets.Name,
+		VpcSecurityGroupIds:                pulumi.StringArray{d.SecurityGroup.ID}, // not inherited: AWS would use the VPC default group
+		PubliclyAccessible:                 pulumi.Bool(false),
+		Port:                               pulumi.Int(int(MySQLPort)),
+		ParameterGroupName:                 params.Name,
+		CaCertIdentifier:                   pulumi.String("rds-ca-rsa2048-g1"),
+		MaintenanceWindow:                  pulumi.String(a.MaintenanceWindow),
+		CopyTagsToSnapshot:                 pulumi.Bool(true),
+		AutoMinorVersionUpgrade:            pulumi.Bool(true),
+		ApplyImmediately:                   pulumi.Bool(a.ApplyImmediately),
+		DeletionProtection:                 pulumi.Bool(a.Protect),
+		SkipFinalSnapshot:                  pulumi.Bool(true), // AWS takes no final snapshot of a read replica
+		EnabledCloudwatchLogsExports:       pulumi.ToStringArray(databaseLogs),
+		MonitoringInterval:                 pulumi.Int(a.MonitoringIntervalSeconds),
+		MonitoringRoleArn:                  monitoringRole,
+		PerformanceInsightsEnabled:         pulumi.Bool(a.PerformanceInsights),
+		PerformanceInsightsRetentionPeriod: a.piRetention(),
+		PerformanceInsightsKmsKeyId:        a.piKey(),
+		IamDatabaseAuthenticationEnabled:   pulumi.Bool(a.IAMAuthentication),
+		Tags:                               tags(name),
 	}, opts...)
 	return r, id, err
 }
@@ -413,6 +452,7 @@ func (d *Database) logGroups(a *DatabaseArgs, id, owner string) ([]pulumi.Resour
 		g, err := cloudwatch.NewLogGroup(d.ctx, childName(owner, "log", log), &cloudwatch.LogGroupArgs{
 			Name:            pulumi.Sprintf("/aws/rds/instance/%s/%s", id, log),
 			RetentionInDays: pulumi.Int(a.LogRetentionDays),
+			KmsKeyId:        keyArn(a.Key), // associated in place, no replacement
 			Tags:            tags(childName(owner, "log", log)),
 		}, d.child...)
 		if err != nil {
@@ -461,6 +501,54 @@ func (d *Database) instanceAlarms(a *DatabaseArgs, owner, id, class string, extr
 		}
 	}
 	return nil
+}
+
+// keyInputs are the inputs of an RDS instance that name its keys; a change of either
+// replaces the instance, so they apply at creation only.
+var keyInputs = []string{"kmsKeyId", "performanceInsightsKmsKeyId"}
+
+// monitoringRole creates the enhanced-monitoring role when MonitoringIntervalSeconds is set:
+// trusted by monitoring.rds.amazonaws.com alone, with AWS's AmazonRDSEnhancedMonitoringRole
+// policy (RDS user guide, "Setting up and enabling Enhanced Monitoring"). RDS refuses a
+// monitoring interval without a role ARN. It returns the role's ARN, or nil when off.
+func (d *Database) monitoringRole(a *DatabaseArgs) (pulumi.StringPtrInput, error) {
+	if a.MonitoringIntervalSeconds == 0 {
+		return nil, nil
+	}
+	name := childName(d.name, "monitoring")
+	role, err := iam.NewRole(d.ctx, name, &iam.RoleArgs{
+		AssumeRolePolicy: pulumi.String(assumeRolePolicy("monitoring.rds.amazonaws.com")),
+		Description:      pulumi.Sprintf("RDS enhanced monitoring of %s", a.Identifier),
+		Tags:             tags(name),
+	}, d.child...)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := iam.NewRolePolicyAttachment(d.ctx, name, &iam.RolePolicyAttachmentArgs{
+		Role:      role.Name,
+		PolicyArn: pulumi.String("arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"),
+	}, d.child...); err != nil {
+		return nil, err
+	}
+	return role.Arn, nil
+}
+
+// piRetention is the Performance Insights retention input: set only with Performance
+// Insights on (the provider refuses a retention without it).
+func (a *DatabaseArgs) piRetention() pulumi.IntPtrInput {
+	if !a.PerformanceInsights {
+		return nil
+	}
+	return pulumi.Int(a.PerformanceInsightsRetentionDays)
+}
+
+// piKey is the Performance Insights key input: the stack key, only with Performance Insights
+// on (the provider refuses a key without it).
+func (a *DatabaseArgs) piKey() pulumi.StringPtrInput {
+	if !a.PerformanceInsights {
+		return nil
+	}
+	return keyArn(a.Key)
 }
 
 // AllowFrom lets members of peer reach MySQL: egress on peer, ingress on the database's
@@ -535,6 +623,20 @@ var (
 	dailyWindow       = regexp.MustCompile(`^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$`)
 	weeklyWindow      = regexp.MustCompile(`^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$`)
 )
+
+// monitoringIntervals are the enhanced-monitoring intervals RDS accepts, in seconds.
+var monitoringIntervals = []int{0, 1, 5, 10, 15, 30, 60}
+
+// noPerformanceInsights are the classes on which RDS for MySQL offers no Performance
+// Insights (RDS user guide, "DB engine, Region, and instance class support for Database
+// Insights").
+var noPerformanceInsights = []string{"db.t2.micro", "db.t2.small", "db.t3.micro", "db.t3.small", "db.t4g.micro", "db.t4g.small"}
+
+// PerformanceInsightsOffered reports whether RDS for MySQL offers Performance Insights on
+// class.
+func PerformanceInsightsOffered(class string) bool {
+	return !slices.Contains(noPerformanceInsights, class)
+}
 
 // maxIdentifierLen leaves room in RDS's 63 characters for "-replica-15".
 const maxIdentifierLen = 63 - len("-replica-15")
@@ -614,6 +716,29 @@ func (a *DatabaseArgs) withDefaults(ctx *pulumi.Context, name string) (*Database
 	}
 	if out.BufferPoolPercent < 10 || out.BufferPoolPercent > 90 {
 		return nil, bad("BufferPoolPercent", out.BufferPoolPercent, "use 10 to 90 percent of the instance's memory (RDS's default is 75)")
+	}
+	// RDS ModifyDBInstance: MonitoringInterval is one of these.
+	if !slices.Contains(monitoringIntervals, out.MonitoringIntervalSeconds) {
+		return nil, bad("MonitoringIntervalSeconds", out.MonitoringIntervalSeconds, fmt.Sprintf("use one of %v (0 turns enhanced monitoring off)", monitoringIntervals))
+	}
+	if out.PerformanceInsights {
+		for _, c := range []struct{ field, class string }{{"InstanceClass", out.InstanceClass}, {"ReplicaInstanceClass", out.ReplicaInstanceClass}} {
+			if slices.Contains(noPerformanceInsights, c.class) {
+				return nil, bad(c.field, c.class, "Performance Insights is not offered on this class for MySQL; use db.t3.medium, db.t4g.medium or larger, or turn PerformanceInsights off")
+			}
+		}
+		if out.PerformanceInsightsRetentionDays == 0 {
+			out.PerformanceInsightsRetentionDays = 7
+		}
+		// RDS: 7, 731, or a multiple of 31 (months); the provider docs say the same.
+		if d := out.PerformanceInsightsRetentionDays; d != 7 && d != 731 && (d%31 != 0 || d < 31 || d > 713) {
+			return nil, bad("PerformanceInsightsRetentionDays", d, "use 7 (free), 731, or a multiple of 31 up to 713 (months)")
+		}
+	} else if out.PerformanceInsightsRetentionDays != 0 {
+		return nil, bad("PerformanceInsightsRetentionDays", out.PerformanceInsightsRetentionDays, "set it only with PerformanceInsights on")
+	}
+	if out.MultiAZ {
+		out.ApplyImmediately = true
 	}
 	if out.Replicas < 0 || out.Replicas > MaxReplicas {
 		return nil, bad("Replicas", out.Replicas, fmt.Sprintf("use 0 to %d read replicas", MaxReplicas))

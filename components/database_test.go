@@ -47,9 +47,15 @@ func (r *dbRecorder) NewResource(args pulumi.MockResourceArgs) (string, resource
 		out["address"] = resource.NewStringProperty(args.Name + ".rds.example")
 		out["endpoint"] = resource.NewStringProperty(args.Name + ".rds.example:3306")
 		out["arn"] = resource.NewStringProperty("arn:aws:rds:eu-west-1:123456789012:db:" + args.Name)
+	case "aws:kms/key:Key":
+		out["arn"] = resource.NewStringProperty("arn:aws:kms:eu-west-1:123456789012:key/" + args.Name)
+		out["keyId"] = resource.NewStringProperty(args.Name + "-key-id")
+	case "aws:iam/role:Role":
+		out["name"] = resource.NewStringProperty(args.Name + "-physical")
+		out["arn"] = resource.NewStringProperty("arn:aws:iam::123456789012:role/" + args.Name)
 	case "aws:secretsmanager/secret:Secret":
 		out["arn"] = resource.NewStringProperty("arn:aws:secretsmanager:eu-west-1:123456789012:secret:" + args.Name)
-	case "aws:rds/subnetGroup:SubnetGroup", "aws:rds/parameterGroup:ParameterGroup", "aws:iam/role:Role":
+	case "aws:rds/subnetGroup:SubnetGroup", "aws:rds/parameterGroup:ParameterGroup":
 		out["name"] = resource.NewStringProperty(args.Name + "-physical")
 	}
 	return id, out, nil
@@ -101,6 +107,8 @@ const (
 	dbTSecret     = "aws:secretsmanager/secret:Secret"
 	dbTSecretVer  = "aws:secretsmanager/secretVersion:SecretVersion"
 	dbTRolePolicy = "aws:iam/rolePolicy:RolePolicy"
+	dbTRole       = "aws:iam/role:Role"
+	dbTAttach     = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 	dbTDatabase   = "scaling-aws:database:Database"
 )
 
@@ -138,6 +146,9 @@ type dbShape struct {
 	password   bool
 	allowFrom  bool
 	grantRead  bool
+	key        bool // the stack key encrypts storage, PI and the secret
+	insights   bool // Performance Insights
+	monitoring int  // enhanced monitoring interval, seconds
 	wantCounts map[string]int
 }
 
@@ -151,6 +162,14 @@ func (s dbShape) run(t *testing.T) *dbRecorder {
 		args := &DatabaseArgs{
 			Network: net, Protect: s.protect, MultiAZ: s.multiAZ, Replicas: s.replicas,
 			InstanceClass: s.class, AllocatedStorageGb: s.storageGb, BackupRetentionDays: 14,
+			PerformanceInsights: s.insights, MonitoringIntervalSeconds: s.monitoring,
+		}
+		if s.key {
+			k, err := NewKey(ctx, "key", &KeyArgs{AccountID: "123456789012", Region: "eu-west-1"})
+			if err != nil {
+				return err
+			}
+			args.Key = k
 		}
 		if s.alarms {
 			args.AlarmTopicArn = pulumi.String("arn:aws:sns:eu-west-1:123456789012:alarms")
@@ -193,12 +212,13 @@ func TestDatabase(t *testing.T) {
 				dbTSecret: 1, dbTSecretVer: 1, dbTInstance: 1,
 			},
 		},
-		"prod, Multi-AZ, 2 replicas, alarms, a peer, a grant": {
+		"prod, Multi-AZ, 2 replicas, alarms, a peer, a grant, the stack key, PI and enhanced monitoring": {
 			stack: "prod", protect: true, multiAZ: true, replicas: 2, class: "db.m6g.large", storageGb: 100,
-			alarms: true, password: true, allowFrom: true, grantRead: true,
+			alarms: true, password: true, allowFrom: true, grantRead: true, key: true, insights: true, monitoring: 60,
 			wantCounts: map[string]int{
 				dbTDatabase: 1, dbTSubnets: 1, dbTSG: 1, dbTParams: 1, dbTLogGroup: 6,
 				dbTSecret: 1, dbTSecretVer: 1, dbTInstance: 3, dbTAlarm: 11, dbTIngress: 1, dbTRolePolicy: 1,
+				dbTRole: 1, dbTAttach: 1,
 			},
 		},
 	}
@@ -220,7 +240,8 @@ func TestDatabase(t *testing.T) {
 			assert.Equal(t, "8.0", in["engineVersion"].StringValue())
 			assert.True(t, in["autoMinorVersionUpgrade"].BoolValue())
 			assert.False(t, in["allowMajorVersionUpgrade"].BoolValue())
-			assert.False(t, in["applyImmediately"].BoolValue())
+			// Multi-AZ is applied at once, not left pending until the maintenance window.
+			assert.Equal(t, s.multiAZ, in["applyImmediately"].BoolValue(), "applyImmediately with Multi-AZ")
 			assert.Equal(t, "gp3", in["storageType"].StringValue())
 			assert.Equal(t, "rds-ca-rsa2048-g1", in["caCertIdentifier"].StringValue())
 			assert.Equal(t, "03:00-04:00", in["backupWindow"].StringValue())
@@ -235,9 +256,38 @@ func TestDatabase(t *testing.T) {
 			assert.False(t, in["skipFinalSnapshot"].BoolValue(), "final snapshot taken")
 			assert.Equal(t, "scaling-aws-"+s.stack+"-db-final", in["finalSnapshotIdentifier"].StringValue())
 			if s.password {
-				assert.Empty(t, p.IgnoreChanges, "a given password is managed")
+				assert.Equal(t, keyInputs, p.IgnoreChanges, "a given password is managed; keys apply at creation")
 			} else {
-				assert.Equal(t, []string{"password"}, p.IgnoreChanges, "a generated password is kept")
+				assert.Equal(t, append([]string{"password"}, keyInputs...), p.IgnoreChanges, "a generated password is kept; keys apply at creation")
+			}
+			secret := rec.find(dbTSecret, "db-master")
+			require.NotNil(t, secret)
+			const keyARN = "arn:aws:kms:eu-west-1:123456789012:key/key"
+			if s.key {
+				assert.Equal(t, keyARN, in["kmsKeyId"].StringValue(), "storage under the stack key")
+				assert.Equal(t, keyARN, secret.Inputs["kmsKeyId"].StringValue(), "secret under the stack key")
+			} else {
+				assert.False(t, in.HasValue("kmsKeyId"), "AWS-managed aws/rds key")
+				assert.False(t, secret.Inputs.HasValue("kmsKeyId"), "AWS-managed secrets key")
+			}
+			assert.Equal(t, s.insights, in["performanceInsightsEnabled"].BoolValue(), "Performance Insights")
+			if s.insights {
+				assert.Equal(t, 7.0, in["performanceInsightsRetentionPeriod"].NumberValue(), "the free 7 days")
+				assert.Equal(t, keyARN, in["performanceInsightsKmsKeyId"].StringValue())
+			} else {
+				assert.False(t, in.HasValue("performanceInsightsRetentionPeriod"), "no retention without PI (the provider refuses it)")
+			}
+			assert.Equal(t, float64(s.monitoring), in["monitoringInterval"].NumberValue(), "enhanced monitoring interval")
+			if s.monitoring > 0 {
+				role := rec.find(dbTRole, "db-monitoring")
+				require.NotNil(t, role)
+				assert.Contains(t, role.Inputs["assumeRolePolicy"].StringValue(), `"Service":"monitoring.rds.amazonaws.com"`)
+				att := rec.find(dbTAttach, "db-monitoring")
+				require.NotNil(t, att)
+				assert.Equal(t, "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole", att.Inputs["policyArn"].StringValue())
+				assert.Equal(t, "arn:aws:iam::123456789012:role/db-monitoring", in["monitoringRoleArn"].StringValue())
+			} else {
+				assert.False(t, in.HasValue("monitoringRoleArn"), "no role without enhanced monitoring")
 			}
 
 			// Log groups exist before the instance, with a retention, under RDS's names.
@@ -246,6 +296,7 @@ func TestDatabase(t *testing.T) {
 				require.NotNil(t, g, log)
 				assert.Equal(t, "/aws/rds/instance/scaling-aws-"+s.stack+"-db/"+log, g.Inputs["name"].StringValue())
 				assert.Equal(t, 30.0, g.Inputs["retentionInDays"].NumberValue())
+				assert.Equal(t, s.key, g.Inputs.HasValue("kmsKeyId"), "log group under the stack key")
 				assert.Contains(t, p.DependsOn, dbURN(rec, g), "instance depends on its log group")
 			}
 
@@ -312,6 +363,9 @@ func TestDatabase(t *testing.T) {
 				assert.Equal(t, []resource.PropertyValue{resource.NewStringProperty("db-sg_id")}, ri["vpcSecurityGroupIds"].ArrayValue())
 				assert.Equal(t, s.protect, r.Protect)
 				assert.True(t, r.Retain, "a replica is RetainOnDelete (STATE-1)")
+				assert.Equal(t, s.insights, ri["performanceInsightsEnabled"].BoolValue(), "replica PI")
+				assert.Equal(t, float64(s.monitoring), ri["monitoringInterval"].NumberValue(), "replica enhanced monitoring")
+				assert.Equal(t, append([]string{"availabilityZone"}, keyInputs...), r.IgnoreChanges, "replica keys and AZ apply at creation")
 				if s.alarms {
 					for suffix, metric := range map[string]string{"lag": "ReplicaLag", "cpu": "CPUUtilization", "free-storage": "FreeStorageSpace", "connections": "DatabaseConnections"} {
 						al := rec.find(dbTAlarm, name+"-"+suffix)
@@ -403,6 +457,15 @@ func TestDatabaseArgsRejected(t *testing.T) {
 		"database name":       {args: func(a *DatabaseArgs) { a.DatabaseName = "1app" }, field: "DatabaseName"},
 		"backup window":       {args: func(a *DatabaseArgs) { a.BackupWindow = "3am" }, field: "BackupWindow"},
 		"maintenance window":  {args: func(a *DatabaseArgs) { a.MaintenanceWindow = "sunday" }, field: "MaintenanceWindow"},
+		"monitoring 2 s":      {args: func(a *DatabaseArgs) { a.MonitoringIntervalSeconds = 2 }, field: "MonitoringIntervalSeconds"},
+		"PI on db.t4g.micro":  {args: func(a *DatabaseArgs) { a.PerformanceInsights = true }, field: "InstanceClass"},
+		"PI on a t3.small replica": {args: func(a *DatabaseArgs) {
+			a.PerformanceInsights, a.InstanceClass, a.ReplicaInstanceClass = true, "db.m6g.large", "db.t3.small"
+		}, field: "ReplicaInstanceClass"},
+		"PI retention 30": {args: func(a *DatabaseArgs) {
+			a.PerformanceInsights, a.InstanceClass, a.PerformanceInsightsRetentionDays = true, "db.m6g.large", 30
+		}, field: "PerformanceInsightsRetentionDays"},
+		"PI retention without PI": {args: func(a *DatabaseArgs) { a.PerformanceInsightsRetentionDays = 7 }, field: "PerformanceInsightsRetentionDays"},
 	}
 	for label, c := range cases {
 		t.Run(label, func(t *testing.T) {
@@ -492,4 +555,31 @@ func TestDatabaseDefaultsHelpers(t *testing.T) {
 	require.NoError(t, err)
 	assert.Regexp(t, `^[A-Za-z0-9]{32}$`, p1)
 	assert.NotEqual(t, p1, p2)
+}
+
+// TestDatabaseAcceptsWhatRDSAccepts: every enhanced-monitoring interval and Performance
+// Insights retention RDS takes passes validation (the rejected ones are above).
+func TestDatabaseAcceptsWhatRDSAccepts(t *testing.T) {
+	type tc struct{ interval, retention int }
+	var cases []tc
+	for _, i := range []int{0, 1, 5, 10, 15, 30, 60} {
+		cases = append(cases, tc{interval: i, retention: 7})
+	}
+	for _, r := range []int{31, 62, 713, 731} {
+		cases = append(cases, tc{interval: 60, retention: r})
+	}
+	for _, c := range cases {
+		rec := dbRun(t, "prod", func(ctx *pulumi.Context) error {
+			net, err := dbTestNetwork(ctx)
+			if err != nil {
+				return err
+			}
+			_, err = NewDatabase(ctx, "db", &DatabaseArgs{Network: net, InstanceClass: "db.m6g.large",
+				MonitoringIntervalSeconds: c.interval, PerformanceInsights: true, PerformanceInsightsRetentionDays: c.retention})
+			return err
+		})
+		in := rec.find(dbTInstance, "db").Inputs
+		assert.Equal(t, float64(c.interval), in["monitoringInterval"].NumberValue(), "%+v", c)
+		assert.Equal(t, float64(c.retention), in["performanceInsightsRetentionPeriod"].NumberValue(), "%+v", c)
+	}
 }

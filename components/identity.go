@@ -16,11 +16,13 @@ type serverIdentity struct {
 }
 
 // newServerIdentity creates the identity of the servers named name: the log group
-// <name>-app (keeping logs retentionDays), and the role, its policy and its profile <name>.
-func newServerIdentity(ctx *pulumi.Context, name, description string, retentionDays int, extra []statement, child []pulumi.ResourceOption) (*serverIdentity, error) {
+// <name>-app (keeping logs retentionDays, encrypted with key unless nil), and the role, its
+// policy and its profile <name>.
+func newServerIdentity(ctx *pulumi.Context, name, description string, retentionDays int, key *Key, extra []statement, child []pulumi.ResourceOption) (*serverIdentity, error) {
 	logGroup, err := cloudwatch.NewLogGroup(ctx, childName(name, "app"), &cloudwatch.LogGroupArgs{
 		NamePrefix:      pulumi.Sprintf("/scaling-aws/%s/app-", name),
 		RetentionInDays: pulumi.Int(retentionDays),
+		KmsKeyId:        keyArn(key), // associated in place, no replacement
 		Tags:            tags(childName(name, "app")),
 	}, child...)
 	if err != nil {

@@ -16,6 +16,8 @@ type AppReleaseArgs struct {
 	Arch string
 	// Binary is the linux binary (or, offline, a text stand-in). Required.
 	Binary pulumi.Asset
+	// EncryptionKey encrypts the artifact bucket (SSE-KMS). Default: nil, SSE-S3.
+	EncryptionKey *Key
 }
 
 // AppRelease is the private artifact bucket and the app binary in it, under
@@ -47,7 +49,7 @@ func NewAppRelease(ctx *pulumi.Context, name string, args *AppReleaseArgs, opts 
 	if err != nil {
 		return nil, err
 	}
-	r.Bucket, err = NewBucket(ctx, childName(name, "artifacts"), &BucketArgs{Class: DataArtifacts}, child...)
+	r.Bucket, err = NewBucket(ctx, childName(name, "artifacts"), &BucketArgs{Class: DataArtifacts, Key: args.EncryptionKey}, child...)
 	if err != nil {
 		return nil, err
 	}

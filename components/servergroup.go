@@ -64,6 +64,11 @@ type ServerGroupArgs struct {
 	EgressHTTPS bool
 	// RootVolumeGb sizes the encrypted gp3 root volume. Default: 16.
 	RootVolumeGb int
+	// Key encrypts the root volumes and the tier's log group. A key change is a new launch
+	// template version (servers hold no data); the stack key's policy lets the Auto Scaling
+	// service-linked role use it, without which no instance launches. Default: nil, the
+	// AWS-managed aws/ebs key.
+	Key *Key
 	// HealthCheckGraceSeconds is how long a new server may fail health checks while it boots.
 	// Default: 120 (boot, fetch the release from S3, start the service).
 	HealthCheckGraceSeconds int
@@ -140,7 +145,7 @@ func NewServerGroup(ctx *pulumi.Context, name string, args *ServerGroupArgs, opt
 	for _, p := range a.Policies {
 		extra = append(extra, statement(p))
 	}
-	id, err := newServerIdentity(ctx, name, fmt.Sprintf("%s servers: write their metrics and logs, plus grants", name), a.LogRetentionDays, extra, child)
+	id, err := newServerIdentity(ctx, name, fmt.Sprintf("%s servers: write their metrics and logs, plus grants", name), a.LogRetentionDays, a.Key, extra, child)
 	if err != nil {
 		return nil, err
 	}
@@ -174,6 +179,7 @@ func NewServerGroup(ctx *pulumi.Context, name string, args *ServerGroupArgs, opt
 				VolumeType:          pulumi.String("gp3"),
 				VolumeSize:          pulumi.Int(a.RootVolumeGb),
 				Encrypted:           pulumi.String("true"),
+				KmsKeyId:            keyArn(a.Key),
 				DeleteOnTermination: pulumi.String("true"),
 			},
 		}},

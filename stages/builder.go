@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -32,6 +33,7 @@ const (
 	nameCert     = "cert"
 	nameCache    = "cache"
 	nameReader   = "db-reader"
+	nameKey      = "key"
 )
 
 // builder holds what every stage composes from: the context, the config and the outputs.
@@ -41,6 +43,8 @@ type builder struct {
 	cfg     *config.Config
 	opts    Options
 	outputs pulumi.Map
+	// key is the stack's KMS key, created by foundation.
+	key *components.Key
 }
 
 // availabilityZones returns the first cfg.AZCount available AZs, sorted by name so their
@@ -102,9 +106,60 @@ func (b *builder) image(instanceType string) (pulumi.StringInput, error) {
 	return pulumi.String(p.Value), nil
 }
 
-// alarms creates the stack's alarm topic.
+// logGroupKey sets the key on every log group that sets none: the components that take a
+// Key set it themselves; this covers those that take none (the network's flow-log group) and
+// any a later stage adds, so no prod log group is left on CloudWatch Logs' own key (KMS-2).
+// Associating a key with a live log group is an update in place.
+func logGroupKey(k *components.Key) pulumi.ResourceTransformation {
+	return func(args *pulumi.ResourceTransformationArgs) *pulumi.ResourceTransformationResult {
+		if lg, ok := args.Props.(*cloudwatch.LogGroupArgs); ok && lg.KmsKeyId == nil {
+			lg.KmsKeyId = k.Arn
+			return &pulumi.ResourceTransformationResult{Props: lg, Opts: args.Opts}
+		}
+		return nil
+	}
+}
+
+// stackKey creates the stack's customer-managed KMS key, in every environment: the alarm
+// topic needs it everywhere (CloudWatch cannot publish to a topic under the AWS-managed SNS
+// key), and prod encrypts its data with it too (dataKey).
+func (b *builder) stackKey() (*components.Key, error) {
+	id, err := aws.GetCallerIdentity(b.ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("look up the AWS account for the key policy: %w", err)
+	}
+	k, err := components.NewKey(b.ctx, nameKey, &components.KeyArgs{
+		AccountID: id.AccountId,
+		Region:    b.cfg.Region,
+		Protect:   b.cfg.Protect(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.key = k
+	b.outputs["kmsKeyArn"] = k.Arn
+	if dk := b.dataKey(); dk != nil {
+		if err := b.ctx.RegisterStackTransformation(logGroupKey(dk)); err != nil {
+			return nil, fmt.Errorf("register the log group key transformation: %w", err)
+		}
+	}
+	return k, nil
+}
+
+// dataKey is the key that encrypts the stack's data (storage, secrets, logs, objects): the
+// stack key in prod; nil in dev, which keeps the AWS-managed keys (aws/rds, aws/ebs,
+// aws/secretsmanager, SSE-S3, CloudWatch Logs' own) because they cost nothing and dev data is
+// disposable (docs/security.md, docs/decisions.md).
+func (b *builder) dataKey() *components.Key {
+	if b.cfg.Environment != config.Prod {
+		return nil
+	}
+	return b.key
+}
+
+// alarms creates the stack's alarm topic, under the stack key.
 func (b *builder) alarms() (*components.Alarms, error) {
-	a, err := components.NewAlarms(b.ctx, nameAlarms, &components.AlarmsArgs{Email: b.cfg.AlarmEmail})
+	a, err := components.NewAlarms(b.ctx, nameAlarms, &components.AlarmsArgs{Email: b.cfg.AlarmEmail, Key: b.key})
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +173,7 @@ func (b *builder) release(instanceType string) (*components.AppRelease, error) {
 	if err != nil {
 		return nil, err
 	}
-	rel, err := components.NewAppRelease(b.ctx, nameRelease, &components.AppReleaseArgs{Version: r.Version, Arch: r.Arch, Binary: r.Asset})
+	rel, err := components.NewAppRelease(b.ctx, nameRelease, &components.AppReleaseArgs{Version: r.Version, Arch: r.Arch, Binary: r.Asset, EncryptionKey: b.dataKey()})
 	if err != nil {
 		return nil, err
 	}
@@ -139,6 +194,7 @@ func (b *builder) objectStore() (logs, store *components.Bucket, err error) {
 		LogBucket:   logs,
 		Protect:     b.cfg.Protect(),
 		DeferPolicy: true,
+		Key:         b.dataKey(),
 	})
 	if err != nil {
 		return nil, nil, err
@@ -148,9 +204,21 @@ func (b *builder) objectStore() (logs, store *components.Bucket, err error) {
 	return logs, store, nil
 }
 
-// database creates the managed MySQL, Multi-AZ from users++.
+// Enhanced monitoring intervals: prod every minute; dev off, because the OS metrics bill as
+// CloudWatch Logs ingestion and nobody watches a dev database's load.
+const (
+	prodMonitoringSeconds = 60
+	devMonitoringSeconds  = 0
+)
+
+// database creates the managed MySQL, Multi-AZ from users++, with Performance Insights
+// wherever the class offers it (its 7 days are free) and enhanced monitoring in prod.
 func (b *builder) database(net *components.Network, alarms *components.Alarms) (*components.Database, error) {
 	d := b.cfg.DB
+	monitoring := devMonitoringSeconds
+	if b.cfg.Environment == config.Prod {
+		monitoring = prodMonitoringSeconds
+	}
 	db, err := components.NewDatabase(b.ctx, nameDatabase, &components.DatabaseArgs{
 		Network:               net,
 		InstanceClass:         d.InstanceClass,
@@ -167,6 +235,12 @@ func (b *builder) database(net *components.Network, alarms *components.Alarms) (
 		Replicas:              d.Replicas,
 		ReplicaInstanceClass:  d.ReplicaInstanceClass,
 		BufferPoolPercent:     d.BufferPoolPercent,
+		// Performance Insights covers the primary and every replica, so it is on only where
+		// all their classes offer it (rule RDS-7 fails a prod stack where they do not).
+		PerformanceInsights: components.PerformanceInsightsOffered(d.InstanceClass) &&
+			(d.Replicas == 0 || components.PerformanceInsightsOffered(d.ReplicaInstanceClass)),
+		MonitoringIntervalSeconds: monitoring,
+		Key:                       b.dataKey(),
 	})
 	if err != nil {
 		return nil, err
@@ -194,6 +268,7 @@ func (b *builder) cache(net *components.Network, alarms *components.Alarms) (*co
 		AuthToken:             token,
 		LogRetentionDays:      b.cfg.LogRetentionDays,
 		AlarmTopicArn:         alarms.TopicArn,
+		Key:                   b.dataKey(),
 	})
 	if err != nil {
 		return nil, err
@@ -212,10 +287,13 @@ func (b *builder) dbPassword() pulumi.StringInput {
 	return pulumi.ToSecret(pulumi.String(b.cfg.DBPassword)).(pulumi.StringOutput)
 }
 
-// foundation creates what every stage stands on: the network with the stage's subnet tiers
+// foundation creates what every stage stands on: the stack's key, the network with the stage's subnet tiers
 // and endpoints, the alarm topic, and the app release built for the servers that run it
 // (appInstanceType's CPU architecture).
 func (b *builder) foundation(tiers []components.Tier, endpoints []string, appInstanceType string) (*components.Network, *components.Alarms, *components.AppRelease, error) {
+	if _, err := b.stackKey(); err != nil {
+		return nil, nil, nil, err
+	}
 	net, err := b.network(tiers, endpoints)
 	if err != nil {
 		return nil, nil, nil, err

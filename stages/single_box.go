@@ -4,6 +4,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/scaling-aws/scaling-aws/components"
+	"github.com/scaling-aws/scaling-aws/config"
 )
 
 // singleBox is stage 0, "1-2 users": one web server with MySQL on the same box, an Elastic
@@ -47,6 +48,9 @@ func (b *builder) box(net *components.Network, alarms *components.Alarms, rel *c
 		AlarmTopicArn:    alarms.TopicArn,
 		LogRetentionDays: b.cfg.LogRetentionDays,
 		Protect:          b.cfg.Protect(),
+		Key:              b.dataKey(),
+		// A week of daily restore points in dev, a month in prod (docs/runbook-restore-box.md).
+		SnapshotRetentionCount: pickInt(b.cfg.Environment == config.Prod, 30, 7),
 	})
 	if err != nil {
 		return nil, err
@@ -55,4 +59,12 @@ func (b *builder) box(net *components.Network, alarms *components.Alarms, rel *c
 	b.outputs["boxPublicIp"] = box.PublicIP
 	b.outputs["boxInstanceId"] = box.InstanceID
 	return box, nil
+}
+
+// pickInt returns a when cond holds, else b.
+func pickInt(cond bool, a, b int) int {
+	if cond {
+		return a
+	}
+	return b
 }

@@ -201,6 +201,7 @@ func (b *builder) serverGroup(name string, net *components.Network, alarms *comp
 		TargetGroups:     []*components.TargetGroup{target},
 		LogRetentionDays: b.cfg.LogRetentionDays,
 		AlarmTopicArn:    alarms.TopicArn,
+		Key:              b.dataKey(),
 	})
 }
 

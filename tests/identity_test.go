@@ -2,6 +2,7 @@ package tests
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -111,4 +112,81 @@ func find(g *graph.Graph, typeAndName string) *graph.Resource {
 		}
 	}
 	return nil
+}
+
+// keyInputs are the inputs that name a stateful resource's KMS key; AWS replaces an RDS
+// instance or an EBS volume whose key changes.
+var keyInputs = []string{"kmsKeyId", "performanceInsightsKmsKeyId"}
+
+// TestStackKeyNeverReplacesLiveState: prod stateful resources that exist from before the
+// stack key (kmsKeyId unset: the AWS-managed keys) are not replaced when the program starts
+// naming the key, because the key applies at creation only (ignoreChanges on kmsKeyId); the
+// control without ignoreChanges shows the same change would replace them.
+func TestStackKeyNeverReplacesLiveState(t *testing.T) {
+	for _, stage := range implemented() {
+		t.Run(stage.String(), func(t *testing.T) {
+			after := evaluate(t, "prod", stage, nil).g
+			before := withoutKeys(evaluate(t, "prod", stage, nil).g)
+			changes := diff.Compare(before, after)
+			assert.Empty(t, diff.Summarize(changes).LosesData, "taking the key into use loses data")
+			keyed := 0
+			for _, c := range changes {
+				if diff.Stateful(c.Resource) && (c.Resource.Type == "aws:rds/instance:Instance" || c.Resource.Type == "aws:ebs/volume:Volume") {
+					assert.Equal(t, diff.Update, c.Kind, "%s: %v", c.Resource.URN, c.Keys)
+					// A read replica names no storage key of its own (it inherits its
+					// source's); it takes only the Performance Insights key, in place.
+					if slices.Contains(c.Keys, "kmsKeyId") {
+						keyed++
+					}
+				}
+			}
+			require.Positive(t, keyed, "no RDS instance or data volume takes the key at %s", stage)
+
+			// Control: without ignoreChanges the same step replaces them.
+			for _, r := range after.Resources {
+				r.IgnoreChanges = nil
+			}
+			replaced := 0
+			for _, c := range diff.Compare(before, after) {
+				if c.Kind == diff.Replace && diff.Stateful(c.Resource) {
+					replaced++
+				}
+			}
+			assert.Equal(t, keyed, replaced, "without ignoreChanges a key change replaces every keyed stateful resource")
+		})
+	}
+}
+
+// withoutKeys returns g as it was before the stack key: no key input on its stateful
+// resources.
+func withoutKeys(g *graph.Graph) *graph.Graph {
+	for _, r := range g.Resources {
+		if !diff.Stateful(r) {
+			continue
+		}
+		for _, k := range keyInputs {
+			delete(r.Inputs, k)
+		}
+	}
+	return g
+}
+
+// TestMultiAZAppliedDuringTheMove: the move to users++ turns Multi-AZ on with
+// applyImmediately, so the standby exists after that `pulumi up` rather than at the next
+// maintenance window (until which every preview would show the same pending update); at
+// users+ changes still wait for the window.
+func TestMultiAZAppliedDuringTheMove(t *testing.T) {
+	if !stagesImplemented(config.UsersPlus2) {
+		t.Skip("users++ not implemented")
+	}
+	for _, env := range []string{"dev", "prod"} {
+		before := find(evaluate(t, env, config.UsersPlus, nil).g, "aws:rds/instance:Instance::db")
+		after := find(evaluate(t, env, config.UsersPlus2, nil).g, "aws:rds/instance:Instance::db")
+		require.NotNil(t, before)
+		require.NotNil(t, after)
+		assert.Equal(t, false, before.Inputs["multiAz"], env)
+		assert.Equal(t, false, before.Inputs["applyImmediately"], "%s users+: changes wait for the maintenance window", env)
+		assert.Equal(t, true, after.Inputs["multiAz"], env)
+		assert.Equal(t, true, after.Inputs["applyImmediately"], "%s users++: Multi-AZ is applied during the move", env)
+	}
 }

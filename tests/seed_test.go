@@ -79,7 +79,20 @@ func TestSingleBoxAsTheSeedSaysIt(t *testing.T) {
 		metrics = append(metrics, a.String("metricName"))
 		assert.NotEmpty(t, a.Inputs["alarmActions"], "%s notifies", a.Name)
 	}
-	assert.ElementsMatch(t, []string{"CPUUtilization", "StatusCheckFailed_System", "StatusCheckFailed_Instance", "mem_used_percent", "disk_used_percent"}, metrics)
+	assert.ElementsMatch(t, []string{"CPUUtilization", "StatusCheckFailed_System", "StatusCheckFailed_Instance", "mem_used_percent", "disk_used_percent", "SnapshotsCreateFailed"}, metrics)
+	assert.True(t, box.Bool("monitoring"), "detailed monitoring")
+
+	// The data volume (MySQL's data) is snapshotted daily, a week kept in dev, tags copied.
+	policy := s.one(t, "aws:dlm/lifecyclePolicy:LifecyclePolicy")
+	assert.Equal(t, "ENABLED", policy.String("state"))
+	for k, v := range policy.Inputs["policyDetails"].(map[string]any)["targetTags"].(map[string]any) {
+		assert.Equal(t, v, vol.Inputs["tags"].(map[string]any)[k], "the policy targets the data volume by tag %s", k)
+	}
+	assert.Equal(t, 7.0, policy.Inputs["policyDetails"].(map[string]any)["schedules"].([]any)[0].(map[string]any)["retainRule"].(map[string]any)["count"])
+	assert.Equal(t, true, policy.Inputs["policyDetails"].(map[string]any)["schedules"].([]any)[0].(map[string]any)["copyTags"])
+	topic := s.one(t, "aws:sns/topic:Topic")
+	assert.NotEqual(t, "alias/aws/sns", topic.String("kmsMasterKeyId"), "CloudWatch cannot publish under the AWS-managed SNS key")
+	assert.Regexp(t, `^arn:aws:kms:`, topic.String("kmsMasterKeyId"))
 	recovery := s.g.ByName("aws:cloudwatch/metricAlarm:MetricAlarm", "box-system-check")
 	require.NotNil(t, recovery)
 	assert.Contains(t, fmt.Sprint(recovery.Inputs["alarmActions"]), "arn:aws:automate:us-east-1:ec2:recover")

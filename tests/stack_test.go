@@ -90,7 +90,11 @@ func (s *stack) one(t *testing.T, typ string) *graph.Resource {
 // mustContain is, per stage, the rules that must apply: a forced rule over zero resources
 // fails, so a stage that lost its database or its flow logs fails here.
 func mustContain(stage config.Stage) []string {
-	ids := []string{"NET-1", "NET-4", "NET-5", "CMP-1", "CMP-2", "CMP-4", "S3-1", "S3-2", "S3-3", "S3-4", "S3-6", "IAM-1", "IAM-2", "MON-1", "MON-2", "SEC-2", "STATE-1"}
+	ids := []string{"NET-1", "NET-4", "NET-5", "CMP-1", "CMP-2", "CMP-4", "S3-1", "S3-2", "S3-3", "S3-4", "S3-6", "IAM-1", "IAM-2", "MON-1", "MON-2", "SEC-2", "STATE-1",
+		"KMS-1", "MON-4"}
+	if stage < config.UsersPlus2 {
+		ids = append(ids, "BAK-1") // the single box's data volume
+	}
 	if stage >= config.UsersPlus {
 		ids = append(ids, "S3-5", "RDS-1", "RDS-2", "RDS-4", "RDS-6", "NET-6", "SEC-3")
 	}
@@ -119,6 +123,16 @@ func TestEveryStagePassesTheRules(t *testing.T) {
 					res, ok := rep.Result(id)
 					require.True(t, ok, id)
 					assert.Positive(t, res.Examined, "%s examined no resource", id)
+				}
+				// Prod-only rules must apply in prod: the stack key on its data, and RDS
+				// enhanced monitoring and Performance Insights.
+				prodOnly := []string{"KMS-2"}
+				if stage >= config.UsersPlus {
+					prodOnly = append(prodOnly, "RDS-7")
+				}
+				for _, id := range prodOnly {
+					res, _ := rep.Result(id)
+					assert.Equal(t, env == "prod", res.Applied && res.Examined > 0, "%s applies in prod only", id)
 				}
 			})
 		}

@@ -131,7 +131,7 @@ func rdsRules() []Rule {
 			}
 			return nil
 		},
-	}}
+	}, rdsMonitoringRule()}
 }
 
 var (
@@ -311,6 +311,108 @@ func warehouseRules() []Rule {
 				out = append(out, v("no masterPassword: manageMasterPassword must be true"))
 			}
 			return out
+		},
+	}}
+}
+
+// noPerformanceInsights are the classes on which RDS for MySQL offers no Performance Insights
+// (RDS user guide, "DB engine, Region, and instance class support for Database Insights");
+// components/database.go holds the same list.
+var noPerformanceInsights = map[string]bool{"db.t2.micro": true, "db.t2.small": true, "db.t3.micro": true, "db.t3.small": true, "db.t4g.micro": true, "db.t4g.small": true}
+
+// rdsMonitoringRule is RDS-7.
+func rdsMonitoringRule() Rule {
+	return Rule{
+		ID:    "RDS-7",
+		Title: "prod RDS has enhanced monitoring, and Performance Insights where the class offers it",
+		Refs:  []string{"CKV_AWS_118", "CKV_AWS_353", "REL06-BP01"},
+		Applies: "every aws:rds/instance:Instance, in prod: monitoringInterval above 0 with a monitoringRoleArn; performanceInsightsEnabled true " +
+			"unless instanceClass is one RDS for MySQL offers none on (db.t2/t3/t4g micro and small)",
+		AppliesTo: func(e *Env) bool { return e.Ctx.Prod() && hasRDS(e) },
+		Select:    rdsAll,
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			var out []Violation
+			if n, _ := r.Number("monitoringInterval"); n <= 0 || r.String("monitoringRoleArn") == "" {
+				out = append(out, v("enhanced monitoring must be on in prod: monitoringInterval above 0 and a monitoringRoleArn"))
+			}
+			if !boolIs(r, "performanceInsightsEnabled", true) && !noPerformanceInsights[r.String("instanceClass")] {
+				out = append(out, v("performanceInsightsEnabled must be true in prod on %s", r.String("instanceClass")))
+			}
+			return out
+		},
+	}
+}
+
+// dlmTargets reports whether an enabled DLM snapshot policy with a retained schedule targets
+// volume r by its tags.
+func (e *Env) dlmTargets(p, r *graph.Resource) bool {
+	if p.String("state") == "DISABLED" {
+		return false
+	}
+	d := object(p, "policyDetails")
+	if d == nil {
+		return false
+	}
+	vol := false
+	for _, t := range strs(d["resourceTypes"]) {
+		vol = vol || t == "VOLUME"
+	}
+	tt, _ := d["targetTags"].(map[string]any)
+	if !vol || len(tt) == 0 {
+		return false
+	}
+	for k, val := range tt {
+		if s, _ := val.(string); s == "" || tag(r, k) != s {
+			return false
+		}
+	}
+	scheds, _ := d["schedules"].([]any)
+	for _, s := range scheds {
+		sm, _ := s.(map[string]any)
+		rr, _ := sm["retainRule"].(map[string]any)
+		if n, _ := mnum(rr, "count"); n > 0 {
+			return true
+		}
+		if n, _ := mnum(rr, "interval"); n > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// backupSelects reports whether an AWS Backup selection names volume r among its resources.
+func (e *Env) backupSelects(sel, r *graph.Resource) bool {
+	res := strs(sel.Inputs["resources"])
+	for _, x := range res {
+		if e.Matches(r, x) {
+			return true
+		}
+	}
+	// Opaque ids (a mock engine's): a resources list taken from the volume's ARN depends on it.
+	return len(res) > 0 && e.DependsOn(sel, r)
+}
+
+func backupRules() []Rule {
+	return []Rule{{
+		ID:    "BAK-1",
+		Title: "every stateful volume is backed up on a schedule",
+		Refs:  []string{"REL09-BP01", "REL09-BP03", "SH EC2.28", "CKV2_AWS_9"},
+		Applies: "every aws:ebs/volume:Volume (stateful: STATE-1): an enabled aws:dlm/lifecyclePolicy:LifecyclePolicy for VOLUME whose targetTags " +
+			"the volume carries, with a schedule that retains snapshots, or an aws:backup/selection:Selection naming the volume",
+		AppliesTo: func(e *Env) bool { return e.Has(tVolume) },
+		Select:    func(e *Env) []*graph.Resource { return e.Of(tVolume) },
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			for _, p := range e.Of(tDLMPolicy) {
+				if e.dlmTargets(p, r) {
+					return nil
+				}
+			}
+			for _, s := range e.Of(tBackupSelection) {
+				if e.backupSelects(s, r) {
+					return nil
+				}
+			}
+			return []Violation{v("no backup: no enabled Data Lifecycle Manager policy targets this volume's tags with a retained schedule, and no AWS Backup selection names it")}
 		},
 	}}
 }

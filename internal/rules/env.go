@@ -60,6 +60,11 @@ const (
 	tLogGroup          = "aws:cloudwatch/logGroup:LogGroup"
 	tTable             = "aws:dynamodb/table:Table"
 	tRedshift          = "aws:redshift/cluster:Cluster"
+	tKey               = "aws:kms/key:Key"
+	tTopic             = "aws:sns/topic:Topic"
+	tSecret            = "aws:secretsmanager/secret:Secret"
+	tDLMPolicy         = "aws:dlm/lifecyclePolicy:LifecyclePolicy"
+	tBackupSelection   = "aws:backup/selection:Selection"
 )
 
 // Tag conventions the program follows so the rules can tell what a resource is

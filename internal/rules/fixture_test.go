@@ -154,8 +154,14 @@ func compliant() *fixture {
 		"ebsBlockDevices": l(m{"deviceName": "/dev/sdf", "encrypted": true}),
 		"userData":        "#!/bin/sh\necho hello\n",
 	}, subnets["app-a"], webSG, profile)
-	vol := add("aws:ebs/volume:Volume", "admin-data", m{"availabilityZone": "us-east-1a", "size": 20.0, "encrypted": true})
+	vol := add("aws:ebs/volume:Volume", "admin-data", m{"availabilityZone": "us-east-1a", "size": 20.0, "encrypted": true,
+		"tags": m{"Name": "admin-data", "snapshots": "test-admin-data"}})
 	vol.Protect, vol.RetainOnDelete = true, true
+	dlmRole := add("aws:iam/role:Role", "admin-snapshots-role", m{"assumeRolePolicy": trust("dlm.amazonaws.com")})
+	add("aws:dlm/lifecyclePolicy:LifecyclePolicy", "admin-snapshots", m{"executionRoleArn": arn(dlmRole), "state": "ENABLED", "policyDetails": m{
+		"resourceTypes": l("VOLUME"), "targetTags": m{"snapshots": "test-admin-data"},
+		"schedules": l(m{"name": "daily", "copyTags": true, "createRule": m{"interval": 24.0, "intervalUnit": "HOURS", "times": "03:00"}, "retainRule": m{"count": 7.0}}),
+	}}, dlmRole)
 
 	// Load balancer, listeners, target group.
 	logs := bucket(f, "logs", "logs", nil)
@@ -183,9 +189,11 @@ func compliant() *fixture {
 		"engine": "mysql", "storageEncrypted": true, "publiclyAccessible": false, "dbSubnetGroupName": "db-subnets",
 		"multiAz": true, "backupRetentionPeriod": 7.0, "deletionProtection": true, "skipFinalSnapshot": false,
 		"finalSnapshotIdentifier": "db-final", "manageMasterUserPassword": true, "vpcSecurityGroupIds": l(id(dbSG)),
+		"instanceClass": "db.m6g.large", "monitoringInterval": 60.0, "monitoringRoleArn": "arn:aws:iam::1:role/db-monitoring", "performanceInsightsEnabled": true,
 	}, dbSG)
 	db.Protect, db.RetainOnDelete = true, true
-	rep := add(tRDS, "db-replica-1", m{"replicateSourceDb": id(db), "publiclyAccessible": false, "deletionProtection": true, "vpcSecurityGroupIds": l(id(dbSG))}, db, dbSG)
+	rep := add(tRDS, "db-replica-1", m{"replicateSourceDb": id(db), "publiclyAccessible": false, "deletionProtection": true, "vpcSecurityGroupIds": l(id(dbSG)),
+		"instanceClass": "db.m6g.large", "monitoringInterval": 60.0, "monitoringRoleArn": "arn:aws:iam::1:role/db-monitoring", "performanceInsightsEnabled": true}, db, dbSG)
 	rep.Protect, rep.RetainOnDelete = true, true
 
 	// Cache.
@@ -245,7 +253,39 @@ func compliant() *fixture {
 	}
 	alarm("thumbs-age", "AWS/SQS", "ApproximateAgeOfOldestMessage", m{"QueueName": "thumbs-physical"}, work)
 	alarm("thumbs-dlq-depth", "AWS/SQS", "ApproximateNumberOfMessagesVisible", m{"QueueName": "thumbs-dlq-physical"}, dlq)
+	withStackKey(f)
 	return f
+}
+
+// keyPolicyDoc is a key policy as the Key component writes it: the account root manages
+// the key, services use it under conditions.
+func keyPolicyDoc() string {
+	return js(m{"Version": "2012-10-17", "Statement": l(
+		m{"Sid": "AccountRootManagesTheKey", "Effect": "Allow", "Principal": m{"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*", "Resource": "*"},
+		m{"Sid": "CloudWatchAlarms", "Effect": "Allow", "Principal": m{"Service": "cloudwatch.amazonaws.com"}, "Action": l("kms:Decrypt", "kms:GenerateDataKey*"), "Resource": "*"},
+		m{"Sid": "ViaServices", "Effect": "Allow", "Principal": m{"AWS": "*"}, "Action": l("kms:Decrypt"), "Resource": "*",
+			"Condition": m{"StringEquals": m{"kms:CallerAccount": "123456789012", "kms:ViaService": "rds.us-east-1.amazonaws.com"}}},
+	)})
+}
+
+// withStackKey adds the stack's key and encrypts with it what prod encrypts (rule KMS-2):
+// data inputs take the key's ARN and depend on it, as a program passing key.Arn does.
+func withStackKey(f *fixture) {
+	key := f.add("aws:kms/key:Key", "key", m{"enableKeyRotation": true, "bypassPolicyLockoutSafetyCheck": false, "policy": keyPolicyDoc()})
+	use := func(name, path string) {
+		r := f.r(name)
+		setIn(r.Inputs, path, arn(key))
+		r.Dependencies = append(r.Dependencies, key.URN)
+	}
+	use("db", "kmsKeyId")
+	use("admin-data", "kmsKeyId")
+	use("admin", "rootBlockDevice.kmsKeyId")
+	use("web-lt", "blockDeviceMappings.0.ebs.kmsKeyId")
+	use("flow-logs", "kmsKeyId")
+	use("cache", "kmsKeyId")
+	use("alarms", "kmsMasterKeyId")
+	use("data-sse", "rules.0.applyServerSideEncryptionByDefault.kmsMasterKeyId")
+	setIn(f.r("data-sse").Inputs, "rules.0.applyServerSideEncryptionByDefault.sseAlgorithm", "aws:kms")
 }
 
 // bucket adds a BucketV2 of a data class with every companion; a data bucket logs to logs.

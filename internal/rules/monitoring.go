@@ -139,5 +139,41 @@ func monitoringRules() []Rule {
 			}
 			return out
 		},
+	}, {
+		ID:    "MON-4",
+		Title: "alarm topics are encrypted with a customer-managed key of the stack, never alias/aws/sns",
+		Refs:  []string{"AWS Knowledge Center cloudwatch-configure-alarm-sns", "CKV_AWS_26", "SH SNS.1"},
+		Applies: "every aws:sns/topic:Topic some aws:cloudwatch/metricAlarm:MetricAlarm notifies: kmsMasterKeyId must name an aws:kms/key:Key " +
+			"of the stack (whose policy lets cloudwatch.amazonaws.com decrypt and generate data keys); under the AWS-managed alias/aws/sns key " +
+			"CloudWatch can deliver no notification at all",
+		AppliesTo: func(e *Env) bool { return e.Has(tAlarm) && e.Has(tTopic) },
+		Select: func(e *Env) []*graph.Resource {
+			seen := map[*graph.Resource]bool{}
+			var out []*graph.Resource
+			for _, a := range e.Of(tAlarm) {
+				actions := strings_(a.Inputs["alarmActions"])
+				for _, t := range e.Of(tTopic) {
+					named := e.DependsOn(a, t)
+					for _, act := range actions {
+						named = named || e.Matches(t, act)
+					}
+					if named && !seen[t] {
+						seen[t] = true
+						out = append(out, t)
+					}
+				}
+			}
+			return out
+		},
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			k := r.String("kmsMasterKeyId")
+			switch {
+			case strings.Contains(k, "alias/aws/sns"):
+				return []Violation{v("kmsMasterKeyId is the AWS-managed alias/aws/sns: CloudWatch alarms cannot use it, so no notification is delivered; use the stack's key")}
+			case !e.usesStackKey(r, "kmsMasterKeyId"):
+				return []Violation{v("kmsMasterKeyId must name the stack's key, got %q", k)}
+			}
+			return nil
+		},
 	}}
 }

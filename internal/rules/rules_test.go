@@ -231,6 +231,69 @@ var mutations = []mutation{
 	{rule: "STATE-1", name: "volume delete-before-replace", mutate: func(f *fixture) { f.r("admin-data").DeleteBeforeReplace = true }, want: "admin-data"},
 	{rule: "DDB-1", name: "no point-in-time recovery", mutate: set("sessions", "pointInTimeRecovery.enabled", false), want: "sessions"},
 	{rule: "RS-1", name: "public warehouse", mutate: set("warehouse", "publiclyAccessible", true), want: "warehouse"},
+
+	// Keys the stack owns.
+	{rule: "KMS-1", name: "rotation off", mutate: set("key", "enableKeyRotation", false), want: "key", msg: "enableKeyRotation"},
+	{rule: "KMS-1", name: "lockout check bypassed", mutate: set("key", "bypassPolicyLockoutSafetyCheck", true), want: "key", msg: "bypass"},
+	{rule: "KMS-1", name: "no policy", mutate: set("key", "policy", nil), want: "key", msg: "explicit key policy"},
+	{rule: "KMS-1", name: "policy without the account root", mutate: set("key", "policy", js(m{"Statement": l(
+		m{"Effect": "Allow", "Principal": m{"Service": "cloudwatch.amazonaws.com"}, "Action": "kms:Decrypt", "Resource": "*"},
+	)})), want: "key", msg: "account root"},
+	{rule: "KMS-1", name: "any principal without a condition", mutate: set("key", "policy", js(m{"Statement": l(
+		m{"Effect": "Allow", "Principal": m{"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*", "Resource": "*"},
+		m{"Sid": "Everyone", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"},
+	)})), want: "key", msg: "every principal"},
+	{rule: "KMS-2", name: "prod database on the AWS-managed key", mutate: set("db", "kmsKeyId", nil), want: "db"},
+	{rule: "KMS-2", name: "prod volume on alias/aws/ebs", mutate: set("admin-data", "kmsKeyId", "alias/aws/ebs"), want: "admin-data"},
+	{rule: "KMS-2", name: "prod cache on the AWS-managed key", mutate: set("cache", "kmsKeyId", nil), want: "cache"},
+	{rule: "KMS-2", name: "prod log group without a key", mutate: set("flow-logs", "kmsKeyId", nil), want: "flow-logs"},
+	{rule: "KMS-2", name: "prod data bucket on SSE-S3", mutate: set("data-sse", "rules.0.applyServerSideEncryptionByDefault.sseAlgorithm", "AES256"), want: "data-sse"},
+	{rule: "KMS-2", name: "prod launch template volume on the default key", mutate: set("web-lt", "blockDeviceMappings.0.ebs.kmsKeyId", nil), want: "web-lt"},
+	{rule: "KMS-2", name: "prod secret on the AWS-managed key", mutate: func(f *fixture) {
+		f.add("aws:secretsmanager/secret:Secret", "db-master", m{"description": "x"})
+	}, want: "db-master"},
+	{rule: "MON-4", name: "alarm topic under alias/aws/sns", mutate: set("alarms", "kmsMasterKeyId", "alias/aws/sns"), want: "alarms", msg: "alias/aws/sns"},
+	{rule: "MON-4", name: "alarm topic unencrypted", mutate: set("alarms", "kmsMasterKeyId", nil), want: "alarms", msg: "stack's key"},
+
+	// Backups.
+	{rule: "BAK-1", name: "volume without a snapshot policy", mutate: drop("admin-snapshots"), want: "admin-data", msg: "no backup"},
+	{rule: "BAK-1", name: "policy targets another tag", mutate: set("admin-snapshots", "policyDetails.targetTags", m{"snapshots": "other-stack-data"}), want: "admin-data"},
+	{rule: "BAK-1", name: "policy disabled", mutate: set("admin-snapshots", "state", "DISABLED"), want: "admin-data"},
+	{rule: "BAK-1", name: "policy keeps nothing", mutate: set("admin-snapshots", "policyDetails.schedules.0.retainRule", m{}), want: "admin-data"},
+	{rule: "RDS-7", name: "prod database without enhanced monitoring", mutate: set("db", "monitoringInterval", 0.0), want: "db", msg: "enhanced monitoring"},
+	{rule: "RDS-7", name: "prod replica without Performance Insights", mutate: set("db-replica-1", "performanceInsightsEnabled", false), want: "db-replica-1", msg: "performanceInsightsEnabled"},
+}
+
+// TestStackKeyOnlyRequiredInProd: KMS-2 and RDS-7 hold prod to the stack key, enhanced
+// monitoring and Performance Insights; dev may keep the AWS-managed keys (docs/security.md),
+// and a class without Performance Insights passes without it.
+func TestStackKeyOnlyRequiredInProd(t *testing.T) {
+	f := compliant()
+	set("db", "kmsKeyId", nil)(f)
+	set("db", "monitoringInterval", 0.0)(f)
+	rep := rules.Check(f.g, rules.Context{Environment: rules.Dev, Stage: rules.StageUsers5P})
+	for _, id := range []string{"KMS-2", "RDS-7"} {
+		res, _ := rep.Result(id)
+		if res.Applied {
+			t.Errorf("%s applies in dev", id)
+		}
+	}
+	f = compliant()
+	set("db", "instanceClass", "db.t4g.micro")(f)
+	set("db", "performanceInsightsEnabled", false)(f)
+	if res, _ := rules.Check(f.g, prod5).Result("RDS-7"); res.Failed() {
+		t.Fatalf("db.t4g.micro offers no Performance Insights, yet RDS-7 fails: %v", res.Violations)
+	}
+}
+
+// TestBackupBySelection: an AWS Backup selection naming the volume counts as its backup.
+func TestBackupBySelection(t *testing.T) {
+	f := compliant()
+	f.drop("admin-snapshots")
+	f.add("aws:backup/selection:Selection", "admin-backup", m{"planId": "plan-1", "resources": l(arn(f.r("admin-data")))}, f.r("admin-data"))
+	if res, _ := rules.Check(f.g, prod5).Result("BAK-1"); res.Failed() {
+		t.Fatalf("a Backup selection naming the volume fails BAK-1: %v", res.Violations)
+	}
 }
 
 // TestEachRuleFailsOnNonCompliantInput: every mutation fails its rule with a violation

@@ -425,3 +425,141 @@ func (e *Env) logDeliveryOf(dist *graph.Resource) bool {
 	}
 	return false
 }
+
+// usesStackKey reports whether the value at path of r names a customer-managed key of the
+// stack (an aws:kms/key:Key it refers to), as opposed to an AWS-managed key ("alias/aws/...")
+// or none.
+func (e *Env) usesStackKey(r *graph.Resource, path string) bool {
+	v, _ := r.Lookup(path)
+	s, _ := v.(string)
+	return e.namesKey(r, s)
+}
+
+// namesKey reports whether value s of r names a key of the stack: one of its identities, or,
+// as a mock engine's ARNs are opaque, a key r depends on (an input taken from the key's ARN).
+func (e *Env) namesKey(r *graph.Resource, s string) bool {
+	if s == "" || strings.Contains(s, "alias/aws/") {
+		return false
+	}
+	for _, k := range e.Of(tKey) {
+		if e.Matches(k, s) || e.DependsOn(r, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// keyHolders are, per resource type, the inputs naming the key that encrypts its data.
+var keyHolders = map[string][]string{
+	tRDS:      {"kmsKeyId"},
+	tVolume:   {"kmsKeyId"},
+	tLogGroup: {"kmsKeyId"},
+	tSecret:   {"kmsKeyId"},
+	tTopic:    {"kmsMasterKeyId"},
+	tInstance: {"rootBlockDevice.kmsKeyId"},
+	tRedis:    {"kmsKeyId"},
+	// Buckets (through their encryption companion) and launch templates (every block
+	// device) are checked in KMS-2 itself.
+}
+
+func keyRules() []Rule {
+	return []Rule{{
+		ID:    "KMS-1",
+		Title: "customer-managed keys rotate and have a policy that keeps the account in control",
+		Refs:  []string{"CKV_AWS_7", "CKV_AWS_33", "SH KMS.4", "AWS KMS developer guide: default key policy"},
+		Applies: "every aws:kms/key:Key: enableKeyRotation true; bypassPolicyLockoutSafetyCheck not true; an explicit policy with an Allow of kms:* " +
+			"to the account root (KMS refuses, or with the bypass accepts, a policy that locks the account out); no Allow to every principal without a condition",
+		AppliesTo: func(e *Env) bool { return e.Has(tKey) },
+		Select:    func(e *Env) []*graph.Resource { return e.Of(tKey) },
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			var out []Violation
+			if !boolIs(r, "enableKeyRotation", true) {
+				out = append(out, v("enableKeyRotation must be true"))
+			}
+			if boolIs(r, "bypassPolicyLockoutSafetyCheck", true) {
+				out = append(out, v("bypassPolicyLockoutSafetyCheck must not be true: KMS's lockout check is what keeps the key manageable"))
+			}
+			doc, ok := parsePolicy(r.Inputs["policy"])
+			if !ok {
+				return append(out, v("policy must be an explicit key policy (JSON)"))
+			}
+			root := false
+			for i, s := range doc.Statements {
+				if s.Effect != "Allow" {
+					continue
+				}
+				if s.anyPrincipal() && s.Condition == nil {
+					out = append(out, v("statement %d (%s) allows every principal without a condition", i, s.Sid))
+				}
+				for _, p := range s.principals() {
+					if strings.HasPrefix(p, "AWS:arn:") && strings.HasSuffix(p, ":root") && s.Condition == nil {
+						for _, a := range s.Actions {
+							root = root || a == "kms:*"
+						}
+					}
+				}
+			}
+			if !root {
+				out = append(out, v("policy must allow kms:* to the account root (arn:aws:iam::<account>:root) without a condition, or the key can lock its account out"))
+			}
+			return out
+		},
+	}, {
+		ID:    "KMS-2",
+		Title: "prod data is encrypted with the stack's own key",
+		Refs:  []string{"CKV_AWS_149", "CKV_AWS_158", "CKV_AWS_189", "CKV_AWS_145", "CKV_AWS_26", "AVD-AWS-0017", "AVD-AWS-0095"},
+		Applies: "in prod: every aws:rds/instance:Instance without replicateSourceDb (kmsKeyId), aws:ebs/volume:Volume (kmsKeyId), " +
+			"aws:ec2/instance:Instance (rootBlockDevice.kmsKeyId), aws:ec2/launchTemplate:LaunchTemplate (every blockDeviceMappings[].ebs.kmsKeyId), " +
+			"aws:cloudwatch/logGroup:LogGroup, aws:secretsmanager/secret:Secret and aws:elasticache/replicationGroup:ReplicationGroup (kmsKeyId), aws:sns/topic:Topic (kmsMasterKeyId), and " +
+			"aws:s3/bucketV2:BucketV2 tagged dataClass=data or artifacts (SSE aws:kms with kmsMasterKeyId) must name an aws:kms/key:Key of the stack; " +
+			"log buckets stay SSE-S3 (load balancer logs are delivered only there); replicas inherit their source's key",
+		AppliesTo: func(e *Env) bool {
+			return e.Ctx.Prod() && e.Has(tKey, tRDS, tVolume, tLogGroup, tSecret, tTopic, tBucket, tLaunchTemplate, tRedis)
+		},
+		Select: func(e *Env) []*graph.Resource {
+			var out []*graph.Resource
+			for _, r := range e.Of(tRDS, tVolume, tLogGroup, tSecret, tTopic, tInstance, tLaunchTemplate, tBucket, tRedis) {
+				switch {
+				case r.Type == tRDS && replica(r):
+				case r.Type == tBucket && tag(r, TagDataClass) == ClassLogs:
+				default:
+					out = append(out, r)
+				}
+			}
+			return out
+		},
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			switch r.Type {
+			case tBucket:
+				cs := e.companion(r, tSSE)
+				if len(cs) == 0 {
+					return []Violation{v("no server-side encryption configuration")}
+				}
+				if cs[0].String("rules.0.applyServerSideEncryptionByDefault.sseAlgorithm") != "aws:kms" ||
+					!e.usesStackKey(cs[0], "rules.0.applyServerSideEncryptionByDefault.kmsMasterKeyId") {
+					return []Violation{vOn(cs[0], "default encryption must be aws:kms with the stack's key (kmsMasterKeyId) in prod")}
+				}
+				return nil
+			case tLaunchTemplate:
+				var out []Violation
+				for i, b := range list(r, "blockDeviceMappings") {
+					bm, _ := b.(map[string]any)
+					ebs, _ := bm["ebs"].(map[string]any)
+					if ebs == nil {
+						continue
+					}
+					if !e.namesKey(r, mstr(ebs, "kmsKeyId")) {
+						out = append(out, v("blockDeviceMappings[%d].ebs.kmsKeyId must name the stack's key in prod", i))
+					}
+				}
+				return out
+			}
+			for _, path := range keyHolders[r.Type] {
+				if !e.usesStackKey(r, path) {
+					return []Violation{v("%s must name the stack's key in prod, got %q", path, r.String(path))}
+				}
+			}
+			return nil
+		},
+	}}
+}
