@@ -239,23 +239,19 @@ func (b *builder) cdn(store, logs *components.Bucket, public *components.LoadBal
 		return nil, err
 	}
 	if b.cfg.Domain != "" {
-		for _, r := range []struct {
-			name, fqdn   string
-			target, zone pulumi.StringOutput
-		}{
-			{nameCDN, b.cfg.Domain, cdn.DomainName, cdn.HostedZoneID},
-			{namePublicLB, b.originName(), public.DNSName, public.ZoneID},
-		} {
-			if _, err := route53.NewRecord(b.ctx, r.name+"-dns", &route53.RecordArgs{
-				ZoneId: pulumi.String(b.cfg.HostedZoneID),
-				Name:   pulumi.String(r.fqdn),
-				Type:   pulumi.String("A"),
-				Aliases: route53.RecordAliasArray{&route53.RecordAliasArgs{
-					Name: r.target, ZoneId: r.zone, EvaluateTargetHealth: pulumi.Bool(false),
-				}},
-			}); err != nil {
-				return nil, err
-			}
+		// The domain's record is the one the box had, now an alias to CloudFront (an update).
+		if err := b.siteRecord(siteTarget{aliasName: cdn.DomainName, alias: cdn.HostedZoneID}); err != nil {
+			return nil, err
+		}
+		if _, err := route53.NewRecord(b.ctx, namePublicLB+"-dns", &route53.RecordArgs{
+			ZoneId: pulumi.String(b.cfg.HostedZoneID),
+			Name:   pulumi.String(b.originName()),
+			Type:   pulumi.String("A"),
+			Aliases: route53.RecordAliasArray{&route53.RecordAliasArgs{
+				Name: public.DNSName, ZoneId: public.ZoneID, EvaluateTargetHealth: pulumi.Bool(false),
+			}},
+		}); err != nil {
+			return nil, err
 		}
 	}
 	b.outputs["cdnDomain"] = cdn.DomainName
