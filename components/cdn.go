@@ -1,7 +1,10 @@
 package components
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudfront"
@@ -55,7 +58,8 @@ type CDNArgs struct {
 	// Default: CloudFront's default *.cloudfront.net certificate.
 	AcmCertificateArn pulumi.StringInput
 	// LogBucket receives access logs through CloudFront standard logging v2 under
-	// "cloudfront/<name>/". Its policy must include CloudFrontLogDeliveryStatement. Required:
+	// "cloudfront/<name>/". Its policy must include CloudFrontLogDeliveryStatement and be
+	// attached before NewCDN (the log delivery depends on it). Required:
 	// access logging is a security rule (CKV_AWS_86, SH CloudFront.5).
 	LogBucket *Bucket
 	// LogsProvider is an AWS provider for us-east-1: CloudFront log delivery sources exist
@@ -249,8 +253,11 @@ func (c *CDN) logging(ctx *pulumi.Context, name string, a *CDNArgs, dist *cloudf
 	if a.LogsProvider != nil {
 		logOpts = with(child, pulumi.Provider(a.LogsProvider))
 	}
+	// The log bucket's policy must exist first: CloudWatch Logs checks that it may write to
+	// the bucket when the destination and the delivery are created.
+	afterPolicy := pulumi.DependsOn([]pulumi.Resource{a.LogBucket.policy})
 	src, err := cloudwatch.NewLogDeliverySource(ctx, childName(name, "logs"), &cloudwatch.LogDeliverySourceArgs{
-		Name:        pulumi.String(childName(name, "cloudfront")),
+		Name:        pulumi.String(AccountUniqueName(ctx, LogDeliveryNameMax, name, "cloudfront")),
 		LogType:     pulumi.String("ACCESS_LOGS"),
 		ResourceArn: dist.Arn,
 		Tags:        tags(childName(name, "logs")),
@@ -259,13 +266,13 @@ func (c *CDN) logging(ctx *pulumi.Context, name string, a *CDNArgs, dist *cloudf
 		return err
 	}
 	dst, err := cloudwatch.NewLogDeliveryDestination(ctx, childName(name, "logs"), &cloudwatch.LogDeliveryDestinationArgs{
-		Name:         pulumi.String(childName(name, "cloudfront-s3")),
+		Name:         pulumi.String(AccountUniqueName(ctx, LogDeliveryNameMax, name, "cloudfront-s3")),
 		OutputFormat: pulumi.String("parquet"), // columnar and compressed: cheapest to keep and query with Athena
 		DeliveryDestinationConfiguration: &cloudwatch.LogDeliveryDestinationDeliveryDestinationConfigurationArgs{
 			DestinationResourceArn: a.LogBucket.Arn,
 		},
 		Tags: tags(childName(name, "logs")),
-	}, logOpts...)
+	}, with(logOpts, afterPolicy)...)
 	if err != nil {
 		return err
 	}
@@ -276,8 +283,31 @@ func (c *CDN) logging(ctx *pulumi.Context, name string, a *CDNArgs, dist *cloudf
 			SuffixPath: pulumi.String("cloudfront/" + name + "/{yyyy}/{MM}/{dd}"),
 		}},
 		Tags: tags(childName(name, "logs")),
-	}, with(logOpts, pulumi.DependsOn([]pulumi.Resource{a.LogBucket}))...)
+	}, with(logOpts, afterPolicy)...)
 	return err
+}
+
+// LogDeliveryNameMax is the longest name CloudWatch Logs takes for a delivery source or
+// destination (PutDeliverySource, PutDeliveryDestination: 1 to 60 characters of [\w-];
+// https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutDeliverySource.html).
+const LogDeliveryNameMax = 60
+
+// nameUnsafe matches what a name unique per account and region may not hold (the
+// narrowest alphabet of the APIs that use it: letters, digits, - and _).
+var nameUnsafe = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
+
+// AccountUniqueName names a resource whose name AWS keeps unique per account and region
+// (CloudWatch Logs delivery sources and destinations, WAF log groups): project, stack,
+// component name and parts, so two stacks in one account never collide. A name longer than
+// max keeps its start and ends in 8 hex digits of a hash of the whole name, so it stays
+// unique and stable.
+func AccountUniqueName(ctx *pulumi.Context, max int, name string, parts ...string) string {
+	full := nameUnsafe.ReplaceAllString(childName(ctx.Project(), append([]string{ctx.Stack(), name}, parts...)...), "-")
+	if len(full) <= max {
+		return full
+	}
+	sum := sha256.Sum256([]byte(full))
+	return strings.TrimRight(full[:max-9], "-_") + "-" + hex.EncodeToString(sum[:])[:8]
 }
 
 func (a *CDNArgs) withDefaults(name string) (*CDNArgs, error) {
@@ -294,6 +324,10 @@ func (a *CDNArgs) withDefaults(name string) (*CDNArgs, error) {
 	}
 	if out.LogBucket.args.Class != DataLogs {
 		return nil, argError(cn, name, "LogBucket", out.LogBucket.name, "pass a bucket of Class DataLogs")
+	}
+	if out.LogBucket.policy == nil {
+		return nil, argError(cn, name, "LogBucket", out.LogBucket.name+" (no policy yet)",
+			"attach the log bucket's policy (Bucket.AttachPolicy with CloudFrontLogDeliveryStatement) before creating the CDN: log delivery checks it")
 	}
 	if len(out.StaticPathPatterns) == 0 {
 		out.StaticPathPatterns = []string{"/static/*", "/media/*"}

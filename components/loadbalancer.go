@@ -42,8 +42,10 @@ type LoadBalancerArgs struct {
 	// Encrypted is false (see PlainHTTPNotice). Ignored for internal load balancers.
 	CertificateArn pulumi.StringInput
 	// LogBucket receives access logs under "alb/<name>/". It must be a log bucket (Class
-	// DataLogs), whose policy lets load balancer log delivery write. Required: access logs
-	// are a security rule (CKV_AWS_91, SH ELB.5).
+	// DataLogs) whose policy, letting load balancer log delivery write, is already attached
+	// (AttachPolicy): the load balancer depends on that policy, since AWS refuses to turn
+	// access logs on before the bucket allows them. Required: access logs are a security
+	// rule (CKV_AWS_91, SH ELB.5).
 	LogBucket *Bucket
 	// DeletionProtection stops AWS from deleting the load balancer until it is turned off.
 	// Default: false; set it in prod (SH ELB.6). It makes `pulumi destroy` fail by design.
@@ -192,7 +194,7 @@ func NewLoadBalancer(ctx *pulumi.Context, name string, args *LoadBalancerArgs, o
 			Enabled: pulumi.Bool(true),
 		},
 		Tags: tags(name),
-	}, with(child, pulumi.DependsOn([]pulumi.Resource{a.LogBucket}))...)
+	}, with(child, pulumi.DependsOn([]pulumi.Resource{a.LogBucket.policy}))...) // AWS checks the bucket policy when access logs are turned on
 	if err != nil {
 		return nil, err
 	}
@@ -275,6 +277,10 @@ func (a *LoadBalancerArgs) withDefaults(name string) (*LoadBalancerArgs, error) 
 	}
 	if out.LogBucket.args.Class != DataLogs {
 		return nil, argError("load balancer", name, "LogBucket", out.LogBucket.name, "pass a bucket of Class DataLogs: only its policy lets load balancer log delivery write")
+	}
+	if out.LogBucket.policy == nil {
+		return nil, argError("load balancer", name, "LogBucket", out.LogBucket.name+" (no policy yet)",
+			"attach the log bucket's policy (Bucket.AttachPolicy) before creating the load balancer: turning access logs on fails until the bucket allows delivery")
 	}
 	if out.Subnets == "" {
 		out.Subnets = TierPublic

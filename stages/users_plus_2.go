@@ -30,6 +30,11 @@ func usersPlus2(b *builder) error {
 	if err != nil {
 		return err
 	}
+	// The log bucket's policy comes before what delivers logs into it: AWS checks it when a
+	// load balancer turns access logs on and when CloudFront's log delivery is created.
+	if err := b.logDeliveryPolicy(logs); err != nil {
+		return err
+	}
 	if err := b.staticAssets(store); err != nil {
 		return err
 	}
@@ -147,6 +152,26 @@ func usersPlus2(b *builder) error {
 	return nil
 }
 
+// logDeliveryPolicy attaches the log bucket's policy: CloudFront's log delivery (from this
+// account's us-east-1 delivery sources) and the load balancers may write.
+func (b *builder) logDeliveryPolicy(logs *components.Bucket) error {
+	caller, err := aws.GetCallerIdentity(b.ctx, nil)
+	if err != nil {
+		return err
+	}
+	// Load balancers in regions older than August 2022 deliver their logs as the region's
+	// Elastic Load Balancing account, not as the service principal the log bucket already
+	// allows; name it too.
+	elbAccount, err := elb.GetServiceAccount(b.ctx, nil)
+	if err != nil {
+		return err
+	}
+	return logs.AttachPolicy(
+		components.CloudFrontLogDeliveryStatement(logs, pulumi.String(caller.AccountId)),
+		components.LoadBalancerLogDeliveryStatement(logs, elbAccount.Arn),
+	)
+}
+
 // serverGroup creates a fixed-size tier of servers registered into target.
 func (b *builder) serverGroup(name string, net *components.Network, alarms *components.Alarms, image pulumi.StringInput, t config.Tier, tier components.Tier, target *components.TargetGroup, script *components.ServerScriptArgs) (*components.ServerGroup, error) {
 	return components.NewServerGroup(b.ctx, name, &components.ServerGroupArgs{
@@ -219,23 +244,6 @@ func (b *builder) cdn(store, logs *components.Bucket, public *components.LoadBal
 	}
 	cdn, err := components.NewCDN(b.ctx, nameCDN, args)
 	if err != nil {
-		return nil, err
-	}
-	caller, err := aws.GetCallerIdentity(b.ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	// Load balancers in regions older than August 2022 deliver their logs as the region's
-	// Elastic Load Balancing account, not as the service principal the log bucket already
-	// allows; name it too.
-	elbAccount, err := elb.GetServiceAccount(b.ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := logs.AttachPolicy(
-		components.CloudFrontLogDeliveryStatement(logs, pulumi.String(caller.AccountId)),
-		components.LoadBalancerLogDeliveryStatement(logs, elbAccount.Arn),
-	); err != nil {
 		return nil, err
 	}
 	if b.cfg.Domain != "" {

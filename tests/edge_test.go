@@ -1,0 +1,27 @@
+package tests
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scaling-aws/scaling-aws/config"
+)
+
+// TestLogWritersWaitForTheLogBucketPolicy: in the recorded users++ graph, both load
+// balancers and CloudFront's log delivery depend on the log bucket's policy resource, so
+// `pulumi up` attaches the policy before turning logging on.
+func TestLogWritersWaitForTheLogBucketPolicy(t *testing.T) {
+	for _, env := range []string{"dev", "prod"} {
+		s := evaluate(t, env, config.UsersPlus2, prodDomain)
+		policy := s.g.ByName("aws:s3/bucketPolicy:BucketPolicy", "logs")
+		require.NotNil(t, policy, env)
+		lbs := s.g.ByType("aws:lb/loadBalancer:LoadBalancer")
+		require.Len(t, lbs, 2, env)
+		for _, r := range append(lbs, s.g.ByName("aws:cloudwatch/logDelivery:LogDelivery", "cdn-logs"), s.g.ByName("aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination", "cdn-logs")) {
+			require.NotNil(t, r, env)
+			assert.Contains(t, r.Dependencies, policy.URN, "%s %s waits for the log bucket policy", env, r.Name)
+		}
+	}
+}
