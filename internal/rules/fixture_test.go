@@ -69,21 +69,24 @@ func l(v ...any) []any { return v }
 type m = map[string]any
 
 const (
-	tVpc       = "aws:ec2/vpc:Vpc"
-	tSubnet    = "aws:ec2/subnet:Subnet"
-	tSG        = "aws:ec2/securityGroup:SecurityGroup"
-	tIngress   = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-	tEgress    = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-	tSGRule    = "aws:ec2/securityGroupRule:SecurityGroupRule"
-	tInstance  = "aws:ec2/instance:Instance"
-	tLT        = "aws:ec2/launchTemplate:LaunchTemplate"
-	tBucket    = "aws:s3/bucketV2:BucketV2"
-	tListener  = "aws:lb/listener:Listener"
-	tAlarm     = "aws:cloudwatch/metricAlarm:MetricAlarm"
-	tRDS       = "aws:rds/instance:Instance"
-	tQueue     = "aws:sqs/queue:Queue"
-	tUser      = "aws:iam/user:User"
-	tAccessKey = "aws:iam/accessKey:AccessKey"
+	tVpc               = "aws:ec2/vpc:Vpc"
+	tSubnet            = "aws:ec2/subnet:Subnet"
+	tSG                = "aws:ec2/securityGroup:SecurityGroup"
+	tIngress           = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+	tEgress            = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+	tSGRule            = "aws:ec2/securityGroupRule:SecurityGroupRule"
+	tInstance          = "aws:ec2/instance:Instance"
+	tLT                = "aws:ec2/launchTemplate:LaunchTemplate"
+	tBucket            = "aws:s3/bucketV2:BucketV2"
+	tRecord            = "aws:route53/record:Record"
+	tVpcEndpoint       = "aws:ec2/vpcEndpoint:VpcEndpoint"
+	tLogDeliverySource = "aws:cloudwatch/logDeliverySource:LogDeliverySource"
+	tListener          = "aws:lb/listener:Listener"
+	tAlarm             = "aws:cloudwatch/metricAlarm:MetricAlarm"
+	tRDS               = "aws:rds/instance:Instance"
+	tQueue             = "aws:sqs/queue:Queue"
+	tUser              = "aws:iam/user:User"
+	tAccessKey         = "aws:iam/accessKey:AccessKey"
 )
 
 // compliant returns a graph that satisfies every rule in prod at stage 5: every resource
@@ -126,6 +129,8 @@ func compliant() *fixture {
 	add(tIngress, "web-sg-in-lb", m{"securityGroupId": id(webSG), "referencedSecurityGroupId": id(lbSG), "ipProtocol": "tcp", "fromPort": 8080.0, "toPort": 8080.0}, webSG, lbSG)
 	add(tEgress, "web-sg-out-https", m{"securityGroupId": id(webSG), "cidrIpv4": "0.0.0.0/0", "ipProtocol": "tcp", "fromPort": 443.0, "toPort": 443.0}, webSG)
 	add(tIngress, "db-sg-in-web", m{"securityGroupId": id(dbSG), "referencedSecurityGroupId": id(webSG), "ipProtocol": "tcp", "fromPort": 3306.0, "toPort": 3306.0}, dbSG, webSG)
+	add(tIngress, "web-sg-in-ssh", m{"securityGroupId": id(webSG), "cidrIpv4": "203.0.113.0/25", "ipProtocol": "tcp", "fromPort": 22.0, "toPort": 22.0}, webSG)
+	add(tIngress, "web-sg-in-ssh-2", m{"securityGroupId": id(webSG), "cidrIpv4": "198.51.100.7/32", "ipProtocol": "tcp", "fromPort": 22.0, "toPort": 22.0}, webSG)
 	add(tIngress, "cache-sg-in-web", m{"securityGroupId": id(cacheSG), "referencedSecurityGroupId": id(webSG), "ipProtocol": "tcp", "fromPort": 6379.0, "toPort": 6379.0}, cacheSG, webSG)
 
 	// IAM: the web role, its policy and profile.
@@ -181,7 +186,7 @@ func compliant() *fixture {
 	// Database: a primary and a replica.
 	db := add(tRDS, "db", m{
 		"engine": "mysql", "storageEncrypted": true, "publiclyAccessible": false, "dbSubnetGroupName": "db-subnets",
-		"multiAz": true, "backupRetentionPeriod": 7.0, "deletionProtection": true, "skipFinalSnapshot": false,
+		"multiAz": true, "backupRetentionPeriod": 7.0, "allocatedStorage": 100.0, "maxAllocatedStorage": 110.0, "deletionProtection": true, "skipFinalSnapshot": false,
 		"finalSnapshotIdentifier": "db-final", "manageMasterUserPassword": true, "vpcSecurityGroupIds": l(id(dbSG)),
 	}, dbSG)
 	db.Protect, db.RetainOnDelete = true, true
@@ -211,6 +216,14 @@ func compliant() *fixture {
 		"loggingConfig":         m{"bucket": "logs.s3.amazonaws.com", "prefix": "cdn/"},
 	}, data, logs, lb)
 
+	add(tLogDeliverySource, "cdn-logs", m{"name": "scaling-aws-test-cdn-cloudfront", "logType": "ACCESS_LOGS"})
+
+	// DNS: the domain and the origin name, and an interface endpoint over the app subnets.
+	add(tRecord, "site-dns", m{"zoneId": "Z1", "name": "example.com", "type": "A", "aliases": l(m{"name": "d1.cloudfront.net", "zoneId": "Z2FDTNDATAQYW2"})})
+	add(tRecord, "origin-dns", m{"zoneId": "Z1", "name": "origin.example.com", "type": "A", "aliases": l(m{"name": "lb.example", "zoneId": "Z35"})})
+	add(tVpcEndpoint, "logs-ep", m{"vpcId": id(vpc), "vpcEndpointType": "Interface", "serviceName": "com.amazonaws.us-east-1.logs",
+		"subnetIds": l(id(subnets["app-a"]), id(subnets["app-b"]))}, vpc, subnets["app-a"], subnets["app-b"])
+
 	// Queues: a work queue with its dead-letter queue and a policy.
 	dlq := add(tQueue, "thumbs-dlq", m{"sqsManagedSseEnabled": true, "messageRetentionSeconds": 1209600.0})
 	work := add(tQueue, "thumbs", m{"sqsManagedSseEnabled": true, "redrivePolicy": js(m{"deadLetterTargetArn": arn(dlq), "maxReceiveCount": 5})}, dlq)
@@ -227,7 +240,7 @@ func compliant() *fixture {
 	rs.Protect, rs.RetainOnDelete = true, true
 
 	// Monitoring: a topic and the alarms on every critical resource.
-	topic := add("aws:sns/topic:Topic", "alarms", m{})
+	topic := add("aws:sns/topic:Topic", "alarms", m{"kmsMasterKeyId": "arn:aws:kms:us-east-1:1:key/stack"})
 	alarm := func(name, ns, metric string, dims m, on *graph.Resource) {
 		add(tAlarm, name, m{"namespace": ns, "metricName": metric, "dimensions": dims, "alarmActions": l(arn(topic)), "comparisonOperator": "GreaterThanThreshold", "threshold": 1.0}, on, topic)
 	}
