@@ -9,6 +9,7 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudfront"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/wafv2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -65,6 +66,13 @@ type CDNArgs struct {
 	// LogsProvider is an AWS provider for us-east-1: CloudFront log delivery sources exist
 	// only there. Default: the stack's provider, which works only in a us-east-1 stack.
 	LogsProvider pulumi.ProviderResource
+	// RateLimitPer5Min is the most requests one client IP may send in 5 minutes before the
+	// web ACL's rate rule blocks it. Default: 2000 (about 6.7 a second sustained: well above
+	// a person using the app, well below a scripted flood; WAF's minimum is 10).
+	RateLimitPer5Min int
+	// WAFLogRetentionDays keeps the web ACL's logs (a value CloudWatch accepts). Default: 30,
+	// as the other logs of the stack.
+	WAFLogRetentionDays int
 	// PriceClass limits the edge locations. Default: PriceClass_100 (North America and
 	// Europe: the cheapest class; other viewers are served from the nearest of those).
 	PriceClass string
@@ -179,9 +187,16 @@ func NewCDN(ctx *pulumi.Context, name string, args *CDNArgs, opts ...pulumi.Reso
 		if l.Encrypted {
 			protocol, domain = "https-only", pulumi.String(a.LoadBalancerOriginDomain).ToStringOutput()
 		}
+		var headers cloudfront.DistributionOriginCustomHeaderArray
+		if l.fronted {
+			headers = cloudfront.DistributionOriginCustomHeaderArray{&cloudfront.DistributionOriginCustomHeaderArgs{
+				Name: pulumi.String(OriginHeader), Value: l.originSecret,
+			}}
+		}
 		origins = append(origins, &cloudfront.DistributionOriginArgs{
-			OriginId:   pulumi.String(lbOrigin),
-			DomainName: domain,
+			OriginId:      pulumi.String(lbOrigin),
+			DomainName:    domain,
+			CustomHeaders: headers,
 			CustomOriginConfig: &cloudfront.DistributionOriginCustomOriginConfigArgs{
 				HttpPort:               pulumi.Int(80),
 				HttpsPort:              pulumi.Int(443),
@@ -215,8 +230,14 @@ func NewCDN(ctx *pulumi.Context, name string, args *CDNArgs, opts ...pulumi.Reso
 		}
 	}
 
+	acl, err := c.webACL(ctx, name, a, child)
+	if err != nil {
+		return nil, err
+	}
+
 	dist, err := cloudfront.NewDistribution(ctx, name, &cloudfront.DistributionArgs{
 		Enabled:               pulumi.Bool(true),
+		WebAclId:              acl.Arn, // WAFv2 takes the ACL's ARN here
 		Comment:               pulumi.String(name),
 		Aliases:               pulumi.ToStringArray(a.Aliases),
 		Origins:               origins,
@@ -287,6 +308,88 @@ func (c *CDN) logging(ctx *pulumi.Context, name string, a *CDNArgs, dist *cloudf
 	return err
 }
 
+// WAF managed rule groups on every distribution (AWS Managed Rules, baseline and IP
+// reputation groups; https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-list.html).
+var managedRuleGroups = []string{
+	"AWSManagedRulesCommonRuleSet",          // OWASP-style common attacks
+	"AWSManagedRulesKnownBadInputsRuleSet",  // request patterns known to be invalid or exploits (Log4j and friends)
+	"AWSManagedRulesAmazonIpReputationList", // addresses Amazon threat intelligence reports as bots and attackers
+}
+
+// wafLogPrefix is the prefix WAF requires of a CloudWatch Logs destination's name.
+const wafLogPrefix = "aws-waf-logs-"
+
+// webACL creates the distribution's WAF web ACL in us-east-1 (scope CLOUDFRONT exists
+// only there): a per-IP rate rule, then the managed rule groups; everything else allowed.
+// Its logs go to a log group named aws-waf-logs-... (WAF refuses any other name).
+func (c *CDN) webACL(ctx *pulumi.Context, name string, a *CDNArgs, child []pulumi.ResourceOption) (*wafv2.WebAcl, error) {
+	opts := child
+	if a.LogsProvider != nil {
+		opts = with(child, pulumi.Provider(a.LogsProvider))
+	}
+	metric := func(n string) *wafv2.WebAclRuleVisibilityConfigArgs {
+		return &wafv2.WebAclRuleVisibilityConfigArgs{
+			CloudwatchMetricsEnabled: pulumi.Bool(true), MetricName: pulumi.String(n), SampledRequestsEnabled: pulumi.Bool(true),
+		}
+	}
+	rules := wafv2.WebAclRuleArray{&wafv2.WebAclRuleArgs{
+		Name:     pulumi.String("rate-per-ip"),
+		Priority: pulumi.Int(0),
+		Action:   &wafv2.WebAclRuleActionArgs{Block: &wafv2.WebAclRuleActionBlockArgs{}},
+		Statement: &wafv2.WebAclRuleStatementArgs{RateBasedStatement: &wafv2.WebAclRuleStatementRateBasedStatementArgs{
+			Limit: pulumi.Int(a.RateLimitPer5Min), AggregateKeyType: pulumi.String("IP"), EvaluationWindowSec: pulumi.Int(300),
+		}},
+		VisibilityConfig: metric("rate-per-ip"),
+	}}
+	for i, g := range managedRuleGroups {
+		rules = append(rules, &wafv2.WebAclRuleArgs{
+			Name:           pulumi.String(g),
+			Priority:       pulumi.Int(i + 1),
+			OverrideAction: &wafv2.WebAclRuleOverrideActionArgs{None: &wafv2.WebAclRuleOverrideActionNoneArgs{}},
+			Statement: &wafv2.WebAclRuleStatementArgs{ManagedRuleGroupStatement: &wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs{
+				VendorName: pulumi.String("AWS"), Name: pulumi.String(g),
+			}},
+			VisibilityConfig: metric(g),
+		})
+	}
+	aclName := AccountUniqueName(ctx, 128, name)
+	acl, err := wafv2.NewWebAcl(ctx, childName(name, "waf"), &wafv2.WebAclArgs{
+		Name:          pulumi.String(aclName),
+		Description:   pulumi.Sprintf("%s: rate limit and AWS managed rules in front of CloudFront", name),
+		Scope:         pulumi.String("CLOUDFRONT"),
+		DefaultAction: &wafv2.WebAclDefaultActionArgs{Allow: &wafv2.WebAclDefaultActionAllowArgs{}},
+		Rules:         rules,
+		VisibilityConfig: &wafv2.WebAclVisibilityConfigArgs{
+			CloudwatchMetricsEnabled: pulumi.Bool(true), MetricName: pulumi.String(aclName), SampledRequestsEnabled: pulumi.Bool(true),
+		},
+		Tags: tags(childName(name, "waf")),
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	group, err := cloudwatch.NewLogGroup(ctx, childName(name, "waf"), &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String(wafLogPrefix + AccountUniqueName(ctx, 512-len(wafLogPrefix), name)),
+		RetentionInDays: pulumi.Int(a.WAFLogRetentionDays),
+		Tags:            tags(childName(name, "waf")),
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := wafv2.NewWebAclLoggingConfiguration(ctx, childName(name, "waf"), &wafv2.WebAclLoggingConfigurationArgs{
+		ResourceArn:           acl.Arn,
+		LogDestinationConfigs: pulumi.StringArray{group.Arn},
+		// The origin secret travels in a header CloudFront adds after WAF, so it is not in
+		// WAF's logs; viewers' credentials are: redact them.
+		RedactedFields: wafv2.WebAclLoggingConfigurationRedactedFieldArray{
+			&wafv2.WebAclLoggingConfigurationRedactedFieldArgs{SingleHeader: &wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs{Name: pulumi.String("authorization")}},
+			&wafv2.WebAclLoggingConfigurationRedactedFieldArgs{SingleHeader: &wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs{Name: pulumi.String("cookie")}},
+		},
+	}, opts...); err != nil {
+		return nil, err
+	}
+	return acl, nil
+}
+
 // LogDeliveryNameMax is the longest name CloudWatch Logs takes for a delivery source or
 // destination (PutDeliverySource, PutDeliveryDestination: 1 to 60 characters of [\w-];
 // https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutDeliverySource.html).
@@ -348,6 +451,15 @@ func (a *CDNArgs) withDefaults(name string) (*CDNArgs, error) {
 	}
 	if len(out.Aliases) > 0 && out.AcmCertificateArn == nil {
 		return nil, argError(cn, name, "AcmCertificateArn", nil, fmt.Sprintf("aliases %v need an ACM certificate in us-east-1 covering them", out.Aliases))
+	}
+	if out.RateLimitPer5Min == 0 {
+		out.RateLimitPer5Min = 2000
+	}
+	if out.RateLimitPer5Min < 10 || out.RateLimitPer5Min > 2000000000 {
+		return nil, argError(cn, name, "RateLimitPer5Min", out.RateLimitPer5Min, "use 10 to 2000000000 requests per IP per 5 minutes (WAF's range)")
+	}
+	if out.WAFLogRetentionDays == 0 {
+		out.WAFLogRetentionDays = 30
 	}
 	if out.PriceClass == "" {
 		out.PriceClass = "PriceClass_100"

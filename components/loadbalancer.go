@@ -5,6 +5,7 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -101,6 +102,10 @@ type LoadBalancer struct {
 	name     string
 	child    []pulumi.ResourceOption
 	vpcID    pulumi.IDOutput
+	// originSecret is the value CloudFront sends in OriginHeader (FromCloudFrontOnly):
+	// every listener rule requires it, the listener's default answers 403.
+	originSecret pulumi.StringOutput
+	fronted      bool
 	listener *lb.Listener
 	targets  map[string]bool
 	priority map[int]string
@@ -176,6 +181,11 @@ func NewLoadBalancer(ctx *pulumi.Context, name string, args *LoadBalancerArgs, o
 	if err := l.openIngress(a); err != nil {
 		return nil, err
 	}
+	if a.FromCloudFrontOnly {
+		if err := l.newOriginSecret(); err != nil {
+			return nil, err
+		}
+	}
 
 	alb, err := lb.NewLoadBalancer(ctx, name, &lb.LoadBalancerArgs{
 		LoadBalancerType:         pulumi.String("application"),
@@ -213,6 +223,18 @@ func NewLoadBalancer(ctx *pulumi.Context, name string, args *LoadBalancerArgs, o
 			StatusCode:  pulumi.String("404"),
 		},
 	}}
+	if l.fronted {
+		// Only requests carrying the origin secret reach a target (the listener rules);
+		// anything else, even from CloudFront's address ranges, gets 403.
+		notFound = lb.ListenerDefaultActionArray{&lb.ListenerDefaultActionArgs{
+			Type: pulumi.String("fixed-response"),
+			FixedResponse: &lb.ListenerDefaultActionFixedResponseArgs{
+				ContentType: pulumi.String("text/plain"),
+				MessageBody: pulumi.String("forbidden"),
+				StatusCode:  pulumi.String("403"),
+			},
+		}}
+	}
 	if l.Encrypted {
 		l.listener, err = lb.NewListener(ctx, childName(name, "https"), &lb.ListenerArgs{
 			LoadBalancerArn: alb.Arn,
@@ -403,6 +425,14 @@ func (l *LoadBalancer) AddTarget(name string, args TargetArgs) (*TargetGroup, er
 			PathPattern: &lb.ListenerRuleConditionPathPatternArgs{Values: pulumi.ToStringArray(a.PathPatterns)},
 		})
 	}
+	if l.fronted {
+		conds = append(conds, &lb.ListenerRuleConditionArgs{
+			HttpHeader: &lb.ListenerRuleConditionHttpHeaderArgs{
+				HttpHeaderName: pulumi.String(OriginHeader),
+				Values:         pulumi.StringArray{l.originSecret},
+			},
+		})
+	}
 	if _, err := lb.NewListenerRule(l.ctx, tgName, &lb.ListenerRuleArgs{
 		ListenerArn: l.listener.Arn,
 		Priority:    pulumi.Int(a.Priority),
@@ -453,6 +483,41 @@ func (l *LoadBalancer) targetDefaults(name string, a TargetArgs) (TargetArgs, er
 	l.targets[name] = true
 	l.priority[a.Priority] = name
 	return a, nil
+}
+
+// OriginHeader is the header CloudFront adds to every request to a load balancer created
+// with FromCloudFrontOnly, carrying the origin secret; the listener forwards only requests
+// that carry it. The CloudFront prefix list admits every distribution's edge addresses,
+// anyone's: the header is what makes this distribution the only way in.
+const OriginHeader = "X-Origin-Verify"
+
+// newOriginSecret generates the origin secret once and keeps it: the value is drawn with
+// crypto/rand on every run, stored in a Secrets Manager secret version that ignores later
+// draws (ignoreChanges secretString), and read back from that version, so CloudFront and
+// the listener always agree on the first value. It is a Pulumi secret and never an output.
+func (l *LoadBalancer) newOriginSecret() error {
+	value, err := generatePassword(32)
+	if err != nil {
+		return fmt.Errorf("load balancer %q: generate the origin secret: %w", l.name, err)
+	}
+	secret, err := secretsmanager.NewSecret(l.ctx, childName(l.name, "origin"), &secretsmanager.SecretArgs{
+		Description:          pulumi.Sprintf("%s: the %s value CloudFront sends and the load balancer requires", l.name, OriginHeader),
+		RecoveryWindowInDays: pulumi.Int(7),
+		Tags:                 tags(childName(l.name, "origin")),
+	}, l.child...)
+	if err != nil {
+		return err
+	}
+	version, err := secretsmanager.NewSecretVersion(l.ctx, childName(l.name, "origin"), &secretsmanager.SecretVersionArgs{
+		SecretId:     secret.ID(),
+		SecretString: pulumi.ToSecret(pulumi.String(value)).(pulumi.StringOutput),
+	}, with(l.child, pulumi.IgnoreChanges([]string{"secretString"}))...)
+	if err != nil {
+		return err
+	}
+	l.originSecret = pulumi.ToSecret(version.SecretString.Elem()).(pulumi.StringOutput)
+	l.fronted = true
+	return nil
 }
 
 // LoadBalancerLogDeliveryStatement lets the region's Elastic Load Balancing account

@@ -903,3 +903,65 @@ func TestLogDeliveryNamesCarryTheStack(t *testing.T) {
 	}, pulumi.WithMocks("scaling-aws", "prod-x/y", &recorder{}))
 	require.NoError(t, err)
 }
+
+// TestCDNWebACLAndOriginSecret: the distribution has a CLOUDFRONT web ACL (rate rule and
+// the three AWS managed groups) logging to an aws-waf-logs- group with retention; CloudFront
+// sends the origin secret header and the load balancer forwards only requests carrying it
+// (its default answers 403).
+func TestCDNWebACLAndOriginSecret(t *testing.T) {
+	r := run(t, func(ctx *pulumi.Context) error {
+		f, err := newFixture(ctx, 2)
+		if err != nil {
+			return err
+		}
+		l, err := NewLoadBalancer(ctx, "pub", &LoadBalancerArgs{Network: f.net, LogBucket: f.logs, FromCloudFrontOnly: true})
+		if err != nil {
+			return err
+		}
+		if _, err := l.AddTarget("web", TargetArgs{}); err != nil {
+			return err
+		}
+		_, err = NewCDN(ctx, "cdn", &CDNArgs{Bucket: f.assets, LogBucket: f.logs, LoadBalancer: l})
+		return err
+	})
+	acl := r.one(t, "aws:wafv2/webAcl:WebAcl", "cdn-waf")
+	assert.Equal(t, "CLOUDFRONT", acl.inputs["scope"])
+	var groups []any
+	for _, rule := range acl.inputs["rules"].([]any) {
+		if g := get(rule, "statement.managedRuleGroupStatement.name"); g != nil {
+			groups = append(groups, g)
+		}
+	}
+	assert.ElementsMatch(t, []any{"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesAmazonIpReputationList"}, groups)
+	assert.Equal(t, 2000.0, get(acl.inputs["rules"], "0.statement.rateBasedStatement.limit"))
+	assert.Equal(t, "block", func() string {
+		if get(acl.inputs["rules"], "0.action.block") != nil {
+			return "block"
+		}
+		return ""
+	}())
+	lg := r.one(t, tokLogGroup, "cdn-waf")
+	assert.True(t, strings.HasPrefix(lg.inputs["name"].(string), "aws-waf-logs-scaling-aws-test-"), lg.inputs["name"])
+	assert.Equal(t, 30.0, lg.inputs["retentionInDays"])
+	logCfg := r.one(t, "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "cdn-waf")
+	assert.Len(t, logCfg.inputs["logDestinationConfigs"], 1)
+	dist := r.one(t, tokDist, "cdn")
+	assert.NotEmpty(t, dist.inputs["webAclId"])
+
+	header := get(dist.inputs["origins"], "1.customHeaders.0")
+	require.NotNil(t, header, "the load balancer origin carries the secret header")
+	assert.Equal(t, OriginHeader, get(header, "name"))
+	secret := get(header, "value")
+	require.NotEmpty(t, secret)
+	rule := r.one(t, tokRule, "pub-web")
+	var headerValues any
+	for _, c := range rule.inputs["conditions"].([]any) {
+		if hv := get(c, "httpHeader.values"); hv != nil {
+			assert.Equal(t, OriginHeader, get(c, "httpHeader.httpHeaderName"))
+			headerValues = hv
+		}
+	}
+	assert.Equal(t, []any{secret}, headerValues, "the listener requires exactly the value CloudFront sends")
+	assert.Equal(t, "403", get(r.one(t, tokListener, "pub-http").inputs["defaultActions"], "0.fixedResponse.statusCode"))
+	assert.Equal(t, []string{"secretString"}, r.one(t, "aws:secretsmanager/secretVersion:SecretVersion", "pub-origin").ignoreChanges, "generated once and kept")
+}
