@@ -98,17 +98,17 @@ type LoadBalancer struct {
 	// Port is the serving listener's port: 443 with a certificate, else 80.
 	Port Port
 
-	ctx      *pulumi.Context
-	name     string
-	child    []pulumi.ResourceOption
-	vpcID    pulumi.IDOutput
+	ctx   *pulumi.Context
+	name  string
+	child []pulumi.ResourceOption
+	vpcID pulumi.IDOutput
 	// originSecret is the value CloudFront sends in OriginHeader (FromCloudFrontOnly):
 	// every listener rule requires it, the listener's default answers 403.
 	originSecret pulumi.StringOutput
 	fronted      bool
-	listener *lb.Listener
-	targets  map[string]bool
-	priority map[int]string
+	listener     *lb.Listener
+	targets      map[string]bool
+	priority     map[int]string
 }
 
 // TargetGroup is a group of servers behind a LoadBalancer; a ServerGroup registers into it.

@@ -95,7 +95,7 @@ func mustContain(stage config.Stage) []string {
 		ids = append(ids, "S3-5", "RDS-1", "RDS-2", "RDS-4", "RDS-6", "NET-6", "SEC-3", "AWS-4", "AWS-7")
 	}
 	if stage >= config.UsersPlus2 {
-		ids = append(ids, "NET-2", "RDS-3", "ASG-1", "ASG-2", "ASG-3", "ASG-4", "LB-1", "LB-3", "LB-4", "LB-5", "LB-6", "CF-1", "CF-3", "CF-4", "AWS-3", "AWS-6")
+		ids = append(ids, "NET-2", "RDS-3", "ASG-1", "ASG-2", "ASG-3", "ASG-4", "LB-1", "LB-3", "LB-4", "LB-5", "LB-6", "CF-1", "CF-3", "CF-4", "CF-5", "LB-7", "AWS-3", "AWS-6")
 	}
 	return ids
 }

@@ -251,3 +251,136 @@ func boolKeys(m map[string]int) map[string]bool {
 	}
 	return out
 }
+
+// Edge rules: the WAF in front of CloudFront and the origin secret behind it.
+const (
+	tWebACLLogging = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
+	tListenerRule  = "aws:lb/listenerRule:ListenerRule"
+)
+
+// requiredWAFGroups are the AWS managed rule groups every distribution's web ACL runs.
+var requiredWAFGroups = []string{"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesAmazonIpReputationList"}
+
+func edgeRules() []Rule {
+	return []Rule{{
+		ID:    "CF-5",
+		Title: "CloudFront has a WAF web ACL: rate rule, AWS managed common, known-bad-inputs and IP reputation groups, logged",
+		Refs: []string{"CKV_AWS_68", "SH WAF.10", "https://docs.aws.amazon.com/waf/latest/developerguide/logging-cw-logs.html",
+			"https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-list.html"},
+		Applies:   "every aws:cloudfront/distribution:Distribution; its webAclId must name an aws:wafv2/webAcl:WebAcl of scope CLOUDFRONT with a logging configuration to a log group named aws-waf-logs-*",
+		AppliesTo: func(e *Env) bool { return e.Has(tDistribution) },
+		Select:    func(e *Env) []*graph.Resource { return e.Of(tDistribution) },
+		Check: func(e *Env, d *graph.Resource) []Violation {
+			acls := e.Refs(d, "webAclId", tWebACL)
+			if len(acls) == 0 {
+				return []Violation{v("webAclId names no WAF web ACL: the edge has no firewall")}
+			}
+			acl := acls[0]
+			var out []Violation
+			if acl.String("scope") != "CLOUDFRONT" {
+				out = append(out, vOn(acl, "scope %q: a distribution's web ACL has scope CLOUDFRONT", acl.String("scope")))
+			}
+			have, rate := map[string]bool{}, false
+			for _, r := range list(acl, "rules") {
+				m, _ := r.(map[string]any)
+				st, _ := m["statement"].(map[string]any)
+				if g, ok := st["managedRuleGroupStatement"].(map[string]any); ok {
+					have[mstr(g, "name")] = true
+				}
+				if _, ok := st["rateBasedStatement"].(map[string]any); ok {
+					rate = true
+				}
+			}
+			for _, g := range requiredWAFGroups {
+				if !have[g] {
+					out = append(out, vOn(acl, "no %s managed rule group", g))
+				}
+			}
+			if !rate {
+				out = append(out, vOn(acl, "no rate-based rule"))
+			}
+			logged := false
+			for _, lc := range e.Companions(acl, tWebACLLogging, "resourceArn") {
+				for _, g := range e.Refs(lc, "logDestinationConfigs", tLogGroup) {
+					if strings.HasPrefix(g.String("name"), "aws-waf-logs-") && isSet(g, "retentionInDays") {
+						logged = true
+					}
+				}
+			}
+			if !logged {
+				out = append(out, vOn(acl, "no logging configuration to a log group named aws-waf-logs-* with retention"))
+			}
+			return out
+		},
+	}, {
+		ID:    "LB-7",
+		Title: "a load balancer behind CloudFront forwards only requests carrying the origin secret header; its default answers 403",
+		Refs:  []string{"https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/restrict-access-to-load-balancer.html"},
+		Applies: "the listeners of every internet-facing load balancer that a distribution's custom origin sends a custom header to; " +
+			"applies whenever a distribution has a custom origin",
+		AppliesTo: func(e *Env) bool { return len(customOrigins(e)) > 0 },
+		Select: func(e *Env) []*graph.Resource {
+			var out []*graph.Resource
+			for _, lb := range lbs(e) {
+				if boolIs(lb, "internal", true) {
+					continue
+				}
+				for _, l := range e.listenersOf(lb) {
+					if !listenerRedirects(l) {
+						out = append(out, l)
+					}
+				}
+			}
+			return out
+		},
+		Check: func(e *Env, l *graph.Resource) []Violation {
+			var out []Violation
+			da := object(l, "defaultActions")
+			if mstr(da, "type") != "fixed-response" || get(da, "fixedResponse.statusCode") != "403" {
+				out = append(out, v("default action must be a fixed 403: a request without the origin secret must not reach a target"))
+			}
+			for _, r := range e.Of(tListenerRule) {
+				if !e.RefersTo(r, "listenerArn", l) {
+					continue
+				}
+				hasHeader := false
+				for _, c := range list(r, "conditions") {
+					m, _ := c.(map[string]any)
+					if h, ok := m["httpHeader"].(map[string]any); ok && mstr(h, "httpHeaderName") != "" {
+						hasHeader = true
+					}
+				}
+				if !hasHeader {
+					out = append(out, vOn(r, "listener rule has no http-header condition: it forwards requests that did not come through this distribution"))
+				}
+			}
+			return out
+		},
+	}}
+}
+
+// customOrigins are the distributions' custom (load balancer) origins.
+func customOrigins(e *Env) []map[string]any {
+	var out []map[string]any
+	for _, d := range e.Of(tDistribution) {
+		for _, o := range list(d, "origins") {
+			if m, ok := o.(map[string]any); ok && m["customOriginConfig"] != nil {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+// get walks a dotted path in a plain map.
+func get(m map[string]any, path string) any {
+	var cur any = m
+	for _, p := range strings.Split(path, ".") {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = mm[p]
+	}
+	return cur
+}

@@ -172,8 +172,11 @@ func compliant() *fixture {
 	}, lbSG, subnets["public-a"], subnets["public-b"], logs)
 	tg := add("aws:lb/targetGroup:TargetGroup", "web-tg", m{"port": 8080.0, "protocol": "HTTP", "vpcId": id(vpc),
 		"healthCheck": m{"enabled": true, "path": "/healthz", "matcher": "200", "healthyThreshold": 2.0, "unhealthyThreshold": 3.0, "interval": 15.0, "timeout": 5.0}}, vpc)
-	add(tListener, "web-https", m{"loadBalancerArn": arn(lb), "port": 443.0, "protocol": "HTTPS", "certificateArn": "arn:aws:acm:cert", "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
-		"defaultActions": l(m{"type": "forward", "targetGroupArn": arn(tg)})}, lb, tg)
+	https := add(tListener, "web-https", m{"loadBalancerArn": arn(lb), "port": 443.0, "protocol": "HTTPS", "certificateArn": "arn:aws:acm:cert", "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+		"defaultActions": l(m{"type": "fixed-response", "fixedResponse": m{"statusCode": "403", "contentType": "text/plain"}})}, lb)
+	add("aws:lb/listenerRule:ListenerRule", "web-rule", m{"listenerArn": arn(https), "priority": 50000.0,
+		"conditions": l(m{"pathPattern": m{"values": l("/*")}}, m{"httpHeader": m{"httpHeaderName": "X-Origin-Verify", "values": l(graph.SecretMarker)}}),
+		"actions":    l(m{"type": "forward", "targetGroupArn": arn(tg)})}, https, tg)
 	add(tListener, "web-http", m{"loadBalancerArn": arn(lb), "port": 80.0, "protocol": "HTTP",
 		"defaultActions": l(m{"type": "redirect", "redirect": m{"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}})}, lb)
 	asg := add("aws:autoscaling/group:Group", "web-asg", m{
@@ -204,8 +207,16 @@ func compliant() *fixture {
 
 	// Buckets and the CDN.
 	data := bucket(f, "data", "data", logs)
+	acl := add("aws:wafv2/webAcl:WebAcl", "cdn-waf", m{"scope": "CLOUDFRONT", "name": "scaling-aws-test-cdn", "rules": l(
+		m{"name": "rate", "priority": 0.0, "statement": m{"rateBasedStatement": m{"limit": 2000.0, "aggregateKeyType": "IP"}}},
+		m{"name": "common", "priority": 1.0, "statement": m{"managedRuleGroupStatement": m{"vendorName": "AWS", "name": "AWSManagedRulesCommonRuleSet"}}},
+		m{"name": "bad", "priority": 2.0, "statement": m{"managedRuleGroupStatement": m{"vendorName": "AWS", "name": "AWSManagedRulesKnownBadInputsRuleSet"}}},
+		m{"name": "ip", "priority": 3.0, "statement": m{"managedRuleGroupStatement": m{"vendorName": "AWS", "name": "AWSManagedRulesAmazonIpReputationList"}}},
+	)})
+	wafLogs := add("aws:cloudwatch/logGroup:LogGroup", "cdn-waf-logs", m{"name": "aws-waf-logs-scaling-aws-test-cdn", "retentionInDays": 30.0})
+	add("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "cdn-waf-logging", m{"resourceArn": arn(acl), "logDestinationConfigs": l(arn(wafLogs))}, acl, wafLogs)
 	add("aws:cloudfront/distribution:Distribution", "cdn", m{
-		"enabled": true,
+		"enabled": true, "webAclId": arn(acl),
 		"origins": l(
 			m{"originId": "s3", "domainName": "data.s3.us-east-1.amazonaws.com", "originAccessControlId": "oac-1"},
 			m{"originId": "lb", "domainName": "lb.example", "customOriginConfig": m{"originProtocolPolicy": "https-only", "httpPort": 80.0, "httpsPort": 443.0}},
@@ -214,7 +225,7 @@ func compliant() *fixture {
 		"orderedCacheBehaviors": l(m{"pathPattern": "/api/*", "targetOriginId": "lb", "viewerProtocolPolicy": "https-only"}),
 		"viewerCertificate":     m{"acmCertificateArn": "arn:aws:acm:us-east-1:cert", "minimumProtocolVersion": "TLSv1.2_2021", "sslSupportMethod": "sni-only"},
 		"loggingConfig":         m{"bucket": "logs.s3.amazonaws.com", "prefix": "cdn/"},
-	}, data, logs, lb)
+	}, data, logs, lb, acl)
 
 	add(tLogDeliverySource, "cdn-logs", m{"name": "scaling-aws-test-cdn-cloudfront", "logType": "ACCESS_LOGS"})
 

@@ -156,6 +156,12 @@ var mutations = []mutation{
 		set("lb-sg", "ingress", l(m{"cidrBlocks": cidrs, "protocol": "tcp", "fromPort": 443.0, "toPort": 443.0}))(f)
 	}, want: "lb-sg", msg: "inbound IPv4"},
 
+	{rule: "CF-5", name: "no web ACL", mutate: set("cdn", "webAclId", nil), want: "cdn", msg: "no WAF"},
+	{rule: "CF-5", name: "no IP reputation group", mutate: set("cdn-waf", "rules.3", m{"name": "x", "statement": m{"byteMatchStatement": m{}}}), want: "cdn-waf", msg: "AmazonIpReputationList"},
+	{rule: "CF-5", name: "logs to a group WAF refuses", mutate: set("cdn-waf-logs", "name", "waf-logs"), want: "cdn-waf", msg: "aws-waf-logs-"},
+	{rule: "LB-7", name: "default forwards", mutate: set("web-https", "defaultActions", l(m{"type": "forward", "targetGroupArn": "x"})), want: "web-https", msg: "403"},
+	{rule: "LB-7", name: "rule without the header", mutate: set("web-rule", "conditions", l(m{"pathPattern": m{"values": l("/*")}})), want: "web-rule", msg: "http-header"},
+
 	// Compute.
 	{rule: "CMP-1", name: "IMDSv1 allowed", mutate: set("web-lt", "metadataOptions.httpTokens", "optional"), want: "web-lt"},
 	{rule: "CMP-1", name: "hop limit unset", mutate: set("admin", "metadataOptions.httpPutResponseHopLimit", nil), want: "admin"},
