@@ -175,15 +175,19 @@ func (b *builder) logDeliveryPolicy(logs *components.Bucket) error {
 // serverGroup creates a fixed-size tier of servers registered into target.
 func (b *builder) serverGroup(name string, net *components.Network, alarms *components.Alarms, image pulumi.StringInput, t config.Tier, tier components.Tier, target *components.TargetGroup, script *components.ServerScriptArgs) (*components.ServerGroup, error) {
 	return components.NewServerGroup(b.ctx, name, &components.ServerGroupArgs{
-		Network:          net,
-		Tier:             tier,
-		InstanceType:     t.InstanceType,
-		ImageID:          image,
-		MinSize:          t.Desired, // fixed size until users++++
-		MaxSize:          t.Desired,
-		DesiredCapacity:  t.Desired,
-		Script:           script,
-		TargetGroups:     []*components.TargetGroup{target},
+		Network:         net,
+		Tier:            tier,
+		InstanceType:    t.InstanceType,
+		ImageID:         image,
+		MinSize:         t.Desired, // fixed size until users++++
+		MaxSize:         t.Desired,
+		DesiredCapacity: t.Desired,
+		Script:          script,
+		TargetGroups:    []*components.TargetGroup{target},
+		// HTTPS to the internet through the stack's NAT gateways (config requires them from
+		// users++ on), for AWS APIs the stack has no interface endpoint for: see
+		// docs/decisions.md, "NAT at users++".
+		EgressHTTPS:      true,
 		LogRetentionDays: b.cfg.LogRetentionDays,
 		AlarmTopicArn:    alarms.TopicArn,
 	})

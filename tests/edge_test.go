@@ -1,6 +1,8 @@
 package tests
 
 import (
+	"fmt"
+	"sort"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -23,5 +25,28 @@ func TestLogWritersWaitForTheLogBucketPolicy(t *testing.T) {
 			require.NotNil(t, r, env)
 			assert.Contains(t, r.Dependencies, policy.URN, "%s %s waits for the log bucket policy", env, r.Name)
 		}
+	}
+}
+
+// internetEgress lists the egress rules open to 0.0.0.0/0, by name.
+func internetEgress(s *stack) []string {
+	var out []string
+	for _, r := range s.g.ByType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule") {
+		if r.String("cidrIpv4") == "0.0.0.0/0" {
+			out = append(out, fmt.Sprintf("%s:%v", r.Name, r.Inputs["fromPort"]))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestNATIsUsableFromTheServers: with NAT gateways (dev single, prod per AZ) the web and
+// API tiers may send HTTPS, and only HTTPS, to the internet through them (config refuses
+// natStrategy none from users++ on).
+func TestNATIsUsableFromTheServers(t *testing.T) {
+	for _, env := range []string{"dev", "prod"} {
+		s := evaluate(t, env, config.UsersPlus2, prodDomain)
+		require.Positive(t, s.count("aws:ec2/natGateway:NatGateway"), env)
+		assert.Equal(t, []string{"read-api-sg-out-https:443", "web-sg-out-https:443", "write-api-sg-out-https:443"}, internetEgress(s), env)
 	}
 }
