@@ -50,3 +50,27 @@ func TestNATIsUsableFromTheServers(t *testing.T) {
 		assert.Equal(t, []string{"read-api-sg-out-https:443", "web-sg-out-https:443", "write-api-sg-out-https:443"}, internetEgress(s), env)
 	}
 }
+
+// TestEndpointsOnlyGainSubnets: on every move, an interface endpoint keeps every subnet it
+// had and only adds subnets (in AZs it did not cover). Swapping its subnet within an AZ
+// would need a remove and an add of the same AZ in one ModifyVpcEndpoint call, which AWS may
+// refuse (DuplicateSubnetsInSameZone): the endpoints stay in the public tier on every stage.
+func TestEndpointsOnlyGainSubnets(t *testing.T) {
+	stagesList := implemented()
+	for _, env := range []string{"dev", "prod"} {
+		for i := 0; i+1 < len(stagesList); i++ {
+			a, b := evaluate(t, env, stagesList[i], prodDomain), evaluate(t, env, stagesList[i+1], prodDomain)
+			checked := 0
+			for _, before := range a.g.ByType("aws:ec2/vpcEndpoint:VpcEndpoint") {
+				after := b.g.ByURN(before.URN)
+				if after == nil || before.String("vpcEndpointType") != "Interface" {
+					continue
+				}
+				checked++
+				assert.Subset(t, after.Inputs["subnetIds"], before.Inputs["subnetIds"],
+					"%s %s -> %s: %s drops a subnet", env, stagesList[i], stagesList[i+1], before.Name)
+			}
+			assert.Positive(t, checked, "%s %s: no interface endpoint carried over", env, stagesList[i])
+		}
+	}
+}
