@@ -441,7 +441,7 @@ func TestServerGroupFixedSize(t *testing.T) {
 	assert.Equal(t, "3", get(asg.inputs, "launchTemplate.version"), "pinned to latestVersion, never $Latest")
 	assert.Equal(t, "web-id", get(asg.inputs, "launchTemplate.id"))
 	assert.Equal(t, "ELB", asg.inputs["healthCheckType"])
-	assert.Equal(t, 120.0, asg.inputs["healthCheckGracePeriod"])
+	assert.Equal(t, 240.0, asg.inputs["healthCheckGracePeriod"], "the boot budget of docs/components.md")
 	assert.Equal(t, []any{"arn:aws:mock:us-east-1:123456789012:edge-web"}, asg.inputs["targetGroupArns"])
 	mn, mx, d := asg.inputs["minSize"].(float64), asg.inputs["maxSize"].(float64), asg.inputs["desiredCapacity"].(float64)
 	assert.True(t, mn <= d && d <= mx, "min <= desired <= max")
