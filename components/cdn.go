@@ -1,11 +1,15 @@
 package components
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudfront"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/wafv2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -55,12 +59,24 @@ type CDNArgs struct {
 	// Default: CloudFront's default *.cloudfront.net certificate.
 	AcmCertificateArn pulumi.StringInput
 	// LogBucket receives access logs through CloudFront standard logging v2 under
-	// "cloudfront/<name>/". Its policy must include CloudFrontLogDeliveryStatement. Required:
+	// "cloudfront/<name>/". Its policy must include CloudFrontLogDeliveryStatement and be
+	// attached before NewCDN (the log delivery depends on it). Required:
 	// access logging is a security rule (CKV_AWS_86, SH CloudFront.5).
 	LogBucket *Bucket
 	// LogsProvider is an AWS provider for us-east-1: CloudFront log delivery sources exist
 	// only there. Default: the stack's provider, which works only in a us-east-1 stack.
 	LogsProvider pulumi.ProviderResource
+	// RateLimitPer5Min is the most requests one client IP may send in 5 minutes before the
+	// web ACL's rate rule blocks it. Default: 2000 (about 6.7 a second sustained: well above
+	// a person using the app, well below a scripted flood; WAF's minimum is 10).
+	RateLimitPer5Min int
+	// WAFLogRetentionDays keeps the web ACL's logs (a value CloudWatch accepts). Default: 30,
+	// as the other logs of the stack.
+	WAFLogRetentionDays int
+	// WAFLogKey, when set, encrypts the web ACL's log group. It must live in us-east-1 with
+	// the web ACL and its logs (a KMS key serves only its own region). Default: nil,
+	// CloudWatch Logs' own encryption (dev).
+	WAFLogKey *Key
 	// PriceClass limits the edge locations. Default: PriceClass_100 (North America and
 	// Europe: the cheapest class; other viewers are served from the nearest of those).
 	PriceClass string
@@ -175,9 +191,16 @@ func NewCDN(ctx *pulumi.Context, name string, args *CDNArgs, opts ...pulumi.Reso
 		if l.Encrypted {
 			protocol, domain = "https-only", pulumi.String(a.LoadBalancerOriginDomain).ToStringOutput()
 		}
+		var headers cloudfront.DistributionOriginCustomHeaderArray
+		if l.fronted {
+			headers = cloudfront.DistributionOriginCustomHeaderArray{&cloudfront.DistributionOriginCustomHeaderArgs{
+				Name: pulumi.String(OriginHeader), Value: l.originSecret,
+			}}
+		}
 		origins = append(origins, &cloudfront.DistributionOriginArgs{
-			OriginId:   pulumi.String(lbOrigin),
-			DomainName: domain,
+			OriginId:      pulumi.String(lbOrigin),
+			DomainName:    domain,
+			CustomHeaders: headers,
 			CustomOriginConfig: &cloudfront.DistributionOriginCustomOriginConfigArgs{
 				HttpPort:               pulumi.Int(80),
 				HttpsPort:              pulumi.Int(443),
@@ -211,8 +234,14 @@ func NewCDN(ctx *pulumi.Context, name string, args *CDNArgs, opts ...pulumi.Reso
 		}
 	}
 
+	acl, err := c.webACL(ctx, name, a, child)
+	if err != nil {
+		return nil, err
+	}
+
 	dist, err := cloudfront.NewDistribution(ctx, name, &cloudfront.DistributionArgs{
 		Enabled:               pulumi.Bool(true),
+		WebAclId:              acl.Arn, // WAFv2 takes the ACL's ARN here
 		Comment:               pulumi.String(name),
 		Aliases:               pulumi.ToStringArray(a.Aliases),
 		Origins:               origins,
@@ -249,8 +278,11 @@ func (c *CDN) logging(ctx *pulumi.Context, name string, a *CDNArgs, dist *cloudf
 	if a.LogsProvider != nil {
 		logOpts = with(child, pulumi.Provider(a.LogsProvider))
 	}
+	// The log bucket's policy must exist first: CloudWatch Logs checks that it may write to
+	// the bucket when the destination and the delivery are created.
+	afterPolicy := pulumi.DependsOn([]pulumi.Resource{a.LogBucket.policy})
 	src, err := cloudwatch.NewLogDeliverySource(ctx, childName(name, "logs"), &cloudwatch.LogDeliverySourceArgs{
-		Name:        pulumi.String(childName(name, "cloudfront")),
+		Name:        pulumi.String(AccountUniqueName(ctx, LogDeliveryNameMax, name, "cloudfront")),
 		LogType:     pulumi.String("ACCESS_LOGS"),
 		ResourceArn: dist.Arn,
 		Tags:        tags(childName(name, "logs")),
@@ -259,13 +291,13 @@ func (c *CDN) logging(ctx *pulumi.Context, name string, a *CDNArgs, dist *cloudf
 		return err
 	}
 	dst, err := cloudwatch.NewLogDeliveryDestination(ctx, childName(name, "logs"), &cloudwatch.LogDeliveryDestinationArgs{
-		Name:         pulumi.String(childName(name, "cloudfront-s3")),
+		Name:         pulumi.String(AccountUniqueName(ctx, LogDeliveryNameMax, name, "cloudfront-s3")),
 		OutputFormat: pulumi.String("parquet"), // columnar and compressed: cheapest to keep and query with Athena
 		DeliveryDestinationConfiguration: &cloudwatch.LogDeliveryDestinationDeliveryDestinationConfigurationArgs{
 			DestinationResourceArn: a.LogBucket.Arn,
 		},
 		Tags: tags(childName(name, "logs")),
-	}, logOpts...)
+	}, with(logOpts, afterPolicy)...)
 	if err != nil {
 		return err
 	}
@@ -276,8 +308,114 @@ func (c *CDN) logging(ctx *pulumi.Context, name string, a *CDNArgs, dist *cloudf
 			SuffixPath: pulumi.String("cloudfront/" + name + "/{yyyy}/{MM}/{dd}"),
 		}},
 		Tags: tags(childName(name, "logs")),
-	}, with(logOpts, pulumi.DependsOn([]pulumi.Resource{a.LogBucket}))...)
+	}, with(logOpts, afterPolicy)...)
 	return err
+}
+
+// WAF managed rule groups on every distribution (AWS Managed Rules, baseline and IP
+// reputation groups; https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-list.html).
+var managedRuleGroups = []string{
+	"AWSManagedRulesCommonRuleSet",          // OWASP-style common attacks
+	"AWSManagedRulesKnownBadInputsRuleSet",  // request patterns known to be invalid or exploits (Log4j and friends)
+	"AWSManagedRulesAmazonIpReputationList", // addresses Amazon threat intelligence reports as bots and attackers
+}
+
+// wafLogPrefix is the prefix WAF requires of a CloudWatch Logs destination's name.
+const wafLogPrefix = "aws-waf-logs-"
+
+// webACL creates the distribution's WAF web ACL in us-east-1 (scope CLOUDFRONT exists
+// only there): a per-IP rate rule, then the managed rule groups; everything else allowed.
+// Its logs go to a log group named aws-waf-logs-... (WAF refuses any other name).
+func (c *CDN) webACL(ctx *pulumi.Context, name string, a *CDNArgs, child []pulumi.ResourceOption) (*wafv2.WebAcl, error) {
+	opts := child
+	if a.LogsProvider != nil {
+		opts = with(child, pulumi.Provider(a.LogsProvider))
+	}
+	metric := func(n string) *wafv2.WebAclRuleVisibilityConfigArgs {
+		return &wafv2.WebAclRuleVisibilityConfigArgs{
+			CloudwatchMetricsEnabled: pulumi.Bool(true), MetricName: pulumi.String(n), SampledRequestsEnabled: pulumi.Bool(true),
+		}
+	}
+	rules := wafv2.WebAclRuleArray{&wafv2.WebAclRuleArgs{
+		Name:     pulumi.String("rate-per-ip"),
+		Priority: pulumi.Int(0),
+		Action:   &wafv2.WebAclRuleActionArgs{Block: &wafv2.WebAclRuleActionBlockArgs{}},
+		Statement: &wafv2.WebAclRuleStatementArgs{RateBasedStatement: &wafv2.WebAclRuleStatementRateBasedStatementArgs{
+			Limit: pulumi.Int(a.RateLimitPer5Min), AggregateKeyType: pulumi.String("IP"), EvaluationWindowSec: pulumi.Int(300),
+		}},
+		VisibilityConfig: metric("rate-per-ip"),
+	}}
+	for i, g := range managedRuleGroups {
+		rules = append(rules, &wafv2.WebAclRuleArgs{
+			Name:           pulumi.String(g),
+			Priority:       pulumi.Int(i + 1),
+			OverrideAction: &wafv2.WebAclRuleOverrideActionArgs{None: &wafv2.WebAclRuleOverrideActionNoneArgs{}},
+			Statement: &wafv2.WebAclRuleStatementArgs{ManagedRuleGroupStatement: &wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs{
+				VendorName: pulumi.String("AWS"), Name: pulumi.String(g),
+			}},
+			VisibilityConfig: metric(g),
+		})
+	}
+	aclName := AccountUniqueName(ctx, 128, name)
+	acl, err := wafv2.NewWebAcl(ctx, childName(name, "waf"), &wafv2.WebAclArgs{
+		Name:          pulumi.String(aclName),
+		Description:   pulumi.Sprintf("%s: rate limit and AWS managed rules in front of CloudFront", name),
+		Scope:         pulumi.String("CLOUDFRONT"),
+		DefaultAction: &wafv2.WebAclDefaultActionArgs{Allow: &wafv2.WebAclDefaultActionAllowArgs{}},
+		Rules:         rules,
+		VisibilityConfig: &wafv2.WebAclVisibilityConfigArgs{
+			CloudwatchMetricsEnabled: pulumi.Bool(true), MetricName: pulumi.String(aclName), SampledRequestsEnabled: pulumi.Bool(true),
+		},
+		Tags: tags(childName(name, "waf")),
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	group, err := cloudwatch.NewLogGroup(ctx, childName(name, "waf"), &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String(wafLogPrefix + AccountUniqueName(ctx, 512-len(wafLogPrefix), name)),
+		RetentionInDays: pulumi.Int(a.WAFLogRetentionDays),
+		KmsKeyId:        keyArn(a.WAFLogKey),
+		Tags:            tags(childName(name, "waf")),
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := wafv2.NewWebAclLoggingConfiguration(ctx, childName(name, "waf"), &wafv2.WebAclLoggingConfigurationArgs{
+		ResourceArn:           acl.Arn,
+		LogDestinationConfigs: pulumi.StringArray{group.Arn},
+		// The origin secret travels in a header CloudFront adds after WAF, so it is not in
+		// WAF's logs; viewers' credentials are: redact them.
+		RedactedFields: wafv2.WebAclLoggingConfigurationRedactedFieldArray{
+			&wafv2.WebAclLoggingConfigurationRedactedFieldArgs{SingleHeader: &wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs{Name: pulumi.String("authorization")}},
+			&wafv2.WebAclLoggingConfigurationRedactedFieldArgs{SingleHeader: &wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs{Name: pulumi.String("cookie")}},
+		},
+	}, opts...); err != nil {
+		return nil, err
+	}
+	return acl, nil
+}
+
+// LogDeliveryNameMax is the longest name CloudWatch Logs takes for a delivery source or
+// destination (PutDeliverySource, PutDeliveryDestination: 1 to 60 characters of [\w-];
+// https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutDeliverySource.html).
+const LogDeliveryNameMax = 60
+
+// nameUnsafe matches what a name unique per account and region may not hold (the
+// narrowest alphabet of the APIs that use it: letters, digits, - and _).
+var nameUnsafe = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
+
+// AccountUniqueName names a resource whose name AWS keeps unique per account and region
+// (CloudWatch Logs delivery sources and destinations, WAF log groups): project, stack,
+// component name and parts, so two stacks in one account never collide. A name longer than
+// max keeps its start and ends in 8 hex digits of a hash of the whole name, so it stays
+// unique and stable.
+func AccountUniqueName(ctx *pulumi.Context, max int, name string, parts ...string) string {
+	full := nameUnsafe.ReplaceAllString(childName(ctx.Project(), append([]string{ctx.Stack(), name}, parts...)...), "-")
+	if len(full) <= max {
+		return full
+	}
+	sum := sha256.Sum256([]byte(full))
+	return strings.TrimRight(full[:max-9], "-_") + "-" + hex.EncodeToString(sum[:])[:8]
 }
 
 func (a *CDNArgs) withDefaults(name string) (*CDNArgs, error) {
@@ -294,6 +432,10 @@ func (a *CDNArgs) withDefaults(name string) (*CDNArgs, error) {
 	}
 	if out.LogBucket.args.Class != DataLogs {
 		return nil, argError(cn, name, "LogBucket", out.LogBucket.name, "pass a bucket of Class DataLogs")
+	}
+	if out.LogBucket.policy == nil {
+		return nil, argError(cn, name, "LogBucket", out.LogBucket.name+" (no policy yet)",
+			"attach the log bucket's policy (Bucket.AttachPolicy with CloudFrontLogDeliveryStatement) before creating the CDN: log delivery checks it")
 	}
 	if len(out.StaticPathPatterns) == 0 {
 		out.StaticPathPatterns = []string{"/static/*", "/media/*"}
@@ -314,6 +456,15 @@ func (a *CDNArgs) withDefaults(name string) (*CDNArgs, error) {
 	}
 	if len(out.Aliases) > 0 && out.AcmCertificateArn == nil {
 		return nil, argError(cn, name, "AcmCertificateArn", nil, fmt.Sprintf("aliases %v need an ACM certificate in us-east-1 covering them", out.Aliases))
+	}
+	if out.RateLimitPer5Min == 0 {
+		out.RateLimitPer5Min = 2000
+	}
+	if out.RateLimitPer5Min < 10 || out.RateLimitPer5Min > 2000000000 {
+		return nil, argError(cn, name, "RateLimitPer5Min", out.RateLimitPer5Min, "use 10 to 2000000000 requests per IP per 5 minutes (WAF's range)")
+	}
+	if out.WAFLogRetentionDays == 0 {
+		out.WAFLogRetentionDays = 30
 	}
 	if out.PriceClass == "" {
 		out.PriceClass = "PriceClass_100"

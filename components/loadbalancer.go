@@ -5,6 +5,7 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -42,8 +43,10 @@ type LoadBalancerArgs struct {
 	// Encrypted is false (see PlainHTTPNotice). Ignored for internal load balancers.
 	CertificateArn pulumi.StringInput
 	// LogBucket receives access logs under "alb/<name>/". It must be a log bucket (Class
-	// DataLogs), whose policy lets load balancer log delivery write. Required: access logs
-	// are a security rule (CKV_AWS_91, SH ELB.5).
+	// DataLogs) whose policy, letting load balancer log delivery write, is already attached
+	// (AttachPolicy): the load balancer depends on that policy, since AWS refuses to turn
+	// access logs on before the bucket allows them. Required: access logs are a security
+	// rule (CKV_AWS_91, SH ELB.5).
 	LogBucket *Bucket
 	// DeletionProtection stops AWS from deleting the load balancer until it is turned off.
 	// Default: false; set it in prod (SH ELB.6). It makes `pulumi destroy` fail by design.
@@ -54,6 +57,9 @@ type LoadBalancerArgs struct {
 	// against the security group's 60-rule quota, so it can appear once. Default: false,
 	// the listener ports are open to 0.0.0.0/0 and ::/0.
 	FromCloudFrontOnly bool
+	// SecretKey, when set, encrypts the origin secret (FromCloudFrontOnly) with the stack's
+	// own key (prod, rule KMS-2). Default: nil, the AWS-managed aws/secretsmanager key.
+	SecretKey *Key
 	// IdleTimeoutSeconds closes idle connections. Default: 60 (AWS's default, longer than
 	// any API call the app makes, shorter than nginx's keepalive so the ALB closes first).
 	IdleTimeoutSeconds int
@@ -95,13 +101,17 @@ type LoadBalancer struct {
 	// Port is the serving listener's port: 443 with a certificate, else 80.
 	Port Port
 
-	ctx      *pulumi.Context
-	name     string
-	child    []pulumi.ResourceOption
-	vpcID    pulumi.IDOutput
-	listener *lb.Listener
-	targets  map[string]bool
-	priority map[int]string
+	ctx   *pulumi.Context
+	name  string
+	child []pulumi.ResourceOption
+	vpcID pulumi.IDOutput
+	// originSecret is the value CloudFront sends in OriginHeader (FromCloudFrontOnly):
+	// every listener rule requires it, the listener's default answers 403.
+	originSecret pulumi.StringOutput
+	fronted      bool
+	listener     *lb.Listener
+	targets      map[string]bool
+	priority     map[int]string
 }
 
 // TargetGroup is a group of servers behind a LoadBalancer; a ServerGroup registers into it.
@@ -174,6 +184,11 @@ func NewLoadBalancer(ctx *pulumi.Context, name string, args *LoadBalancerArgs, o
 	if err := l.openIngress(a); err != nil {
 		return nil, err
 	}
+	if a.FromCloudFrontOnly {
+		if err := l.newOriginSecret(a.SecretKey); err != nil {
+			return nil, err
+		}
+	}
 
 	alb, err := lb.NewLoadBalancer(ctx, name, &lb.LoadBalancerArgs{
 		LoadBalancerType:         pulumi.String("application"),
@@ -192,7 +207,7 @@ func NewLoadBalancer(ctx *pulumi.Context, name string, args *LoadBalancerArgs, o
 			Enabled: pulumi.Bool(true),
 		},
 		Tags: tags(name),
-	}, with(child, pulumi.DependsOn([]pulumi.Resource{a.LogBucket}))...)
+	}, with(child, pulumi.DependsOn([]pulumi.Resource{a.LogBucket.policy}))...) // AWS checks the bucket policy when access logs are turned on
 	if err != nil {
 		return nil, err
 	}
@@ -211,6 +226,18 @@ func NewLoadBalancer(ctx *pulumi.Context, name string, args *LoadBalancerArgs, o
 			StatusCode:  pulumi.String("404"),
 		},
 	}}
+	if l.fronted {
+		// Only requests carrying the origin secret reach a target (the listener rules);
+		// anything else, even from CloudFront's address ranges, gets 403.
+		notFound = lb.ListenerDefaultActionArray{&lb.ListenerDefaultActionArgs{
+			Type: pulumi.String("fixed-response"),
+			FixedResponse: &lb.ListenerDefaultActionFixedResponseArgs{
+				ContentType: pulumi.String("text/plain"),
+				MessageBody: pulumi.String("forbidden"),
+				StatusCode:  pulumi.String("403"),
+			},
+		}}
+	}
 	if l.Encrypted {
 		l.listener, err = lb.NewListener(ctx, childName(name, "https"), &lb.ListenerArgs{
 			LoadBalancerArn: alb.Arn,
@@ -275,6 +302,10 @@ func (a *LoadBalancerArgs) withDefaults(name string) (*LoadBalancerArgs, error) 
 	}
 	if out.LogBucket.args.Class != DataLogs {
 		return nil, argError("load balancer", name, "LogBucket", out.LogBucket.name, "pass a bucket of Class DataLogs: only its policy lets load balancer log delivery write")
+	}
+	if out.LogBucket.policy == nil {
+		return nil, argError("load balancer", name, "LogBucket", out.LogBucket.name+" (no policy yet)",
+			"attach the log bucket's policy (Bucket.AttachPolicy) before creating the load balancer: turning access logs on fails until the bucket allows delivery")
 	}
 	if out.Subnets == "" {
 		out.Subnets = TierPublic
@@ -397,6 +428,14 @@ func (l *LoadBalancer) AddTarget(name string, args TargetArgs) (*TargetGroup, er
 			PathPattern: &lb.ListenerRuleConditionPathPatternArgs{Values: pulumi.ToStringArray(a.PathPatterns)},
 		})
 	}
+	if l.fronted {
+		conds = append(conds, &lb.ListenerRuleConditionArgs{
+			HttpHeader: &lb.ListenerRuleConditionHttpHeaderArgs{
+				HttpHeaderName: pulumi.String(OriginHeader),
+				Values:         pulumi.StringArray{l.originSecret},
+			},
+		})
+	}
 	if _, err := lb.NewListenerRule(l.ctx, tgName, &lb.ListenerRuleArgs{
 		ListenerArn: l.listener.Arn,
 		Priority:    pulumi.Int(a.Priority),
@@ -447,6 +486,42 @@ func (l *LoadBalancer) targetDefaults(name string, a TargetArgs) (TargetArgs, er
 	l.targets[name] = true
 	l.priority[a.Priority] = name
 	return a, nil
+}
+
+// OriginHeader is the header CloudFront adds to every request to a load balancer created
+// with FromCloudFrontOnly, carrying the origin secret; the listener forwards only requests
+// that carry it. The CloudFront prefix list admits every distribution's edge addresses,
+// anyone's: the header is what makes this distribution the only way in.
+const OriginHeader = "X-Origin-Verify"
+
+// newOriginSecret generates the origin secret once and keeps it: the value is drawn with
+// crypto/rand on every run, stored in a Secrets Manager secret version that ignores later
+// draws (ignoreChanges secretString), and read back from that version, so CloudFront and
+// the listener always agree on the first value. It is a Pulumi secret and never an output.
+func (l *LoadBalancer) newOriginSecret(key *Key) error {
+	value, err := generatePassword(32)
+	if err != nil {
+		return fmt.Errorf("load balancer %q: generate the origin secret: %w", l.name, err)
+	}
+	secret, err := secretsmanager.NewSecret(l.ctx, childName(l.name, "origin"), &secretsmanager.SecretArgs{
+		Description:          pulumi.Sprintf("%s: the %s value CloudFront sends and the load balancer requires", l.name, OriginHeader),
+		RecoveryWindowInDays: pulumi.Int(7),
+		KmsKeyId:             keyArn(key),
+		Tags:                 tags(childName(l.name, "origin")),
+	}, l.child...)
+	if err != nil {
+		return err
+	}
+	version, err := secretsmanager.NewSecretVersion(l.ctx, childName(l.name, "origin"), &secretsmanager.SecretVersionArgs{
+		SecretId:     secret.ID(),
+		SecretString: pulumi.ToSecret(pulumi.String(value)).(pulumi.StringOutput),
+	}, with(l.child, pulumi.IgnoreChanges([]string{"secretString"}))...)
+	if err != nil {
+		return err
+	}
+	l.originSecret = pulumi.ToSecret(version.SecretString.Elem()).(pulumi.StringOutput)
+	l.fronted = true
+	return nil
 }
 
 // LoadBalancerLogDeliveryStatement lets the region's Elastic Load Balancing account

@@ -47,7 +47,12 @@ type NetworkArgs struct {
 	// Each costs about 7.3 USD a month per AZ. Default: none.
 	InterfaceEndpoints []string
 	// EndpointTier is the tier whose subnets hold interface endpoint network interfaces.
-	// Default: app when present, else public.
+	// Default: public, the one tier every stage has: growing a network then only adds an
+	// endpoint's subnets in new AZs and never swaps its subnet within an AZ (public-a for
+	// app-a), which an endpoint may not do in one step (one subnet per AZ:
+	// DuplicateSubnetsInSameZone, while ModifyVpcEndpoint adds and removes in one call).
+	// The interfaces take only private addresses; the endpoints' security group admits
+	// the VPC on 443.
 	EndpointTier Tier
 	// EndpointAZs is how many AZs carry interface endpoints. Default: all AZs.
 	EndpointAZs int
@@ -267,9 +272,6 @@ func (a *NetworkArgs) withDefaults(name string) (*NetworkArgs, netip.Prefix, err
 	}
 	if out.EndpointTier == "" {
 		out.EndpointTier = TierPublic
-		if slices.Contains(out.Tiers, TierApp) {
-			out.EndpointTier = TierApp
-		}
 	}
 	if !slices.Contains(out.Tiers, out.EndpointTier) {
 		return nil, netip.Prefix{}, argError("network", name, "EndpointTier", out.EndpointTier, "use a tier that exists in Tiers")

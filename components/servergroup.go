@@ -70,7 +70,7 @@ type ServerGroupArgs struct {
 	// AWS-managed aws/ebs key.
 	Key *Key
 	// HealthCheckGraceSeconds is how long a new server may fail health checks while it boots.
-	// Default: 120 (boot, fetch the release from S3, start the service).
+	// Default: DefaultHealthCheckGraceSeconds (the boot budget in docs/components.md).
 	HealthCheckGraceSeconds int
 	// CPUTargetPercent is the target-tracking policy's average CPU. Default: 60 (headroom for
 	// a peak while new servers boot).
@@ -381,7 +381,7 @@ func (a *ServerGroupArgs) withDefaults(name string) (*ServerGroupArgs, error) {
 		return nil, argError(c, name, "RootVolumeGb", out.RootVolumeGb, "use at least 8 (Amazon Linux 2023's snapshot size)")
 	}
 	if out.HealthCheckGraceSeconds == 0 {
-		out.HealthCheckGraceSeconds = 120
+		out.HealthCheckGraceSeconds = DefaultHealthCheckGraceSeconds
 	}
 	if out.CPUTargetPercent == 0 {
 		out.CPUTargetPercent = 60
@@ -391,6 +391,15 @@ func (a *ServerGroupArgs) withDefaults(name string) (*ServerGroupArgs, error) {
 	}
 	return &out, nil
 }
+
+// DefaultHealthCheckGraceSeconds is a new server's time to boot and pass its first health
+// checks before the Auto Scaling group may replace it, from the boot budget in
+// docs/components.md: instance start to user data 60 s, dnf install of the CloudWatch agent
+// (and nginx) 120 s, the release from S3 10 s, app or nginx start 10 s (both measured under
+// 0.1 s locally), then the target group's healthy threshold, 2 checks 15 s apart (30 s):
+// 230 s, rounded up to 240. Too short and a slow boot is killed and relaunched in a loop; too
+// long only delays replacing a server that never comes up.
+const DefaultHealthCheckGraceSeconds = 240
 
 // AllowFrom lets members of peer reach the servers on port (the load balancer on the app
 // port, the web tier on the app tier's). It opens ingress only; Connect opens both sides.

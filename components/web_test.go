@@ -48,6 +48,7 @@ type rec struct {
 	inputs        map[string]any
 	ignoreChanges []string
 	provider      string
+	deps          []string // URNs of the resources it depends on
 }
 
 // recorder is a MockResourceMonitor recording every registration.
@@ -61,6 +62,7 @@ func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 	rr := &rec{typ: args.TypeToken, name: args.Name, inputs: in, provider: args.Provider}
 	if args.RegisterRPC != nil {
 		rr.ignoreChanges = args.RegisterRPC.GetIgnoreChanges()
+		rr.deps = args.RegisterRPC.GetDependencies()
 	}
 	r.mu.Lock()
 	r.all = append(r.all, rr)
@@ -439,7 +441,7 @@ func TestServerGroupFixedSize(t *testing.T) {
 	assert.Equal(t, "3", get(asg.inputs, "launchTemplate.version"), "pinned to latestVersion, never $Latest")
 	assert.Equal(t, "web-id", get(asg.inputs, "launchTemplate.id"))
 	assert.Equal(t, "ELB", asg.inputs["healthCheckType"])
-	assert.Equal(t, 120.0, asg.inputs["healthCheckGracePeriod"])
+	assert.Equal(t, 240.0, asg.inputs["healthCheckGracePeriod"], "the boot budget of docs/components.md")
 	assert.Equal(t, []any{"arn:aws:mock:us-east-1:123456789012:edge-web"}, asg.inputs["targetGroupArns"])
 	mn, mx, d := asg.inputs["minSize"].(float64), asg.inputs["maxSize"].(float64), asg.inputs["desiredCapacity"].(float64)
 	assert.True(t, mn <= d && d <= mx, "min <= desired <= max")
@@ -821,4 +823,145 @@ func TestAddTargetValidation(t *testing.T) {
 		assert.ErrorContains(t, err, "catch-all")
 		return nil
 	})
+}
+
+// logsPolicyURN is the URN of the fixture's log bucket policy.
+const logsPolicyURN = "urn:pulumi:test::scaling-aws::scaling-aws:storage:Bucket$aws:s3/bucketPolicy:BucketPolicy::logs"
+
+// TestLogWritersDependOnTheLogBucketPolicy: load balancers and CloudFront's log delivery
+// wait for the log bucket's policy itself (AWS checks it when logging is turned on), and a
+// log bucket whose policy is not attached yet is refused with the fix.
+func TestLogWritersDependOnTheLogBucketPolicy(t *testing.T) {
+	r := run(t, func(ctx *pulumi.Context) error {
+		f, err := newFixture(ctx, 2)
+		if err != nil {
+			return err
+		}
+		l, err := NewLoadBalancer(ctx, "pub", &LoadBalancerArgs{Network: f.net, LogBucket: f.logs, FromCloudFrontOnly: true})
+		if err != nil {
+			return err
+		}
+		_, err = NewCDN(ctx, "cdn", &CDNArgs{Bucket: f.assets, LogBucket: f.logs, LoadBalancer: l})
+		return err
+	})
+	assert.Contains(t, r.one(t, tokLB, "pub").deps, logsPolicyURN)
+	assert.Contains(t, r.one(t, tokLogDst, "cdn-logs").deps, logsPolicyURN)
+	assert.Contains(t, r.one(t, tokLogDeliv, "cdn-logs").deps, logsPolicyURN)
+
+	for _, c := range []struct {
+		what string
+		make func(ctx *pulumi.Context, f *fixture, deferred *Bucket) error
+	}{
+		{"load balancer", func(ctx *pulumi.Context, f *fixture, deferred *Bucket) error {
+			_, err := NewLoadBalancer(ctx, "pub", &LoadBalancerArgs{Network: f.net, LogBucket: deferred})
+			return err
+		}},
+		{"cdn", func(ctx *pulumi.Context, f *fixture, deferred *Bucket) error {
+			_, err := NewCDN(ctx, "cdn", &CDNArgs{Bucket: f.assets, LogBucket: deferred})
+			return err
+		}},
+	} {
+		err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+			f, err := newFixture(ctx, 2)
+			if err != nil {
+				return err
+			}
+			deferred, err := NewBucket(ctx, "later", &BucketArgs{Class: DataLogs, DeferPolicy: true})
+			if err != nil {
+				return err
+			}
+			return c.make(ctx, f, deferred)
+		}, pulumi.WithMocks("scaling-aws", "test", &recorder{}))
+		require.Error(t, err, c.what)
+		assert.Contains(t, err.Error(), "attach the log bucket's policy", c.what)
+	}
+}
+
+// TestLogDeliveryNamesCarryTheStack: delivery source and destination names are unique per
+// account and region, so they carry project and stack, within CloudWatch Logs' 60
+// characters; a long name is cut and ends in a hash.
+func TestLogDeliveryNamesCarryTheStack(t *testing.T) {
+	r := run(t, func(ctx *pulumi.Context) error {
+		f, err := newFixture(ctx, 2)
+		if err != nil {
+			return err
+		}
+		_, err = NewCDN(ctx, "cdn", &CDNArgs{Bucket: f.assets, LogBucket: f.logs})
+		return err
+	})
+	assert.Equal(t, "scaling-aws-test-cdn-cloudfront", r.one(t, tokLogSrc, "cdn-logs").inputs["name"])
+	assert.Equal(t, "scaling-aws-test-cdn-cloudfront-s3", r.one(t, tokLogDst, "cdn-logs").inputs["name"])
+
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		long := AccountUniqueName(ctx, LogDeliveryNameMax, strings.Repeat("distribution", 6), "cloudfront")
+		other := AccountUniqueName(ctx, LogDeliveryNameMax, strings.Repeat("distribution", 6), "cloudfront-s3")
+		assert.Len(t, long, LogDeliveryNameMax)
+		assert.NotEqual(t, long, other, "a cut name stays unique")
+		assert.Regexp(t, `^scaling-aws-prod-x-y-distr.*-[0-9a-f]{8}$`, long)
+		assert.Equal(t, "scaling-aws-prod-x-y-a-b", AccountUniqueName(ctx, 60, "a.b"), "unsafe characters become -")
+		return nil
+	}, pulumi.WithMocks("scaling-aws", "prod-x/y", &recorder{}))
+	require.NoError(t, err)
+}
+
+// TestCDNWebACLAndOriginSecret: the distribution has a CLOUDFRONT web ACL (rate rule and
+// the three AWS managed groups) logging to an aws-waf-logs- group with retention; CloudFront
+// sends the origin secret header and the load balancer forwards only requests carrying it
+// (its default answers 403).
+func TestCDNWebACLAndOriginSecret(t *testing.T) {
+	r := run(t, func(ctx *pulumi.Context) error {
+		f, err := newFixture(ctx, 2)
+		if err != nil {
+			return err
+		}
+		l, err := NewLoadBalancer(ctx, "pub", &LoadBalancerArgs{Network: f.net, LogBucket: f.logs, FromCloudFrontOnly: true})
+		if err != nil {
+			return err
+		}
+		if _, err := l.AddTarget("web", TargetArgs{}); err != nil {
+			return err
+		}
+		_, err = NewCDN(ctx, "cdn", &CDNArgs{Bucket: f.assets, LogBucket: f.logs, LoadBalancer: l})
+		return err
+	})
+	acl := r.one(t, "aws:wafv2/webAcl:WebAcl", "cdn-waf")
+	assert.Equal(t, "CLOUDFRONT", acl.inputs["scope"])
+	var groups []any
+	for _, rule := range acl.inputs["rules"].([]any) {
+		if g := get(rule, "statement.managedRuleGroupStatement.name"); g != nil {
+			groups = append(groups, g)
+		}
+	}
+	assert.ElementsMatch(t, []any{"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesAmazonIpReputationList"}, groups)
+	assert.Equal(t, 2000.0, get(acl.inputs["rules"], "0.statement.rateBasedStatement.limit"))
+	assert.Equal(t, "block", func() string {
+		if get(acl.inputs["rules"], "0.action.block") != nil {
+			return "block"
+		}
+		return ""
+	}())
+	lg := r.one(t, tokLogGroup, "cdn-waf")
+	assert.True(t, strings.HasPrefix(lg.inputs["name"].(string), "aws-waf-logs-scaling-aws-test-"), lg.inputs["name"])
+	assert.Equal(t, 30.0, lg.inputs["retentionInDays"])
+	logCfg := r.one(t, "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "cdn-waf")
+	assert.Len(t, logCfg.inputs["logDestinationConfigs"], 1)
+	dist := r.one(t, tokDist, "cdn")
+	assert.NotEmpty(t, dist.inputs["webAclId"])
+
+	header := get(dist.inputs["origins"], "1.customHeaders.0")
+	require.NotNil(t, header, "the load balancer origin carries the secret header")
+	assert.Equal(t, OriginHeader, get(header, "name"))
+	secret := get(header, "value")
+	require.NotEmpty(t, secret)
+	rule := r.one(t, tokRule, "pub-web")
+	var headerValues any
+	for _, c := range rule.inputs["conditions"].([]any) {
+		if hv := get(c, "httpHeader.values"); hv != nil {
+			assert.Equal(t, OriginHeader, get(c, "httpHeader.httpHeaderName"))
+			headerValues = hv
+		}
+	}
+	assert.Equal(t, []any{secret}, headerValues, "the listener requires exactly the value CloudFront sends")
+	assert.Equal(t, "403", get(r.one(t, tokListener, "pub-http").inputs["defaultActions"], "0.fixedResponse.statusCode"))
+	assert.Equal(t, []string{"secretString"}, r.one(t, "aws:secretsmanager/secretVersion:SecretVersion", "pub-origin").ignoreChanges, "generated once and kept")
 }

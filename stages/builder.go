@@ -112,12 +112,19 @@ func (b *builder) image(instanceType string) (pulumi.StringInput, error) {
 // Associating a key with a live log group is an update in place.
 func logGroupKey(k *components.Key) pulumi.ResourceTransformation {
 	return func(args *pulumi.ResourceTransformationArgs) *pulumi.ResourceTransformationResult {
-		if lg, ok := args.Props.(*cloudwatch.LogGroupArgs); ok && lg.KmsKeyId == nil {
+		if lg, ok := args.Props.(*cloudwatch.LogGroupArgs); ok && lg.KmsKeyId == nil && !explicitProvider(args.Opts) {
 			lg.KmsKeyId = k.Arn
 			return &pulumi.ResourceTransformationResult{Props: lg, Opts: args.Opts}
 		}
 		return nil
 	}
+}
+
+// explicitProvider reports whether a resource names its own provider (us-east-1 beside
+// CloudFront): the stack key, in the stack's region, cannot encrypt there.
+func explicitProvider(opts []pulumi.ResourceOption) bool {
+	o, err := pulumi.NewResourceOptions(opts...)
+	return err != nil || o.Provider != nil
 }
 
 // stackKey creates the stack's customer-managed KMS key, in every environment: the alarm

@@ -1,6 +1,8 @@
 package stages
 
 import (
+	"fmt"
+
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elb"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
@@ -53,6 +55,11 @@ func tiered(b *builder, x *stageExtras) error {
 	if err != nil {
 		return err
 	}
+	// The log bucket's policy comes before what delivers logs into it: AWS checks it when a
+	// load balancer turns access logs on and when CloudFront's log delivery is created.
+	if err := b.logDeliveryPolicy(logs); err != nil {
+		return err
+	}
 	if err := b.staticAssets(store); err != nil {
 		return err
 	}
@@ -77,6 +84,7 @@ func tiered(b *builder, x *stageExtras) error {
 		LogBucket:          logs,
 		DeletionProtection: b.cfg.Protect(),
 		FromCloudFrontOnly: true, // CloudFront fronts it: nobody bypasses the CDN
+		SecretKey:          b.dataKey(),
 	})
 	if err != nil {
 		return err
@@ -187,18 +195,42 @@ func tiered(b *builder, x *stageExtras) error {
 	return nil
 }
 
+// logDeliveryPolicy attaches the log bucket's policy: CloudFront's log delivery (from this
+// account's us-east-1 delivery sources) and the load balancers may write.
+func (b *builder) logDeliveryPolicy(logs *components.Bucket) error {
+	caller, err := aws.GetCallerIdentity(b.ctx, nil)
+	if err != nil {
+		return err
+	}
+	// Load balancers in regions older than August 2022 deliver their logs as the region's
+	// Elastic Load Balancing account, not as the service principal the log bucket already
+	// allows; name it too.
+	elbAccount, err := elb.GetServiceAccount(b.ctx, nil)
+	if err != nil {
+		return err
+	}
+	return logs.AttachPolicy(
+		components.CloudFrontLogDeliveryStatement(logs, pulumi.String(caller.AccountId)),
+		components.LoadBalancerLogDeliveryStatement(logs, elbAccount.Arn),
+	)
+}
+
 // serverGroup creates a fixed-size tier of servers registered into target.
 func (b *builder) serverGroup(name string, net *components.Network, alarms *components.Alarms, image pulumi.StringInput, t config.Tier, tier components.Tier, target *components.TargetGroup, script *components.ServerScriptArgs) (*components.ServerGroup, error) {
 	return components.NewServerGroup(b.ctx, name, &components.ServerGroupArgs{
-		Network:          net,
-		Tier:             tier,
-		InstanceType:     t.InstanceType,
-		ImageID:          image,
-		MinSize:          t.Desired, // fixed size until users++++
-		MaxSize:          t.Desired,
-		DesiredCapacity:  t.Desired,
-		Script:           script,
-		TargetGroups:     []*components.TargetGroup{target},
+		Network:         net,
+		Tier:            tier,
+		InstanceType:    t.InstanceType,
+		ImageID:         image,
+		MinSize:         t.Desired, // fixed size until users++++
+		MaxSize:         t.Desired,
+		DesiredCapacity: t.Desired,
+		Script:          script,
+		TargetGroups:    []*components.TargetGroup{target},
+		// HTTPS to the internet through the stack's NAT gateways (config requires them from
+		// users++ on), for AWS APIs the stack has no interface endpoint for: see
+		// docs/decisions.md, "NAT at users++".
+		EgressHTTPS:      true,
 		LogRetentionDays: b.cfg.LogRetentionDays,
 		AlarmTopicArn:    alarms.TopicArn,
 		Key:              b.dataKey(),
@@ -252,7 +284,11 @@ func (b *builder) certificates() (*stageCerts, error) {
 // cdn puts CloudFront in front of the object store and the public load balancer, points the
 // domain (when given) at it, and lets CloudFront deliver its logs to the log bucket.
 func (b *builder) cdn(store, logs *components.Bucket, public *components.LoadBalancer, certs *stageCerts) (*components.CDN, error) {
-	args := &components.CDNArgs{Bucket: store, StaticPathPatterns: cdnPathPatterns(), LoadBalancer: public, LogBucket: logs, LogsProvider: certs.usEast1}
+	wafKey, err := b.edgeKey(certs)
+	if err != nil {
+		return nil, err
+	}
+	args := &components.CDNArgs{Bucket: store, StaticPathPatterns: cdnPathPatterns(), LoadBalancer: public, LogBucket: logs, LogsProvider: certs.usEast1, WAFLogKey: wafKey}
 	if b.cfg.Domain != "" {
 		args.Aliases = []string{b.cfg.Domain}
 		args.AcmCertificateArn = certs.cdn
@@ -262,43 +298,40 @@ func (b *builder) cdn(store, logs *components.Bucket, public *components.LoadBal
 	if err != nil {
 		return nil, err
 	}
-	caller, err := aws.GetCallerIdentity(b.ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	// Load balancers in regions older than August 2022 deliver their logs as the region's
-	// Elastic Load Balancing account, not as the service principal the log bucket already
-	// allows; name it too.
-	elbAccount, err := elb.GetServiceAccount(b.ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := logs.AttachPolicy(
-		components.CloudFrontLogDeliveryStatement(logs, pulumi.String(caller.AccountId)),
-		components.LoadBalancerLogDeliveryStatement(logs, elbAccount.Arn),
-	); err != nil {
-		return nil, err
-	}
 	if b.cfg.Domain != "" {
-		for _, r := range []struct {
-			name, fqdn   string
-			target, zone pulumi.StringOutput
-		}{
-			{nameCDN, b.cfg.Domain, cdn.DomainName, cdn.HostedZoneID},
-			{namePublicLB, b.originName(), public.DNSName, public.ZoneID},
-		} {
-			if _, err := route53.NewRecord(b.ctx, r.name+"-dns", &route53.RecordArgs{
-				ZoneId: pulumi.String(b.cfg.HostedZoneID),
-				Name:   pulumi.String(r.fqdn),
-				Type:   pulumi.String("A"),
-				Aliases: route53.RecordAliasArray{&route53.RecordAliasArgs{
-					Name: r.target, ZoneId: r.zone, EvaluateTargetHealth: pulumi.Bool(false),
-				}},
-			}); err != nil {
-				return nil, err
-			}
+		// The domain's record is the one the box had, now an alias to CloudFront (an update).
+		if err := b.siteRecord(siteTarget{aliasName: cdn.DomainName, alias: cdn.HostedZoneID}); err != nil {
+			return nil, err
+		}
+		if _, err := route53.NewRecord(b.ctx, namePublicLB+"-dns", &route53.RecordArgs{
+			ZoneId: pulumi.String(b.cfg.HostedZoneID),
+			Name:   pulumi.String(b.originName()),
+			Type:   pulumi.String("A"),
+			Aliases: route53.RecordAliasArray{&route53.RecordAliasArgs{
+				Name: public.DNSName, ZoneId: public.ZoneID, EvaluateTargetHealth: pulumi.Bool(false),
+			}},
+		}); err != nil {
+			return nil, err
 		}
 	}
 	b.outputs["cdnDomain"] = cdn.DomainName
 	return cdn, nil
+}
+
+// edgeKey is the key for what the stack keeps in us-east-1 beside CloudFront (the WAF log
+// group): the stack key in a us-east-1 stack; elsewhere a second key of the stack in
+// us-east-1, since a KMS key serves only its own region. nil in dev (dataKey).
+func (b *builder) edgeKey(certs *stageCerts) (*components.Key, error) {
+	if b.dataKey() == nil || certs.usEast1 == nil {
+		return b.dataKey(), nil
+	}
+	id, err := aws.GetCallerIdentity(b.ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("look up the AWS account for the edge key policy: %w", err)
+	}
+	return components.NewKey(b.ctx, nameKey+"-edge", &components.KeyArgs{
+		AccountID: id.AccountId,
+		Region:    "us-east-1",
+		Protect:   b.cfg.Protect(),
+	}, pulumi.Provider(certs.usEast1))
 }

@@ -134,6 +134,18 @@ func TestPreviewFrom(t *testing.T) {
 	assert.Regexp(t, `\d+ to create, \d+ to update, 1 to replace, 0 to delete; 0 would lose data`, out)
 }
 
+// TestPreviewFromNamesProtectedDeletes: prod's move to users++ deletes two protected
+// resources, the box's data volume and its Elastic IP; the preview names both, with the
+// command that unprotects each, since `pulumi up` would stop on the first.
+func TestPreviewFromNamesProtectedDeletes(t *testing.T) {
+	code, out, errOut := preview(t, "-stack", "prod", "-stage", "users++", "-from", "users+",
+		"-config", "domain=example.com", "-config", "hostedZoneId=Z0123456789EXAMPLE")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "pulumi up stops on 2 protected resource(s)")
+	assert.Contains(t, out, "pulumi state unprotect 'urn:pulumi:prod::scaling-aws::scaling-aws:compute:Box$aws:ebs/volume:Volume::box-data'")
+	assert.Contains(t, out, "pulumi state unprotect 'urn:pulumi:prod::scaling-aws::scaling-aws:compute:Box$aws:ec2/eip:Eip::box'")
+}
+
 // TestPreviewAgainst compares with a saved graph: the same stack is unchanged; a base
 // holding a bucket the stack no longer has is reported, and fails as data loss.
 func TestPreviewAgainst(t *testing.T) {

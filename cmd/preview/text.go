@@ -238,4 +238,18 @@ func printMoves(w io.Writer, from string, changes []diff.Change) {
 	s := diff.Summarize(changes)
 	fmt.Fprintf(w, "    %d to create, %d to update, %d to replace, %d to delete; %d would lose data\n",
 		s.Counts[diff.Create], s.Counts[diff.Update], s.Counts[diff.Replace], s.Counts[diff.Delete], len(s.LosesData))
+	// Pulumi refuses to delete a protected resource: `pulumi up` stops at the first one, with
+	// the rest of the move half-done. Name every one, before the move.
+	var blocked []diff.Change
+	for _, c := range changes {
+		if (c.Kind == diff.Delete || c.Kind == diff.Replace) && c.Resource.Protect {
+			blocked = append(blocked, c)
+		}
+	}
+	if len(blocked) > 0 {
+		fmt.Fprintf(w, "    pulumi up stops on %d protected resource(s) this move deletes; check each, then unprotect it first:\n", len(blocked))
+		for _, c := range blocked {
+			fmt.Fprintf(w, "      pulumi state unprotect '%s'\n", c.Resource.URN)
+		}
+	}
 }

@@ -69,21 +69,24 @@ func l(v ...any) []any { return v }
 type m = map[string]any
 
 const (
-	tVpc       = "aws:ec2/vpc:Vpc"
-	tSubnet    = "aws:ec2/subnet:Subnet"
-	tSG        = "aws:ec2/securityGroup:SecurityGroup"
-	tIngress   = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-	tEgress    = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-	tSGRule    = "aws:ec2/securityGroupRule:SecurityGroupRule"
-	tInstance  = "aws:ec2/instance:Instance"
-	tLT        = "aws:ec2/launchTemplate:LaunchTemplate"
-	tBucket    = "aws:s3/bucketV2:BucketV2"
-	tListener  = "aws:lb/listener:Listener"
-	tAlarm     = "aws:cloudwatch/metricAlarm:MetricAlarm"
-	tRDS       = "aws:rds/instance:Instance"
-	tQueue     = "aws:sqs/queue:Queue"
-	tUser      = "aws:iam/user:User"
-	tAccessKey = "aws:iam/accessKey:AccessKey"
+	tVpc               = "aws:ec2/vpc:Vpc"
+	tSubnet            = "aws:ec2/subnet:Subnet"
+	tSG                = "aws:ec2/securityGroup:SecurityGroup"
+	tIngress           = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+	tEgress            = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+	tSGRule            = "aws:ec2/securityGroupRule:SecurityGroupRule"
+	tInstance          = "aws:ec2/instance:Instance"
+	tLT                = "aws:ec2/launchTemplate:LaunchTemplate"
+	tBucket            = "aws:s3/bucketV2:BucketV2"
+	tRecord            = "aws:route53/record:Record"
+	tVpcEndpoint       = "aws:ec2/vpcEndpoint:VpcEndpoint"
+	tLogDeliverySource = "aws:cloudwatch/logDeliverySource:LogDeliverySource"
+	tListener          = "aws:lb/listener:Listener"
+	tAlarm             = "aws:cloudwatch/metricAlarm:MetricAlarm"
+	tRDS               = "aws:rds/instance:Instance"
+	tQueue             = "aws:sqs/queue:Queue"
+	tUser              = "aws:iam/user:User"
+	tAccessKey         = "aws:iam/accessKey:AccessKey"
 )
 
 // compliant returns a graph that satisfies every rule in prod at stage 5: every resource
@@ -126,6 +129,8 @@ func compliant() *fixture {
 	add(tIngress, "web-sg-in-lb", m{"securityGroupId": id(webSG), "referencedSecurityGroupId": id(lbSG), "ipProtocol": "tcp", "fromPort": 8080.0, "toPort": 8080.0}, webSG, lbSG)
 	add(tEgress, "web-sg-out-https", m{"securityGroupId": id(webSG), "cidrIpv4": "0.0.0.0/0", "ipProtocol": "tcp", "fromPort": 443.0, "toPort": 443.0}, webSG)
 	add(tIngress, "db-sg-in-web", m{"securityGroupId": id(dbSG), "referencedSecurityGroupId": id(webSG), "ipProtocol": "tcp", "fromPort": 3306.0, "toPort": 3306.0}, dbSG, webSG)
+	add(tIngress, "web-sg-in-ssh", m{"securityGroupId": id(webSG), "cidrIpv4": "203.0.113.0/25", "ipProtocol": "tcp", "fromPort": 22.0, "toPort": 22.0}, webSG)
+	add(tIngress, "web-sg-in-ssh-2", m{"securityGroupId": id(webSG), "cidrIpv4": "198.51.100.7/32", "ipProtocol": "tcp", "fromPort": 22.0, "toPort": 22.0}, webSG)
 	add(tIngress, "cache-sg-in-web", m{"securityGroupId": id(cacheSG), "referencedSecurityGroupId": id(webSG), "ipProtocol": "tcp", "fromPort": 6379.0, "toPort": 6379.0}, cacheSG, webSG)
 
 	// IAM: the web role, its policy and profile.
@@ -173,8 +178,11 @@ func compliant() *fixture {
 	}, lbSG, subnets["public-a"], subnets["public-b"], logs)
 	tg := add("aws:lb/targetGroup:TargetGroup", "web-tg", m{"port": 8080.0, "protocol": "HTTP", "vpcId": id(vpc),
 		"healthCheck": m{"enabled": true, "path": "/healthz", "matcher": "200", "healthyThreshold": 2.0, "unhealthyThreshold": 3.0, "interval": 15.0, "timeout": 5.0}}, vpc)
-	add(tListener, "web-https", m{"loadBalancerArn": arn(lb), "port": 443.0, "protocol": "HTTPS", "certificateArn": "arn:aws:acm:cert", "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
-		"defaultActions": l(m{"type": "forward", "targetGroupArn": arn(tg)})}, lb, tg)
+	https := add(tListener, "web-https", m{"loadBalancerArn": arn(lb), "port": 443.0, "protocol": "HTTPS", "certificateArn": "arn:aws:acm:cert", "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+		"defaultActions": l(m{"type": "fixed-response", "fixedResponse": m{"statusCode": "403", "contentType": "text/plain"}})}, lb)
+	add("aws:lb/listenerRule:ListenerRule", "web-rule", m{"listenerArn": arn(https), "priority": 50000.0,
+		"conditions": l(m{"pathPattern": m{"values": l("/*")}}, m{"httpHeader": m{"httpHeaderName": "X-Origin-Verify", "values": l(graph.SecretMarker)}}),
+		"actions":    l(m{"type": "forward", "targetGroupArn": arn(tg)})}, https, tg)
 	add(tListener, "web-http", m{"loadBalancerArn": arn(lb), "port": 80.0, "protocol": "HTTP",
 		"defaultActions": l(m{"type": "redirect", "redirect": m{"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}})}, lb)
 	asg := add("aws:autoscaling/group:Group", "web-asg", m{
@@ -187,7 +195,7 @@ func compliant() *fixture {
 	// Database: a primary and a replica.
 	db := add(tRDS, "db", m{
 		"engine": "mysql", "storageEncrypted": true, "publiclyAccessible": false, "dbSubnetGroupName": "db-subnets",
-		"multiAz": true, "backupRetentionPeriod": 7.0, "deletionProtection": true, "skipFinalSnapshot": false,
+		"multiAz": true, "backupRetentionPeriod": 7.0, "allocatedStorage": 100.0, "maxAllocatedStorage": 110.0, "deletionProtection": true, "skipFinalSnapshot": false,
 		"finalSnapshotIdentifier": "db-final", "manageMasterUserPassword": true, "vpcSecurityGroupIds": l(id(dbSG)),
 		"instanceClass": "db.m6g.large", "monitoringInterval": 60.0, "monitoringRoleArn": "arn:aws:iam::1:role/db-monitoring", "performanceInsightsEnabled": true,
 	}, dbSG)
@@ -207,8 +215,16 @@ func compliant() *fixture {
 
 	// Buckets and the CDN.
 	data := bucket(f, "data", "data", logs)
+	acl := add("aws:wafv2/webAcl:WebAcl", "cdn-waf", m{"scope": "CLOUDFRONT", "name": "scaling-aws-test-cdn", "rules": l(
+		m{"name": "rate", "priority": 0.0, "statement": m{"rateBasedStatement": m{"limit": 2000.0, "aggregateKeyType": "IP"}}},
+		m{"name": "common", "priority": 1.0, "statement": m{"managedRuleGroupStatement": m{"vendorName": "AWS", "name": "AWSManagedRulesCommonRuleSet"}}},
+		m{"name": "bad", "priority": 2.0, "statement": m{"managedRuleGroupStatement": m{"vendorName": "AWS", "name": "AWSManagedRulesKnownBadInputsRuleSet"}}},
+		m{"name": "ip", "priority": 3.0, "statement": m{"managedRuleGroupStatement": m{"vendorName": "AWS", "name": "AWSManagedRulesAmazonIpReputationList"}}},
+	)})
+	wafLogs := add("aws:cloudwatch/logGroup:LogGroup", "cdn-waf-logs", m{"name": "aws-waf-logs-scaling-aws-test-cdn", "retentionInDays": 30.0})
+	add("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "cdn-waf-logging", m{"resourceArn": arn(acl), "logDestinationConfigs": l(arn(wafLogs))}, acl, wafLogs)
 	add("aws:cloudfront/distribution:Distribution", "cdn", m{
-		"enabled": true,
+		"enabled": true, "webAclId": arn(acl),
 		"origins": l(
 			m{"originId": "s3", "domainName": "data.s3.us-east-1.amazonaws.com", "originAccessControlId": "oac-1"},
 			m{"originId": "lb", "domainName": "lb.example", "customOriginConfig": m{"originProtocolPolicy": "https-only", "httpPort": 80.0, "httpsPort": 443.0}},
@@ -217,7 +233,15 @@ func compliant() *fixture {
 		"orderedCacheBehaviors": l(m{"pathPattern": "/api/*", "targetOriginId": "lb", "viewerProtocolPolicy": "https-only"}),
 		"viewerCertificate":     m{"acmCertificateArn": "arn:aws:acm:us-east-1:cert", "minimumProtocolVersion": "TLSv1.2_2021", "sslSupportMethod": "sni-only"},
 		"loggingConfig":         m{"bucket": "logs.s3.amazonaws.com", "prefix": "cdn/"},
-	}, data, logs, lb)
+	}, data, logs, lb, acl)
+
+	add(tLogDeliverySource, "cdn-logs", m{"name": "scaling-aws-test-cdn-cloudfront", "logType": "ACCESS_LOGS"})
+
+	// DNS: the domain and the origin name, and an interface endpoint over the app subnets.
+	add(tRecord, "site-dns", m{"zoneId": "Z1", "name": "example.com", "type": "A", "aliases": l(m{"name": "d1.cloudfront.net", "zoneId": "Z2FDTNDATAQYW2"})})
+	add(tRecord, "origin-dns", m{"zoneId": "Z1", "name": "origin.example.com", "type": "A", "aliases": l(m{"name": "lb.example", "zoneId": "Z35"})})
+	add(tVpcEndpoint, "logs-ep", m{"vpcId": id(vpc), "vpcEndpointType": "Interface", "serviceName": "com.amazonaws.us-east-1.logs",
+		"subnetIds": l(id(subnets["app-a"]), id(subnets["app-b"]))}, vpc, subnets["app-a"], subnets["app-b"])
 
 	// Queues: a work queue with its dead-letter queue and a policy.
 	dlq := add(tQueue, "thumbs-dlq", m{"sqsManagedSseEnabled": true, "messageRetentionSeconds": 1209600.0})
@@ -235,7 +259,7 @@ func compliant() *fixture {
 	rs.Protect, rs.RetainOnDelete = true, true
 
 	// Monitoring: a topic and the alarms on every critical resource.
-	topic := add("aws:sns/topic:Topic", "alarms", m{})
+	topic := add("aws:sns/topic:Topic", "alarms", m{"kmsMasterKeyId": "arn:aws:kms:us-east-1:1:key/stack"})
 	alarm := func(name, ns, metric string, dims m, on *graph.Resource) {
 		add(tAlarm, name, m{"namespace": ns, "metricName": metric, "dimensions": dims, "alarmActions": l(arn(topic)), "comparisonOperator": "GreaterThanThreshold", "threshold": 1.0}, on, topic)
 	}
@@ -283,6 +307,7 @@ func withStackKey(f *fixture) {
 	use("web-lt", "blockDeviceMappings.0.ebs.kmsKeyId")
 	use("flow-logs", "kmsKeyId")
 	use("cache", "kmsKeyId")
+	use("cdn-waf-logs", "kmsKeyId")
 	use("alarms", "kmsMasterKeyId")
 	use("data-sse", "rules.0.applyServerSideEncryptionByDefault.kmsMasterKeyId")
 	setIn(f.r("data-sse").Inputs, "rules.0.applyServerSideEncryptionByDefault.sseAlgorithm", "aws:kms")

@@ -374,7 +374,102 @@ func networkRules() []Rule {
 			}
 			return out
 		},
+	}, {
+		ID:    "NET-8",
+		Title: "SSH (port 22) ingress covers at most 256 IPv4 addresses per group, summed over its rules",
+		Refs:  []string{"CKV_AWS_24", "SH EC2.13", "SECURITY.md Network"},
+		Applies: "every aws:ec2/securityGroup:SecurityGroup with port-22 ingress from a CIDR (inline or rule resources); " +
+			"the CIDRs of all its rules are merged and counted (SSHMaxAddresses), IPv6 sources fail",
+		AppliesTo: func(e *Env) bool { return len(sshGroups(e)) > 0 },
+		Select:    sshGroups,
+		Check: func(e *Env, g *graph.Resource) []Violation {
+			total, v6, srcs := e.sshCoverage(g)
+			var out []Violation
+			if total > SSHMaxAddresses {
+				names := make([]string, len(srcs))
+				for i, s := range srcs {
+					names[i] = s.Name
+				}
+				out = append(out, v("port 22 is open to %d IPv4 addresses across %s; at most %d (a /24): list admin addresses, not ranges", total, strings.Join(names, ","), SSHMaxAddresses))
+			}
+			if len(v6) > 0 {
+				out = append(out, v("port 22 is open to IPv6 %s; allow-list IPv4 admin addresses only", strings.Join(v6, ",")))
+			}
+			return out
+		},
 	}}
+}
+
+// sshGroups are the security groups with port-22 ingress from a CIDR.
+func sshGroups(e *Env) []*graph.Resource {
+	var out []*graph.Resource
+	for _, g := range e.Of(tSG) {
+		if _, v6, srcs := e.sshCoverage(g); len(srcs) > 0 || len(v6) > 0 {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// SSHMaxAddresses is the most IPv4 addresses port-22 ingress may cover in one security
+// group, summed over all its rules: 256, a /24 (an office or VPN range), so an allow-list
+// stays an allow-list however it is split ("0.0.0.0/1" plus "128.0.0.0/1" is the whole
+// internet in two rules). Config's adminCidrs check uses the same maximum. Any IPv6 source
+// on port 22 counts as over the limit: no IPv6 admin range is narrow enough to judge by
+// count.
+const SSHMaxAddresses = 256
+
+// opensPort reports whether an ingress entry admits TCP port p.
+func (s sgEntry) opensPort(p float64) bool {
+	if s.allPorts() {
+		return true
+	}
+	proto := strings.ToLower(s.proto)
+	return s.portsSet && (proto == "tcp" || proto == "6") && s.from <= p && p <= s.to
+}
+
+// sshCoverage sums the IPv4 addresses a group's port-22 ingress covers (overlaps merged)
+// and lists its IPv6 sources.
+func (e *Env) sshCoverage(g *graph.Resource) (total uint64, v6 []string, srcs []*graph.Resource) {
+	var prefixes []netip.Prefix
+	seen := map[*graph.Resource]bool{}
+	for _, en := range e.groupEntries(g, false) {
+		if !en.opensPort(22) {
+			continue
+		}
+		for _, c := range en.cidrs {
+			p, err := netip.ParsePrefix(strings.TrimSpace(c))
+			if err != nil {
+				continue
+			}
+			if !seen[en.src] {
+				seen[en.src] = true
+				srcs = append(srcs, en.src)
+			}
+			if p.Addr().Is6() {
+				v6 = append(v6, c)
+				continue
+			}
+			prefixes = append(prefixes, p.Masked())
+		}
+	}
+	// Merge: drop a prefix inside another, then sum.
+	sort.Slice(prefixes, func(i, j int) bool { return prefixes[i].Bits() < prefixes[j].Bits() })
+	var kept []netip.Prefix
+	for _, p := range prefixes {
+		inside := false
+		for _, k := range kept {
+			if k.Contains(p.Addr()) {
+				inside = true
+				break
+			}
+		}
+		if !inside {
+			kept = append(kept, p)
+			total += uint64(1) << (32 - p.Bits())
+		}
+	}
+	return total, v6, srcs
 }
 
 // sortedKeys returns a map's keys, sorted.

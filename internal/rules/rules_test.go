@@ -1,6 +1,7 @@
 package rules_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -111,6 +112,55 @@ var mutations = []mutation{
 	}, want: "", msg: "matched no resources"},
 	{rule: "NET-7", name: "all egress to the internet", mutate: set("web-sg-out-https", "ipProtocol", "-1"), want: "web-sg-out-https"},
 	{rule: "NET-7", name: "data tier egress to a CIDR", mutate: set("db-sg", "egress", l(m{"cidrBlocks": l("10.0.0.0/8"), "protocol": "tcp", "fromPort": 443.0, "toPort": 443.0})), want: "db-sg"},
+
+	{rule: "NET-8", name: "the whole internet in two /1s", mutate: func(f *fixture) {
+		set("web-sg-in-ssh", "cidrIpv4", "0.0.0.0/1")(f)
+		set("web-sg-in-ssh-2", "cidrIpv4", "128.0.0.0/1")(f)
+	}, want: "web-sg", msg: "4294967296 IPv4 addresses"},
+	{rule: "NET-8", name: "a /23 split in two /24s", mutate: func(f *fixture) {
+		set("web-sg-in-ssh", "cidrIpv4", "203.0.112.0/24")(f)
+		set("web-sg-in-ssh-2", "cidrIpv4", "203.0.113.0/24")(f)
+	}, want: "web-sg", msg: "512"},
+	{rule: "NET-8", name: "SSH from IPv6", mutate: func(f *fixture) {
+		set("web-sg-in-ssh-2", "cidrIpv4", nil)(f)
+		set("web-sg-in-ssh-2", "cidrIpv6", "2001:db8::/64")(f)
+	}, want: "web-sg", msg: "IPv6"},
+	{rule: "NET-8", name: "all ports from a /16 include 22", mutate: set("web-sg-in-ssh", "ipProtocol", "-1"), base: func() *fixture {
+		f := compliant()
+		set("web-sg-in-ssh", "cidrIpv4", "10.1.0.0/16")(f)
+		set("web-sg-in-ssh", "fromPort", 0.0)(f)
+		set("web-sg-in-ssh", "toPort", 0.0)(f)
+		return f
+	}, want: "web-sg", msg: "65537"},
+
+	// AWS API constraints.
+	{rule: "AWS-1", name: "ceiling under 1.1x", mutate: set("db", "maxAllocatedStorage", 105.0), want: "db", msg: "1.1"},
+	{rule: "AWS-1", name: "ceiling equal to the allocation", mutate: set("db", "maxAllocatedStorage", 100.0), want: "db"},
+	{rule: "AWS-2", name: "a second record of the same name and type", mutate: func(f *fixture) {
+		f.add(tRecord, "cdn-dns", m{"zoneId": "Z1", "name": "Example.com.", "type": "A", "records": l("192.0.2.1")})
+	}, want: "cdn-dns", msg: "duplicates"},
+	{rule: "AWS-3", name: "a fixed delivery source name", mutate: set("cdn-logs", "name", "cdn-cloudfront"), want: "cdn-logs", msg: "stack"},
+	{rule: "AWS-4", name: "two subnets in one AZ", mutate: func(f *fixture) {
+		ep := f.r("logs-ep")
+		set("logs-ep", "subnetIds", l("id-app-a", "id-public-a"))(f)
+		ep.Dependencies = []string{f.r("vpc").URN, f.r("app-a").URN, f.r("public-a").URN}
+	}, want: "logs-ep", msg: "us-east-1a"},
+	{rule: "AWS-5", name: "alarm topic on alias/aws/sns", mutate: set("alarms", "kmsMasterKeyId", "alias/aws/sns"), want: "alarms", msg: "cloudwatch"},
+	{rule: "AWS-6", name: "target group name of 33 characters", mutate: set("web-tg", "name", strings.Repeat("t", 33)), want: "web-tg", msg: "32"},
+	{rule: "AWS-6", name: "load balancer name prefix of 7", mutate: set("web-lb", "namePrefix", "webfron"), want: "web-lb", msg: "namePrefix"},
+	{rule: "AWS-7", name: "61 inbound IPv4 rules", mutate: func(f *fixture) {
+		var cidrs []any
+		for i := 0; i < 60; i++ {
+			cidrs = append(cidrs, fmt.Sprintf("198.51.100.%d/32", i))
+		}
+		set("lb-sg", "ingress", l(m{"cidrBlocks": cidrs, "protocol": "tcp", "fromPort": 443.0, "toPort": 443.0}))(f)
+	}, want: "lb-sg", msg: "inbound IPv4"},
+
+	{rule: "CF-5", name: "no web ACL", mutate: set("cdn", "webAclId", nil), want: "cdn", msg: "no WAF"},
+	{rule: "CF-5", name: "no IP reputation group", mutate: set("cdn-waf", "rules.3", m{"name": "x", "statement": m{"byteMatchStatement": m{}}}), want: "cdn-waf", msg: "AmazonIpReputationList"},
+	{rule: "CF-5", name: "logs to a group WAF refuses", mutate: set("cdn-waf-logs", "name", "waf-logs"), want: "cdn-waf", msg: "aws-waf-logs-"},
+	{rule: "LB-7", name: "default forwards", mutate: set("web-https", "defaultActions", l(m{"type": "forward", "targetGroupArn": "x"})), want: "web-https", msg: "403"},
+	{rule: "LB-7", name: "rule without the header", mutate: set("web-rule", "conditions", l(m{"pathPattern": m{"values": l("/*")}})), want: "web-rule", msg: "http-header"},
 
 	// Compute.
 	{rule: "CMP-1", name: "IMDSv1 allowed", mutate: set("web-lt", "metadataOptions.httpTokens", "optional"), want: "web-lt"},
