@@ -207,3 +207,10 @@ func TestAlarmTopicPassesAWS5(t *testing.T) {
 		assert.True(t, res.Applied && !res.Failed(), "%s: %v", st, res.Violations)
 	}
 }
+
+// TestSSHLimitAgrees: config's adminCidrs check and rule NET-8 judge an SSH allow-list by
+// the same number of addresses, so a config that loads never fails the rule (and the seed's
+// office /24 plus single addresses passes both).
+func TestSSHLimitAgrees(t *testing.T) {
+	assert.Equal(t, config.MaxAdminIPv4, rules.SSHMaxAddresses)
+}

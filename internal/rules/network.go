@@ -376,7 +376,7 @@ func networkRules() []Rule {
 		},
 	}, {
 		ID:    "NET-8",
-		Title: "SSH (port 22) ingress covers at most 256 IPv4 addresses per group, summed over its rules",
+		Title: "SSH (port 22) ingress covers at most 1024 IPv4 addresses per group, summed over its rules",
 		Refs:  []string{"CKV_AWS_24", "SH EC2.13", "SECURITY.md Network"},
 		Applies: "every aws:ec2/securityGroup:SecurityGroup with port-22 ingress from a CIDR (inline or rule resources); " +
 			"the CIDRs of all its rules are merged and counted (SSHMaxAddresses), IPv6 sources fail",
@@ -390,7 +390,7 @@ func networkRules() []Rule {
 				for i, s := range srcs {
 					names[i] = s.Name
 				}
-				out = append(out, v("port 22 is open to %d IPv4 addresses across %s; at most %d (a /24): list admin addresses, not ranges", total, strings.Join(names, ","), SSHMaxAddresses))
+				out = append(out, v("port 22 is open to %d IPv4 addresses across %s; at most %d (a /22's worth): list admin addresses, not ranges", total, strings.Join(names, ","), SSHMaxAddresses))
 			}
 			if len(v6) > 0 {
 				out = append(out, v("port 22 is open to IPv6 %s; allow-list IPv4 admin addresses only", strings.Join(v6, ",")))
@@ -412,12 +412,13 @@ func sshGroups(e *Env) []*graph.Resource {
 }
 
 // SSHMaxAddresses is the most IPv4 addresses port-22 ingress may cover in one security
-// group, summed over all its rules: 256, a /24 (an office or VPN range), so an allow-list
-// stays an allow-list however it is split ("0.0.0.0/1" plus "128.0.0.0/1" is the whole
-// internet in two rules). Config's adminCidrs check uses the same maximum. Any IPv6 source
+// group, summed over all its rules: 1024, a /22's worth (an office /24 and a few single
+// addresses, with room to spare), so an allow-list stays an allow-list however it is split
+// ("0.0.0.0/1" plus "128.0.0.0/1" is the whole internet in two rules). It equals
+// config.MaxAdminIPv4, the adminCidrs check (tests/TestSSHLimitAgrees). Any IPv6 source
 // on port 22 counts as over the limit: no IPv6 admin range is narrow enough to judge by
 // count.
-const SSHMaxAddresses = 256
+const SSHMaxAddresses = 1024
 
 // opensPort reports whether an ingress entry admits TCP port p.
 func (s sgEntry) opensPort(p float64) bool {

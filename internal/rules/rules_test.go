@@ -117,9 +117,9 @@ var mutations = []mutation{
 		set("web-sg-in-ssh", "cidrIpv4", "0.0.0.0/1")(f)
 		set("web-sg-in-ssh-2", "cidrIpv4", "128.0.0.0/1")(f)
 	}, want: "web-sg", msg: "4294967296 IPv4 addresses"},
-	{rule: "NET-8", name: "a /23 split in two /24s", mutate: func(f *fixture) {
-		set("web-sg-in-ssh", "cidrIpv4", "203.0.112.0/24")(f)
-		set("web-sg-in-ssh-2", "cidrIpv4", "203.0.113.0/24")(f)
+	{rule: "NET-8", name: "a /21 split in two /22s", mutate: func(f *fixture) {
+		set("web-sg-in-ssh", "cidrIpv4", "203.0.104.0/22")(f)
+		set("web-sg-in-ssh-2", "cidrIpv4", "203.0.108.0/22")(f)
 	}, want: "web-sg", msg: "512"},
 	{rule: "NET-8", name: "SSH from IPv6", mutate: func(f *fixture) {
 		set("web-sg-in-ssh-2", "cidrIpv4", nil)(f)
