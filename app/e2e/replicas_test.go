@@ -153,10 +153,10 @@ func newTiers(t *testing.T) *tiers {
 		}
 		t.Cleanup(func() { db.Close() })
 		// The in-process layer lives a nanosecond, so a second read shows the shared
-		// cache (Redis), not this process's memory; fences are short so the test need
-		// not wait 5 s after a write before reads may fill the cache.
+		// cache (Redis), not this process's memory; the fence is shorter than the default
+		// 5 s but long enough for a replica's answer to be cached (fenceTTL).
 		cache := redis.NewPostCache(rc, db, redis.CacheOptions{Prefix: prefix, Logger: quiet, Registerer: reg,
-			LocalTTL: time.Nanosecond, FenceTTL: 200 * time.Millisecond})
+			LocalTTL: time.Nanosecond, FenceTTL: fenceTTL})
 		t.Cleanup(cache.Close)
 		srv := &apphttp.Server{Role: role, Users: db, Posts: cache, Sessions: sessions, BcryptCost: 4,
 			Logger: quiet, Registerer: reg, Gatherer: reg}
@@ -234,6 +234,11 @@ func (x *tiers) reads(t *testing.T) reads {
 	}
 }
 
+// fenceTTL is the cache's write fence in these tests. The cache keeps a replica's answer only
+// when the replica's lag bound (last measured lag + 1 s + the measurement's age) is under
+// the fence, so the fence must exceed about 1.1 s for any replica read to be cached.
+const fenceTTL = 2 * time.Second
+
 // TestUsersPlus3ReadsAndWrites: the read and write tiers of users+++ on two real replicas and
 // Redis. A cache miss is served by a replica, the next read by the cache; a stopped replica
 // fails no read; and a writer reads its write back at once while both replicas lag.
@@ -246,8 +251,8 @@ func TestUsersPlus3ReadsAndWrites(t *testing.T) {
 		ids[i] = writer.post(fmt.Sprintf("post %d", i))
 	}
 	syncBoth(t, x.m, x.r2)
-	time.Sleep(300 * time.Millisecond) // the writes' fences (200ms) and sticky window do not apply to a new reader anyway
-	reader := x.client(t)              // no session, no sticky cookie: plain reads
+	time.Sleep(fenceTTL + 200*time.Millisecond) // past the writes' fences, so a read may fill the cache
+	reader := x.client(t)                       // no session, no sticky cookie: plain reads
 
 	get := func(c *client, id int64) response {
 		t.Helper()
