@@ -120,7 +120,7 @@ var mutations = []mutation{
 	{rule: "NET-8", name: "a /21 split in two /22s", mutate: func(f *fixture) {
 		set("web-sg-in-ssh", "cidrIpv4", "203.0.104.0/22")(f)
 		set("web-sg-in-ssh-2", "cidrIpv4", "203.0.108.0/22")(f)
-	}, want: "web-sg", msg: "512"},
+	}, want: "web-sg", msg: "2048"},
 	{rule: "NET-8", name: "SSH from IPv6", mutate: func(f *fixture) {
 		set("web-sg-in-ssh-2", "cidrIpv4", nil)(f)
 		set("web-sg-in-ssh-2", "cidrIpv6", "2001:db8::/64")(f)
