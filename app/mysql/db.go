@@ -485,22 +485,6 @@ func migrateOnce(ctx context.Context, db *sql.DB, dbName string) error {
 	return nil
 }
 
-// codeUnavailable is the app.Error code of a dependency that is down or slow
-// (app.EUNAVAILABLE); the HTTP layer answers it with 503 and Retry-After.
-const codeUnavailable = "unavailable"
-
-var errUnavailable = app.Errorf(codeUnavailable, "the database is unavailable, retry later")
-
-// unavailableError is a database call that timed out or lost its
-// connection: the cause for the logs, "unavailable" for the client.
-type unavailableError struct {
-	op  string
-	err error
-}
-
-func (e *unavailableError) Error() string   { return "mysql " + e.op + ": " + e.err.Error() }
-func (e *unavailableError) Unwrap() []error { return []error{errUnavailable, e.err} }
-
 // internal wraps a database error for logs. A timeout or a lost or refused
 // connection is "unavailable" (the client may retry); anything else is
 // EINTERNAL, its detail only in the logs.
@@ -508,7 +492,7 @@ func internal(op string, err error) error {
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) ||
 		errors.Is(err, drv.ErrInvalidConn) || errors.As(err, &ne) {
-		return &unavailableError{op: op, err: err}
+		return app.Unavailable(fmt.Errorf("mysql %s: %w", op, err), "the database is unavailable, retry later")
 	}
 	return fmt.Errorf("mysql %s: %w", op, err)
 }

@@ -150,21 +150,9 @@ type Pinger struct {
 // Ping implements app.Pinger.
 func (p Pinger) Ping(ctx context.Context) error { return p.C.Ping(ctx).Err() }
 
-// codeUnavailable is the app.Error code of a dependency that is down or slow
-// (app.EUNAVAILABLE); the HTTP layer answers it with 503 and Retry-After.
-const codeUnavailable = "unavailable"
-
-// redisError is a failed Redis call: the operation and cause for the logs,
-// and an *app.Error coded "unavailable" for the client, so a Redis outage or
-// stall is answered 503 with Retry-After (retry later), not 500.
-type redisError struct {
-	op  string
-	err error
+// wrap marks a failed Redis call as the session store being unavailable
+// (app.EUNAVAILABLE), so a Redis outage or stall is answered 503 with
+// Retry-After, not 500; the operation and cause stay for the logs.
+func wrap(op string, err error) error {
+	return app.Unavailable(fmt.Errorf("redis %s: %w", op, err), "the session store is unavailable, retry later")
 }
-
-var errUnavailable = app.Errorf(codeUnavailable, "the session store is unavailable, retry later")
-
-func (e *redisError) Error() string   { return "redis " + e.op + ": " + e.err.Error() }
-func (e *redisError) Unwrap() []error { return []error{errUnavailable, e.err} }
-
-func wrap(op string, err error) error { return &redisError{op: op, err: err} }

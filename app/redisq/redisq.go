@@ -195,20 +195,6 @@ func (q *Queue) DeadLetter(ctx context.Context, m app.Message, reason string) er
 	return nil
 }
 
-// codeUnavailable is the app.Error code of a dependency that is down or slow
-// (app.EUNAVAILABLE); the HTTP layer answers it with 503 and Retry-After.
-const codeUnavailable = "unavailable"
-
-// unavailableError is a Redis failure: its cause for the logs, and an
-// *app.Error coded "unavailable" for the client.
-type unavailableError struct {
-	err error
-	ae  *app.Error
-}
-
-func (e *unavailableError) Error() string   { return e.err.Error() }
-func (e *unavailableError) Unwrap() []error { return []error{e.ae, e.err} }
-
 // unavailable marks err, a failed Redis call, as the queue being unavailable.
 func unavailable(err error) error {
 	if err == nil {
@@ -218,5 +204,5 @@ func unavailable(err error) error {
 	if errors.As(err, &ae) {
 		return err
 	}
-	return &unavailableError{err: err, ae: app.Errorf(codeUnavailable, "the job queue is unavailable, retry later")}
+	return app.Unavailable(err, "the job queue is unavailable, retry later")
 }
