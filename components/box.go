@@ -12,7 +12,6 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ebs"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -53,9 +52,6 @@ type BoxArgs struct {
 	// Env adds app environment variables (S3_BUCKET, CDN_BASE_URL, ...). Values must not be
 	// secrets: user data is readable by anyone who can describe the instance.
 	Env map[string]pulumi.StringInput
-	// Domain and HostedZoneID, when set, get an A record to the box's address.
-	Domain       string
-	HostedZoneID string
 	// AlarmTopicArn receives the box's alarms. Required: every alarm has an action.
 	AlarmTopicArn pulumi.StringInput
 	// LogRetentionDays keeps the app's logs. Default: 30.
@@ -128,8 +124,6 @@ func (a *BoxArgs) withDefaults(name string) (*BoxArgs, error) {
 		return nil, argError("box", name, "InstanceType", `""`, "give an EC2 instance type such as t3.small")
 	case out.Region == "":
 		return nil, argError("box", name, "Region", `""`, "give the AWS region")
-	case (out.Domain == "") != (out.HostedZoneID == ""):
-		return nil, argError("box", name, "Domain/HostedZoneID", out.Domain+"/"+out.HostedZoneID, "give both or neither")
 	}
 	for _, c := range out.AdminCidrs {
 		p, err := netip.ParsePrefix(c)
@@ -289,18 +283,6 @@ func NewBox(ctx *pulumi.Context, name string, args *BoxArgs, opts ...pulumi.Reso
 	}
 	box.PublicIP = eip.PublicIp
 	box.URL = pulumi.Sprintf("http://%s", eip.PublicIp)
-	if a.Domain != "" {
-		if _, err := route53.NewRecord(ctx, name, &route53.RecordArgs{
-			ZoneId:  pulumi.String(a.HostedZoneID),
-			Name:    pulumi.String(a.Domain),
-			Type:    pulumi.String("A"),
-			Ttl:     pulumi.Int(300),
-			Records: pulumi.StringArray{eip.PublicIp},
-		}, child...); err != nil {
-			return nil, err
-		}
-		box.URL = pulumi.Sprintf("http://%s", a.Domain)
-	}
 
 	if err := box.alarms(a, instance, policy); err != nil {
 		return nil, err

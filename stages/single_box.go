@@ -46,7 +46,7 @@ func (b *builder) box(net *components.Network, alarms *components.Alarms, rel *c
 		DataVolumeGb: b.cfg.Box.DataVolumeGb,
 		Database:     db,
 		Env:          env,
-		// No Domain: the stage owns the domain's record (siteRecord), so users++ updates
+		// The stage, not the box, owns the domain's record (siteRecord), so users++ updates
 		// the same record rather than creating a second one of the same name.
 		AlarmTopicArn:    alarms.TopicArn,
 		LogRetentionDays: b.cfg.LogRetentionDays,
