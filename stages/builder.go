@@ -45,6 +45,21 @@ type builder struct {
 	outputs pulumi.Map
 	// key is the stack's KMS key, created by foundation.
 	key *components.Key
+	// account is the AWS account id, looked up once (accountID).
+	account string
+}
+
+// accountID returns the account the stack deploys into, from one GetCallerIdentity call
+// per run (the key policies and the log bucket policy all name it).
+func (b *builder) accountID() (string, error) {
+	if b.account == "" {
+		id, err := aws.GetCallerIdentity(b.ctx, nil)
+		if err != nil {
+			return "", fmt.Errorf("look up the AWS account: %w", err)
+		}
+		b.account = id.AccountId
+	}
+	return b.account, nil
 }
 
 // availabilityZones returns the first cfg.AZCount available AZs, sorted by name so their
@@ -131,12 +146,12 @@ func explicitProvider(opts []pulumi.ResourceOption) bool {
 // topic needs it everywhere (CloudWatch cannot publish to a topic under the AWS-managed SNS
 // key), and prod encrypts its data with it too (dataKey).
 func (b *builder) stackKey() (*components.Key, error) {
-	id, err := aws.GetCallerIdentity(b.ctx, nil)
+	account, err := b.accountID()
 	if err != nil {
-		return nil, fmt.Errorf("look up the AWS account for the key policy: %w", err)
+		return nil, err
 	}
 	k, err := components.NewKey(b.ctx, nameKey, &components.KeyArgs{
-		AccountID: id.AccountId,
+		AccountID: account,
 		Region:    b.cfg.Region,
 		Protect:   b.cfg.Protect(),
 	})

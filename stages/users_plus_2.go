@@ -1,8 +1,6 @@
 package stages
 
 import (
-	"fmt"
-
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elb"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
@@ -198,7 +196,7 @@ func tiered(b *builder, x *stageExtras) error {
 // logDeliveryPolicy attaches the log bucket's policy: CloudFront's log delivery (from this
 // account's us-east-1 delivery sources) and the load balancers may write.
 func (b *builder) logDeliveryPolicy(logs *components.Bucket) error {
-	caller, err := aws.GetCallerIdentity(b.ctx, nil)
+	account, err := b.accountID()
 	if err != nil {
 		return err
 	}
@@ -210,7 +208,7 @@ func (b *builder) logDeliveryPolicy(logs *components.Bucket) error {
 		return err
 	}
 	return logs.AttachPolicy(
-		components.CloudFrontLogDeliveryStatement(logs, pulumi.String(caller.AccountId)),
+		components.CloudFrontLogDeliveryStatement(logs, pulumi.String(account)),
 		components.LoadBalancerLogDeliveryStatement(logs, elbAccount.Arn),
 	)
 }
@@ -325,12 +323,12 @@ func (b *builder) edgeKey(certs *stageCerts) (*components.Key, error) {
 	if b.dataKey() == nil || certs.usEast1 == nil {
 		return b.dataKey(), nil
 	}
-	id, err := aws.GetCallerIdentity(b.ctx, nil)
+	account, err := b.accountID()
 	if err != nil {
-		return nil, fmt.Errorf("look up the AWS account for the edge key policy: %w", err)
+		return nil, err
 	}
 	return components.NewKey(b.ctx, nameKey+"-edge", &components.KeyArgs{
-		AccountID: id.AccountId,
+		AccountID: account,
 		Region:    "us-east-1",
 		Protect:   b.cfg.Protect(),
 	}, pulumi.Provider(certs.usEast1))
