@@ -70,7 +70,8 @@ type Key struct {
 	Arn pulumi.StringOutput
 	// KeyID is the key's id.
 	KeyID pulumi.IDOutput
-	// Alias is the alias name, alias/<project>-<stack>.
+	// Alias is the alias name: alias/<project>-<stack> for the stack's key (named "key"),
+	// alias/<project>-<stack>-<name> for any other (see keyAlias).
 	Alias string
 	// Policy is the key policy JSON, as registered.
 	Policy string
@@ -183,7 +184,7 @@ func NewKey(ctx *pulumi.Context, name string, args *KeyArgs, opts ...pulumi.Reso
 	if err != nil {
 		return nil, fmt.Errorf("key %q: render the key policy: %w", name, err)
 	}
-	k := &Key{Alias: fmt.Sprintf("alias/%s-%s", ctx.Project(), ctx.Stack()), Policy: policy}
+	k := &Key{Alias: keyAlias(ctx.Project(), ctx.Stack(), name), Policy: policy}
 	child, err := register(ctx, "security:Key", name, k, opts)
 	if err != nil {
 		return nil, err
@@ -220,4 +221,25 @@ func keyArn(k *Key) pulumi.StringPtrInput {
 		return nil
 	}
 	return k.Arn
+}
+
+// aliasUnsafe matches what a KMS alias name may not hold: after "alias/", only letters,
+// digits, "/", "_" and "-" (KMS CreateAlias, AliasName pattern ^alias/[a-zA-Z0-9/_-]+$);
+// Pulumi stack names may also hold ".".
+var aliasUnsafe = regexp.MustCompile(`[^a-zA-Z0-9/_-]`)
+
+// keyAlias names a key's alias from the project, the stack and the component's name, so
+// two stacks (or a stack's two keys) never claim the same alias in one account and region.
+// KMS refuses names outside its alphabet, names over 256 characters and the reserved
+// prefix alias/aws/ (which project names cannot produce: "aws" would need a "/" after it).
+func keyAlias(project, stack, name string) string {
+	base := project + "-" + stack
+	if name != "key" {
+		base += "-" + name
+	}
+	alias := "alias/" + aliasUnsafe.ReplaceAllString(base, "-")
+	if len(alias) > 256 {
+		alias = alias[:256]
+	}
+	return alias
 }

@@ -2,6 +2,7 @@ package components
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -171,4 +172,15 @@ func TestBucketKey(t *testing.T) {
 	require.Error(t, logErr)
 	assert.Contains(t, logErr.Error(), "SSE-S3")
 	assert.Zero(t, r.named("keyed-logs"))
+}
+
+// TestKeyAliasFitsKMS: aliases stay in KMS's alphabet and length, and a second key of the
+// stack (the us-east-1 edge key) never claims the stack key's alias.
+func TestKeyAliasFitsKMS(t *testing.T) {
+	assert.Equal(t, "alias/scaling-aws-prod", keyAlias("scaling-aws", "prod", "key"))
+	assert.Equal(t, "alias/scaling-aws-prod-key-edge", keyAlias("scaling-aws", "prod", "key-edge"))
+	assert.Equal(t, "alias/scaling-aws-prod-eu-1", keyAlias("scaling-aws", "prod.eu.1", "key"), "a stack name's dots are outside KMS's alphabet")
+	long := keyAlias("scaling-aws", strings.Repeat("s", 300), "key")
+	assert.Len(t, long, 256)
+	assert.Regexp(t, `^alias/[a-zA-Z0-9/_-]+$`, long)
 }
