@@ -123,8 +123,21 @@ wait_http() {
 #     after 2 failures, back after 2 successes, and "observe layer4" with
 #     "on-error mark-down": 2 failed connections from real traffic take a
 #     server out at once, before the next check.
+# haproxy_backend NAME SERVER_PREFIX RETRY_ON "ADDR...": one backend of the
+# app's tier, health-checked on /healthz.
+haproxy_backend() {
+  local name=$1 prefix=$2 retry_on=$3 addrs=$4 a i=0
+  printf 'backend %s\n  balance roundrobin\n  retry-on %s\n' "$name" "$retry_on"
+  printf '  option httpchk GET /healthz\n  http-check expect status 200\n'
+  for a in $addrs; do
+    i=$((i + 1))
+    echo "  server $prefix$i $a check"
+  done
+  echo
+}
+
 haproxy_config() {
-  local lb_port=$1 stats_port=$2 reads=$3 writes=$4 a i
+  local lb_port=$1 stats_port=$2 reads=$3 writes=$4
   cat <<EOF
 global
   maxconn 4096
@@ -147,32 +160,10 @@ frontend web
   use_backend read_api if read_method
   default_backend write_api
 
-backend read_api
-  balance roundrobin
-  retry-on conn-failure empty-response
-  option httpchk GET /healthz
-  http-check expect status 200
 EOF
-  i=0
-  for a in $reads; do
-    i=$((i + 1))
-    echo "  server read$i $a check"
-  done
+  haproxy_backend read_api read "conn-failure empty-response" "$reads"
+  haproxy_backend write_api write "conn-failure" "$writes"
   cat <<EOF
-
-backend write_api
-  balance roundrobin
-  retry-on conn-failure
-  option httpchk GET /healthz
-  http-check expect status 200
-EOF
-  i=0
-  for a in $writes; do
-    i=$((i + 1))
-    echo "  server write$i $a check"
-  done
-  cat <<EOF
-
 frontend stats
   bind 127.0.0.1:$stats_port
   stats enable
