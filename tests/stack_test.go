@@ -6,6 +6,7 @@ package tests
 import (
 	"flag"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"sort"
@@ -213,4 +214,5 @@ func TestAlarmTopicPassesAWS5(t *testing.T) {
 // office /24 plus single addresses passes both).
 func TestSSHLimitAgrees(t *testing.T) {
 	assert.Equal(t, config.MaxAdminIPv4, rules.SSHMaxAddresses)
+	assert.Equal(t, config.MaxAdminIPv6, new(big.Int).Lsh(big.NewInt(1), rules.SSHMaxIPv6Bits).String())
 }

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"math/big"
 	"net/netip"
 	"sort"
 	"strings"
@@ -376,10 +377,10 @@ func networkRules() []Rule {
 		},
 	}, {
 		ID:    "NET-8",
-		Title: "SSH (port 22) ingress covers at most 1024 IPv4 addresses per group, summed over its rules",
+		Title: "SSH (port 22) ingress covers at most 1024 IPv4 addresses (and a /56 of IPv6) per group, summed over its rules",
 		Refs:  []string{"CKV_AWS_24", "SH EC2.13", "SECURITY.md Network"},
 		Applies: "every aws:ec2/securityGroup:SecurityGroup with port-22 ingress from a CIDR (inline or rule resources); " +
-			"the CIDRs of all its rules are merged and counted (SSHMaxAddresses), IPv6 sources fail",
+			"the CIDRs of all its rules are merged and counted: at most SSHMaxAddresses IPv4 and SSHMaxIPv6Bits worth of IPv6 (a /56)",
 		AppliesTo: func(e *Env) bool { return len(sshGroups(e)) > 0 },
 		Select:    sshGroups,
 		Check: func(e *Env, g *graph.Resource) []Violation {
@@ -392,8 +393,8 @@ func networkRules() []Rule {
 				}
 				out = append(out, v("port 22 is open to %d IPv4 addresses across %s; at most %d (a /22's worth): list admin addresses, not ranges", total, strings.Join(names, ","), SSHMaxAddresses))
 			}
-			if len(v6) > 0 {
-				out = append(out, v("port 22 is open to IPv6 %s; allow-list IPv4 admin addresses only", strings.Join(v6, ",")))
+			if over := ipv6Addresses(v6); over.Cmp(new(big.Int).Lsh(big.NewInt(1), SSHMaxIPv6Bits)) > 0 {
+				out = append(out, v("port 22 is open to %s IPv6 addresses (%s); at most a /56's worth (2^%d): list your own prefix", over, strings.Join(v6, ","), SSHMaxIPv6Bits))
 			}
 			return out
 		},
@@ -415,10 +416,24 @@ func sshGroups(e *Env) []*graph.Resource {
 // group, summed over all its rules: 1024, a /22's worth (an office /24 and a few single
 // addresses, with room to spare), so an allow-list stays an allow-list however it is split
 // ("0.0.0.0/1" plus "128.0.0.0/1" is the whole internet in two rules). It equals
-// config.MaxAdminIPv4, the adminCidrs check (tests/TestSSHLimitAgrees). Any IPv6 source
-// on port 22 counts as over the limit: no IPv6 admin range is narrow enough to judge by
-// count.
+// config.MaxAdminIPv4, the adminCidrs check (tests/TestSSHLimitAgrees).
 const SSHMaxAddresses = 1024
+
+// SSHMaxIPv6Bits bounds IPv6 port-22 ingress to 2^72 addresses, a /56's worth (what an ISP
+// delegates to one site), as config's adminCidrs check does (config.MaxAdminIPv6).
+const SSHMaxIPv6Bits = 72
+
+// ipv6Addresses sums the addresses of IPv6 prefixes (overlaps counted twice: config refuses
+// overlapping entries, and an overcount only errs on the strict side).
+func ipv6Addresses(cidrs []string) *big.Int {
+	sum := new(big.Int)
+	for _, c := range cidrs {
+		if p, err := netip.ParsePrefix(strings.TrimSpace(c)); err == nil {
+			sum.Add(sum, new(big.Int).Lsh(big.NewInt(1), uint(128-p.Bits())))
+		}
+	}
+	return sum
+}
 
 // opensPort reports whether an ingress entry admits TCP port p.
 func (s sgEntry) opensPort(p float64) bool {

@@ -121,9 +121,9 @@ var mutations = []mutation{
 		set("web-sg-in-ssh", "cidrIpv4", "203.0.104.0/22")(f)
 		set("web-sg-in-ssh-2", "cidrIpv4", "203.0.108.0/22")(f)
 	}, want: "web-sg", msg: "2048"},
-	{rule: "NET-8", name: "SSH from IPv6", mutate: func(f *fixture) {
+	{rule: "NET-8", name: "SSH from an IPv6 /48", mutate: func(f *fixture) {
 		set("web-sg-in-ssh-2", "cidrIpv4", nil)(f)
-		set("web-sg-in-ssh-2", "cidrIpv6", "2001:db8::/64")(f)
+		set("web-sg-in-ssh-2", "cidrIpv6", "2001:db8::/48")(f)
 	}, want: "web-sg", msg: "IPv6"},
 	{rule: "NET-8", name: "all ports from a /16 include 22", mutate: set("web-sg-in-ssh", "ipProtocol", "-1"), base: func() *fixture {
 		f := compliant()
