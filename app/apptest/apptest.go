@@ -16,8 +16,11 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -59,6 +62,7 @@ func NewMySQL(t testing.TB) *MySQL {
 	if err != nil {
 		t.Fatalf("TEST_MYSQL_REPLICA_DSN: %v", err)
 	}
+	lockReplication(t, rc.Addr)
 	name := unsafe.ReplaceAllString(strings.ToLower(t.Name()), "_")
 	if len(name) > 40 {
 		name = name[:40]
@@ -150,3 +154,46 @@ func Redis(t testing.TB) (addr, prefix string) {
 
 // ClosedAddr returns a loopback address where nothing listens.
 func ClosedAddr() string { return "127.0.0.1:1" }
+
+// lockReplication holds, for the rest of the test, an exclusive lock shared by every test
+// process on this machine that uses the replica at addr. Replication is state of the
+// server, not of a test's database: go test runs packages in parallel, and one package's
+// StopReplication (or its cleanup restarting the SQL thread) would otherwise change what
+// another package's test reads from the replica at the same moment. Tests of one package
+// run one at a time already; the lock makes the packages that share the replica do so too.
+// Within a process it is counted, so a test that wires two stacks takes it once.
+func lockReplication(t testing.TB, addr string) {
+	t.Helper()
+	replLock.Lock()
+	defer replLock.Unlock()
+	if replLock.held == 0 {
+		path := filepath.Join(os.TempDir(), "scaling-aws-replica-"+unsafe.ReplaceAllString(addr, "_")+".lock")
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			t.Fatalf("replication lock: %v", err)
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			f.Close()
+			t.Fatalf("replication lock %s: %v", path, err)
+		}
+		replLock.file = f
+	}
+	replLock.held++
+	// Registered first, so it runs last: after the cleanups that restart replication and
+	// drop the test's database. Closing the file releases the lock.
+	t.Cleanup(func() {
+		replLock.Lock()
+		defer replLock.Unlock()
+		if replLock.held--; replLock.held == 0 {
+			replLock.file.Close()
+			replLock.file = nil
+		}
+	})
+}
+
+// replLock counts this process's holds of the replication lock.
+var replLock struct {
+	sync.Mutex
+	held int
+	file *os.File
+}
