@@ -381,15 +381,7 @@ func (c *Cache) GrantReadSecret(role *iam.Role) error {
 		return fmt.Errorf("cache %q: GrantReadSecret: role is nil", c.name)
 	}
 	c.grants++
-	_, err := iam.NewRolePolicy(c.ctx, childName(c.name, "secret-read", strconv.Itoa(c.grants)), &iam.RolePolicyArgs{
-		Role: role.ID(),
-		Policy: policyDocument(statement{
-			Sid:       "ReadCacheToken",
-			Actions:   []string{"secretsmanager:GetSecretValue"},
-			Resources: pulumi.StringArray{c.SecretArn},
-		}),
-	}, c.child...)
-	return err
+	return grantSecretRead(c.ctx, c.name, c.grants, role, "ReadCacheToken", c.SecretArn, c.child)
 }
 
 // token returns the AUTH token and whether it was generated here.

@@ -570,14 +570,20 @@ func (d *Database) GrantReadSecret(role *iam.Role) error {
 		return fmt.Errorf("database %q: GrantReadSecret: role is nil", d.name)
 	}
 	d.grants++
-	_, err := iam.NewRolePolicy(d.ctx, childName(d.name, "secret-read", strconv.Itoa(d.grants)), &iam.RolePolicyArgs{
+	return grantSecretRead(d.ctx, d.name, d.grants, role, "ReadDatabaseSecret", d.SecretArn, d.child)
+}
+
+// grantSecretRead lets role read exactly secretArn (secretsmanager:GetSecretValue), as the
+// inline role policy <owner>-secret-read-<n>: the n-th grant of the owning component.
+func grantSecretRead(ctx *pulumi.Context, owner string, n int, role *iam.Role, sid string, secretArn pulumi.StringOutput, opts []pulumi.ResourceOption) error {
+	_, err := iam.NewRolePolicy(ctx, childName(owner, "secret-read", strconv.Itoa(n)), &iam.RolePolicyArgs{
 		Role: role.ID(),
 		Policy: policyDocument(statement{
-			Sid:       "ReadDatabaseSecret",
+			Sid:       sid,
 			Actions:   []string{"secretsmanager:GetSecretValue"},
-			Resources: pulumi.StringArray{d.SecretArn},
+			Resources: pulumi.StringArray{secretArn},
 		}),
-	}, d.child...)
+	}, opts...)
 	return err
 }
 
