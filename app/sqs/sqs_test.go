@@ -73,8 +73,10 @@ func replay(t *testing.T, rec *recording) (*httptest.Server, func() int) {
 	return srv, func() int { mu.Lock(); defer mu.Unlock(); return next }
 }
 
-func TestRecordedExchanges(t *testing.T) {
-	b, err := os.ReadFile("testdata/exchanges.json")
+// loadRecording reads a recorded exchange file of testdata.
+func loadRecording(t *testing.T, path string) *recording {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +84,12 @@ func TestRecordedExchanges(t *testing.T) {
 	if err := json.Unmarshal(b, &rec); err != nil {
 		t.Fatal(err)
 	}
-	srv, done := replay(t, &rec)
+	return &rec
+}
+
+func TestRecordedExchanges(t *testing.T) {
+	rec := loadRecording(t, "testdata/exchanges.json")
+	srv, done := replay(t, rec)
 	defer srv.Close()
 	q := appsqs.New(fakeAWS(), rec.QueueURL, rec.DLQURL, srv.URL)
 	ctx := context.Background()

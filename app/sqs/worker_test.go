@@ -3,12 +3,10 @@ package sqs_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"image"
 	"image/png"
 	"io"
 	"log/slog"
-	"os"
 	"testing"
 
 	"github.com/scaling-aws/scaling-aws/app"
@@ -44,15 +42,8 @@ func (b blobs) Blob(context.Context, string) (io.ReadCloser, string, error) {
 // its first delivery, with the reason, and its photo marked failed; the
 // recording holds no second delivery.
 func TestPermanentFailureDeadLetteredAtOnce(t *testing.T) {
-	b, err := os.ReadFile("testdata/permanent.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rec recording
-	if err := json.Unmarshal(b, &rec); err != nil {
-		t.Fatal(err)
-	}
-	srv, done := replay(t, &rec)
+	rec := loadRecording(t, "testdata/permanent.json")
+	srv, done := replay(t, rec)
 	defer srv.Close()
 	var full bytes.Buffer
 	png.Encode(&full, image.NewGray(image.Rect(0, 0, 64, 64)))
