@@ -65,6 +65,7 @@ var Registry = []Definition{
 		Stage:      config.UsersPlus4,
 		Adds:       "autoscaling per tier on schedule and load; monitoring and alerting; automated operations",
 		Bottleneck: "our traffic spikes during regular business hours in the U.S. and drop significantly when users leave the office",
+		deploy:     usersPlus4,
 	},
 	{
 		Stage:      config.UsersPlus5,

@@ -29,6 +29,23 @@ func usersPlus2(b *builder) error { return tiered(b, nil) }
 type stageExtras struct {
 	tiers []components.Tier
 	data  func(b *builder, net *components.Network, alarms *components.Alarms, db *components.Database) (*dataTier, error)
+	// operate runs last, over everything the composition built: what users++++ adds to run
+	// the stack (scaling triggers, monitoring, operations).
+	operate func(b *builder, p *tierParts) error
+}
+
+// tierParts is everything tiered built, for stageExtras.operate.
+type tierParts struct {
+	net                                *components.Network
+	alarms                             *components.Alarms
+	logs, store                        *components.Bucket
+	db                                 *components.Database
+	data                               *dataTier
+	public, internal                   *components.LoadBalancer
+	webTarget, readTarget, writeTarget *components.TargetGroup
+	web, read, write                   *components.ServerGroup
+	cdn                                *components.CDN
+	certs                              *stageCerts
 }
 
 // dataTier is what stageExtras.data built.
@@ -37,6 +54,8 @@ type dataTier struct {
 	env func(role string) map[string]pulumi.StringInput
 	// link opens the security groups and grants the read-API and write-API servers need.
 	link func(read, write *components.ServerGroup) error
+	// cache is the memory cache (nil before users+++).
+	cache *components.Cache
 }
 
 // tiered composes users++ and, with extras, the stages built on it.
@@ -181,6 +200,16 @@ func tiered(b *builder, x *stageExtras) error {
 	}
 	if extra.link != nil {
 		if err := extra.link(read, write); err != nil {
+			return err
+		}
+	}
+
+	if x != nil && x.operate != nil {
+		if err := x.operate(b, &tierParts{
+			net: net, alarms: alarms, logs: logs, store: store, db: db, data: extra,
+			public: public, internal: internal, webTarget: webTarget, readTarget: readTarget, writeTarget: writeTarget,
+			web: web, read: read, write: write, cdn: cdn, certs: certs,
+		}); err != nil {
 			return err
 		}
 	}

@@ -53,6 +53,7 @@ func cacheAndReplicas(b *builder, net *components.Network, alarms *components.Al
 		b.outputs["dbReplicaAddresses"] = db.ReplicaAddresses
 	}
 	return &dataTier{
+		cache: cache,
 		env: func(role string) map[string]pulumi.StringInput {
 			return appCacheEnv(role, cache, db, replicas)
 		},

@@ -1,0 +1,35 @@
+package stages
+
+import (
+	"github.com/scaling-aws/scaling-aws/components"
+)
+
+// usersPlus4 is stage 4, "Users++++": users+++ unchanged under the same names (the same
+// groups and launch templates, the same data tier), plus what lets a small shop run it
+// without watching it:
+//   - autoscaling per tier on a business-hours schedule and on load;
+//   - monitoring and alerting at the host, aggregate and log level, an external check of the
+//     public URL, composite alarms that page only when users are hurt, and a dashboard;
+//   - automated operations: Session Manager instead of SSH, Patch Manager, and State Manager
+//     keeping the servers' configuration converged.
+//
+// The seed: "our traffic spikes during regular business hours in the U.S. and drop
+// significantly when users leave the office [...] we want to automate as much of the
+// operations as possible."
+func usersPlus4(b *builder) error {
+	return tiered(b, &stageExtras{tiers: []components.Tier{components.TierCache}, data: cacheAndReplicas, operate: operateUsersPlus4})
+}
+
+// operateUsersPlus4 adds users++++'s operations over the users+++ composition, one step per
+// concern, each in its own file.
+func operateUsersPlus4(b *builder, p *tierParts) error {
+	for _, step := range usersPlus4Steps {
+		if err := step(b, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// usersPlus4Steps are the steps of operateUsersPlus4, in order.
+var usersPlus4Steps = []func(*builder, *tierParts) error{}
