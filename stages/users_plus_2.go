@@ -32,6 +32,9 @@ type stageExtras struct {
 	// operate runs last, over everything the composition built: what users++++ adds to run
 	// the stack (scaling triggers, monitoring, operations).
 	operate func(b *builder, p *tierParts) error
+	// appEnv each add to the environment of the API role "read" or "write" (called once per
+	// role, after the foundation: the stack key exists).
+	appEnv []func(b *builder, role string) (map[string]pulumi.StringInput, error)
 }
 
 // tierParts is everything tiered built, for stageExtras.operate.
@@ -152,7 +155,7 @@ func tiered(b *builder, x *stageExtras) error {
 	if err != nil {
 		return err
 	}
-	apiEnv := func(role string) map[string]pulumi.StringInput {
+	apiEnv := func(role string) (map[string]pulumi.StringInput, error) {
 		env := map[string]pulumi.StringInput{
 			"APP_ROLE": pulumi.String(role), "APP_ADDR": pulumi.String(":8080"), "AWS_REGION": pulumi.String(b.cfg.Region),
 			"DB_HOST": db.Address, "DB_PORT": pulumi.Sprintf("%d", db.Port), "DB_NAME": pulumi.String("app"), "DB_USER": pulumi.String("admin"),
@@ -165,16 +168,35 @@ func tiered(b *builder, x *stageExtras) error {
 				env[k] = v
 			}
 		}
-		return env
+		if x != nil {
+			for _, add := range x.appEnv {
+				more, err := add(b, role)
+				if err != nil {
+					return nil, err
+				}
+				for k, v := range more {
+					env[k] = v
+				}
+			}
+		}
+		return env, nil
+	}
+	readEnv, err := apiEnv("read")
+	if err != nil {
+		return err
+	}
+	writeEnv, err := apiEnv("write")
+	if err != nil {
+		return err
 	}
 	read, err := b.serverGroup(nameReadAPI, net, alarms, appImage, b.cfg.ReadAPI, components.TierApp, readTarget, &components.ServerScriptArgs{
-		Tier: nameReadAPI, Release: rel, Region: b.cfg.Region, Env: apiEnv("read"),
+		Tier: nameReadAPI, Release: rel, Region: b.cfg.Region, Env: readEnv,
 	})
 	if err != nil {
 		return err
 	}
 	write, err := b.serverGroup(nameWriteAPI, net, alarms, appImage, b.cfg.WriteAPI, components.TierApp, writeTarget, &components.ServerScriptArgs{
-		Tier: nameWriteAPI, Release: rel, Region: b.cfg.Region, Env: apiEnv("write"),
+		Tier: nameWriteAPI, Release: rel, Region: b.cfg.Region, Env: writeEnv,
 	})
 	if err != nil {
 		return err

@@ -1,6 +1,8 @@
 package stages
 
 import (
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
 	"github.com/scaling-aws/scaling-aws/components"
 )
 
@@ -17,7 +19,7 @@ import (
 // significantly when users leave the office [...] we want to automate as much of the
 // operations as possible."
 func usersPlus4(b *builder) error {
-	return tiered(b, &stageExtras{tiers: []components.Tier{components.TierCache}, data: cacheAndReplicas, operate: operateUsersPlus4})
+	return tiered(b, &stageExtras{tiers: []components.Tier{components.TierCache}, data: cacheAndReplicas, operate: operateUsersPlus4, appEnv: usersPlus4Env})
 }
 
 // operateUsersPlus4 adds users++++'s operations over the users+++ composition, one step per
@@ -33,3 +35,7 @@ func operateUsersPlus4(b *builder, p *tierParts) error {
 
 // usersPlus4Steps are the steps of operateUsersPlus4, in order.
 var usersPlus4Steps = []func(*builder, *tierParts) error{}
+
+// usersPlus4Env are what users++++ adds to the API servers' environment, one function per
+// concern.
+var usersPlus4Env = []func(*builder, string) (map[string]pulumi.StringInput, error){}
