@@ -27,6 +27,16 @@
 # and the app's peak resident memory (VmHWM of /proc/PID/status) over each run.
 # The report gives requests/s, p50 and p99 (wrk --latency) per run, the medians,
 # the ratios app/baseline and whether each target of issue 3 is met.
+#
+# Then the same pairs at an equal, fixed rate (open loop, vegeta): wrk's closed loop
+# offers each server as much load as it can take, so a server that answers twice as
+# fast also queues twice the requests, and its p99 is measured at another load than
+# its baseline's. Each pair is offered BENCH_OPEN_SHARE (0.3: vegeta spends more CPU per request
+# than wrk, and shares the cores) of the slower one's
+# median closed-loop rate, for BENCH_OPEN_DURATION (10s), after a 2 s warm-up at the
+# same rate; the p99 ratio at equal rate is the fair latency comparison. A run
+# that achieved under 95% of the offered rate did not hold the rate (the machine or
+# the load generator saturated): the report marks its pair invalid, not met.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,6 +53,10 @@ prog=bench
 
 say "bench: installing what is missing, building"
 scripts/services.sh install wrk=wrk curl=curl
+# vegeta (MIT), for the open-loop phase: wrk2, the open-loop wrk, is not in Debian.
+vegeta_version=v12.13.0
+GOBIN="$work/bin" go install "github.com/tsenart/vegeta/v12@$vegeta_version"
+vegeta="$work/bin/vegeta"
 build_flags=()
 if [ "${BENCH_PPROF:-0}" = 1 ]; then
   # An overlay adds a pprof listener to the app's main package for this build only.
@@ -243,6 +257,69 @@ for ((run = 1; run <= runs; run++)); do
   say "run $run  app VmHWM $(hwm_mb "$app_pid") MB (cached reads + writes), $(hwm_mb "$nocache_pid") MB (uncached reads)"
 done
 
+# The open-loop phase. targets_json NAME URL [METHOD BODY]: vegeta JSON targets.
+open_share=${BENCH_OPEN_SHARE:-0.3}
+open_duration=${BENCH_OPEN_DURATION:-10s}
+open_results="$work/open.tsv"
+: >"$open_results"
+# median_rps NAME: the median closed-loop requests/s of NAME.
+median_rps() {
+  awk -F'\t' -v n="$1" '$2 == n { v[++k] = $3 + 0 }
+    END { for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+      printf "%d", (k % 2) ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2 }' "$results"
+}
+# targets_get FILE URL_PREFIX LO HI: GET URL_PREFIX{id} for ids LO..HI (one id when LO = HI).
+targets_get() {
+  awk -v u="$2" -v lo="$3" -v hi="$4" 'BEGIN { for (i = lo; i <= hi; i++) printf "{\"method\":\"GET\",\"url\":\"%s%d\"}\n", u, i }' >"$1"
+}
+# targets_post FILE URL: the write.lua request, as a vegeta target.
+targets_post() {
+  local b64
+  b64=$(printf '{"body":"%s"}' "$body1k" | base64 -w0)
+  printf '{"method":"POST","url":"%s","body":"%s","header":{"Content-Type":["application/json"],"Cookie":["session=%s"]}}\n' "$2" "$b64" "$token" >"$1"
+}
+targets_get "$work/t-redis.json" "http://127.0.0.1:$redis_port/api/posts/" 1 1
+targets_get "$work/t-cached.json" "$app/api/posts/" "$lo" "$lo"
+targets_get "$work/t-select.json" "http://127.0.0.1:$select_port/api/posts/" 1 "$nposts"
+targets_get "$work/t-uncached.json" "http://127.0.0.1:$nocache_port/api/posts/" "$lo" "$hi"
+targets_post "$work/t-insert.json" "http://127.0.0.1:$insert_port/api/posts"
+targets_post "$work/t-write.json" "$app/api/posts"
+# open_measure RUN NAME RATE TARGETS: one vegeta run at RATE/s; appends
+# "RUN NAME rate p50_ms p99_ms achieved_rps".
+open_measure() {
+  local run=$1 name=$2 rate=$3 targets=$4 rep
+  "$vegeta" attack -format=json -targets="$targets" -rate="$rate/s" -duration=2s -http2=false >/dev/null
+  rep=$("$vegeta" attack -format=json -targets="$targets" -rate="$rate/s" -duration="$open_duration" -http2=false |
+    "$vegeta" report -type=json)
+  echo "$rep" >>"$work/log/vegeta-$name.log"
+  python3 - "$run" "$name" "$rate" "$rep" >>"$open_results" <<'PY' || fail "$name at $rate/s: $rep"
+import json, sys
+run, name, rate, rep = sys.argv[1:]
+r = json.loads(rep)
+if r["success"] < 1:
+    sys.exit(f"{name}: success ratio {r['success']}, status codes {r['status_codes']}, errors {r.get('errors')}")
+lat = r["latencies"]
+print(f"{run}\t{name}\t{rate}\t{lat['50th'] / 1e6:.3f}\t{lat['99th'] / 1e6:.3f}\t{r['throughput']:.0f}")
+PY
+  say "open $run  $(tail -n 1 "$open_results" | awk -F'\t' '{ printf "%-13s at %6s/s  p50 %8s ms  p99 %8s ms  achieved %s/s", $2, $3, $4, $5, $6 }')"
+}
+rate_for() { # rate_for A B: BENCH_OPEN_SHARE of the slower median rate of A and B
+  awk -v a="$(median_rps "$1")" -v b="$(median_rps "$2")" -v s="$open_share" 'BEGIN { m = a < b ? a : b; printf "%d", m * s }'
+}
+rate_cached=$(rate_for app_cached redis_get)
+rate_uncached=$(rate_for app_uncached pk_select)
+rate_write=$(rate_for app_write insert)
+say "bench: open loop at equal rates (vegeta $vegeta_version, $open_duration): cached pair $rate_cached/s, uncached $rate_uncached/s, write $rate_write/s"
+for ((run = 1; run <= runs; run++)); do
+  quiet
+  open_measure "$run" redis_get "$rate_cached" "$work/t-redis.json"
+  open_measure "$run" app_cached "$rate_cached" "$work/t-cached.json"
+  open_measure "$run" pk_select "$rate_uncached" "$work/t-select.json"
+  open_measure "$run" app_uncached "$rate_uncached" "$work/t-uncached.json"
+  open_measure "$run" insert "$rate_write" "$work/t-insert.json"
+  open_measure "$run" app_write "$rate_write" "$work/t-write.json"
+done
+
 # The report, in Markdown.
 report() {
   local cpu
@@ -309,5 +386,32 @@ report() {
       printf "\nApp peak memory (median VmHWM): %.1f MB with Redis, %.1f MB without (target < 64 MB: %s).\n",
         m, m2, ((m < 64 && m2 < 64) ? "met" : "MISSED")
     }' "$results"
+  echo
+  echo "At equal offered rates (open loop, vegeta $vegeta_version -rate R -duration $open_duration, R = $open_share of the slower closed-loop median of each pair):"
+  echo
+  echo "| run | benchmark | offered/s | achieved/s | p50 ms | p99 ms |"
+  echo "|---|---|---:|---:|---:|---:|"
+  awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $6, $4, $5 }' "$open_results"
+  echo
+  awk -F'\t' '
+    function med(name, col,   n, i, j, t, v) {
+      n = 0
+      for (i = 1; i <= NR_; i++) if (nm[i] == name) v[++n] = val[i, col]
+      for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+      if (n == 0) return 0
+      return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    }
+    { NR_++; nm[NR_] = $2; val[NR_, 4] = $4 + 0; val[NR_, 5] = $5 + 0; rate[$2] = $3
+      if ($6 + 0 < 0.95 * $3) short[$2] = 1 }
+    END {
+      print "| app | baseline | rate/s | app p99 ms | baseline p99 ms | app/baseline p99 at equal rate (target ≤ 1.5) |"
+      print "|---|---|---:|---:|---:|---|"
+      split("app_cached redis_get app_uncached pk_select app_write insert", p, " ")
+      for (k = 1; k <= 5; k += 2) {
+        a = med(p[k], 5); b = med(p[k + 1], 5); l = b ? a / b : 0
+        verdict = (short[p[k]] || short[p[k + 1]]) ? "INVALID: a run did not hold the rate" : (l <= 1.5 ? "met" : "MISSED")
+        printf "| %s | %s | %s | %.2f | %.2f | %.2f (%s) |\n", p[k], p[k + 1], rate[p[k]], a, b, l, verdict
+      }
+    }' "$open_results"
 }
 report | tee "${BENCH_OUT:-/dev/null}"
