@@ -18,7 +18,7 @@ import (
 // dynamic scaling policies: the group scales out when any policy asks for more servers (to
 // the largest capacity any asks for) and scales in only when every policy agrees, so a group
 // is sized for its most loaded dimension ("Multiple dynamic scaling policies", EC2 Auto
-// Scaling User Guide).
+// Scaling User Guide; cited from that page as known, the offline corpus here did not hold it).
 type Scaling struct {
 	// CPUTargetPercent tracks the group's average CPU (predefined ASGAverageCPUUtilization).
 	CPUTargetPercent float64

@@ -30,8 +30,10 @@ const DefaultTimeZone = "America/New_York"
 const (
 	// DefaultCPUTargetPercent leaves headroom for a peak while new servers boot (240 s).
 	DefaultCPUTargetPercent = 60
-	// DefaultNetworkOutMbps is about half a t3.small's baseline bandwidth (128 Mbit/s in
-	// EC2's instance network specifications): proxies run out of network before CPU.
+	// DefaultNetworkOutMbps is about half a t3.small's baseline bandwidth (0.128 Gbit/s in
+	// EC2's instance network specifications, as remembered: not re-checked offline; `aws ec2
+	// describe-instance-types --instance-types t3.small` shows it): proxies run out of network
+	// before CPU. Raise it with a bigger instance type.
 	DefaultNetworkOutMbps = 60
 	// DefaultInflightRequests: at the read target (500 req/s) and the measured uncached p50
 	// (6.2 ms), a server holds about 3 requests at once (Little's law); 10 means requests
