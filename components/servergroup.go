@@ -72,9 +72,13 @@ type ServerGroupArgs struct {
 	// HealthCheckGraceSeconds is how long a new server may fail health checks while it boots.
 	// Default: DefaultHealthCheckGraceSeconds (the boot budget in docs/components.md).
 	HealthCheckGraceSeconds int
-	// CPUTargetPercent is the target-tracking policy's average CPU. Default: 60 (headroom for
-	// a peak while new servers boot).
+	// CPUTargetPercent is the target-tracking policy's average CPU of a group without
+	// Scaling. Default: 60 (headroom for a peak while new servers boot).
 	CPUTargetPercent float64
+	// Scaling, when set, scales the group between MinSize and MaxSize (which must differ) on
+	// its triggers and schedule instead of the one CPU policy. Default: nil, the CPU policy
+	// only.
+	Scaling *Scaling
 }
 
 // ServerGroup is a tier of identical servers: a launch template (IMDSv2 only, hop limit 1,
@@ -85,15 +89,18 @@ type ServerGroupArgs struct {
 // namespace, its own log group, and the extra statements), a closed security group, a log
 // group, a CPU target-tracking scaling policy and, optionally, a CPU alarm.
 //
-// The scaling policy exists from the first fixed-size stage: with MinSize == MaxSize it
+// The CPU scaling policy exists from the first fixed-size stage: with MinSize == MaxSize it
 // cannot change the group's size, but the group already has "at least one scaling policy"
-// (SH AutoScaling) and users++++ only raises MaxSize. When MaxSize > MinSize the group's
-// desired capacity belongs to autoscaling: the component then ignores changes to it, so a
-// deploy never resets a scaled-out group (ANCHORS c4).
+// (SH AutoScaling). With Scaling (users++++) the same group and template scale between
+// MinSize and MaxSize on the triggers Scaling names (components/scaling.go). When MaxSize >
+// MinSize the group's desired capacity belongs to autoscaling, and with a schedule its
+// minimum too: the component then ignores changes to them, so a deploy never resets a
+// scaled-out group or a business-hours floor (ANCHORS c4).
 //
-// AWS resources: ec2.LaunchTemplate, autoscaling.Group, autoscaling.Policy, iam.Role,
-// iam.RolePolicy, iam.InstanceProfile, cloudwatch.LogGroup, ec2.SecurityGroup and its rules,
-// cloudwatch.MetricAlarm (with AlarmTopicArn).
+// AWS resources: ec2.LaunchTemplate, autoscaling.Group, autoscaling.Policy (one per
+// trigger), autoscaling.Schedule (two with a schedule), iam.Role, iam.RolePolicy,
+// iam.InstanceProfile, cloudwatch.LogGroup, ec2.SecurityGroup and its rules,
+// cloudwatch.MetricAlarm (with AlarmTopicArn, and the latency trigger's).
 // Costs money: the instances (per type and count), their EBS volumes, detailed monitoring
 // (about 2 USD a month per instance), log ingestion and storage.
 type ServerGroup struct {
@@ -224,9 +231,16 @@ func NewServerGroup(ctx *pulumi.Context, name string, args *ServerGroupArgs, opt
 		groupTags = append(groupTags, &autoscaling.GroupTagArgs{Key: pulumi.String(k), Value: instanceTags[k], PropagateAtLaunch: pulumi.Bool(true)})
 	}
 	groupOpts := child
-	if a.MaxSize > a.MinSize {
-		// Autoscaling owns desired capacity between min and max; a deploy must not reset it.
-		groupOpts = with(child, pulumi.IgnoreChanges([]string{"desiredCapacity"}))
+	if ignored := a.ignoredSizes(); len(ignored) > 0 {
+		// Autoscaling owns these sizes; a deploy must not reset them (ANCHORS c4).
+		groupOpts = with(child, pulumi.IgnoreChanges(ignored))
+	}
+	var cooldown pulumi.IntPtrInput
+	if a.Scaling != nil {
+		// Only simple scaling and manual changes that honour cooldowns read it (target
+		// tracking and step scaling use the warm-up); a new server's metrics count after
+		// the same boot budget.
+		cooldown = pulumi.IntPtr(a.HealthCheckGraceSeconds)
 	}
 	asg, err := autoscaling.NewGroup(ctx, name, &autoscaling.GroupArgs{
 		VpcZoneIdentifiers: net.SubnetIDs(a.Tier),
@@ -241,6 +255,7 @@ func NewServerGroup(ctx *pulumi.Context, name string, args *ServerGroupArgs, opt
 		HealthCheckType:        pulumi.String(healthCheck),
 		HealthCheckGracePeriod: pulumi.Int(a.HealthCheckGraceSeconds),
 		DefaultInstanceWarmup:  pulumi.Int(a.HealthCheckGraceSeconds),
+		DefaultCooldown:        cooldown,
 		// Health replacements launch the new server before terminating the old one.
 		InstanceMaintenancePolicy: &autoscaling.GroupInstanceMaintenancePolicyArgs{
 			MinHealthyPercentage: pulumi.Int(100),
@@ -282,16 +297,7 @@ func NewServerGroup(ctx *pulumi.Context, name string, args *ServerGroupArgs, opt
 	}
 	g.GroupName = asg.Name
 
-	if _, err := autoscaling.NewPolicy(ctx, childName(name, "cpu"), &autoscaling.PolicyArgs{
-		AutoscalingGroupName: asg.Name,
-		PolicyType:           pulumi.String("TargetTrackingScaling"),
-		TargetTrackingConfiguration: &autoscaling.PolicyTargetTrackingConfigurationArgs{
-			PredefinedMetricSpecification: &autoscaling.PolicyTargetTrackingConfigurationPredefinedMetricSpecificationArgs{
-				PredefinedMetricType: pulumi.String("ASGAverageCPUUtilization"),
-			},
-			TargetValue: pulumi.Float64(a.CPUTargetPercent),
-		},
-	}, child...); err != nil {
+	if err := addScaling(ctx, name, a, asg, child); err != nil {
 		return nil, err
 	}
 
@@ -382,6 +388,12 @@ func (a *ServerGroupArgs) withDefaults(name string) (*ServerGroupArgs, error) {
 	}
 	if out.HealthCheckGraceSeconds == 0 {
 		out.HealthCheckGraceSeconds = DefaultHealthCheckGraceSeconds
+	}
+	if out.Scaling != nil {
+		if err := out.scalingArgError(name); err != nil {
+			return nil, err
+		}
+		return &out, nil
 	}
 	if out.CPUTargetPercent == 0 {
 		out.CPUTargetPercent = 60

@@ -63,13 +63,53 @@ const (
 	NatPerAZ NatStrategy = "per-az"
 )
 
-// Tier sizes one group of servers: its instance type and its Auto Scaling group bounds.
+// Tier sizes one group of servers: its instance type and its Auto Scaling group bounds, and
+// from users++++ what scales it (config/scaling.go has the defaults and their reasons).
 // Before users++++ a group has a fixed size: Desired (min = max = desired).
 type Tier struct {
 	InstanceType string `json:"instanceType"`
-	Min          int    `json:"min"`
-	Max          int    `json:"max"`
-	Desired      int    `json:"desired"`
+	// Min is the group's floor; from users++++ with a schedule, its floor off business hours.
+	Min int `json:"min"`
+	// Max is the group's ceiling: the most servers any trigger may start.
+	Max int `json:"max"`
+	// Desired is the size the group is created with; from users++++ autoscaling owns it.
+	Desired int `json:"desired"`
+	// BusinessHoursMin is the floor during business hours (Schedule), from users++++; 0: no
+	// schedule for this tier. Default: the users+++ size (3/4/3 in prod, 2/3/2 in dev).
+	BusinessHoursMin int `json:"businessHoursMin"`
+	// CPUTargetPercent is the target-tracking policy's average CPU; 0 turns it off (from
+	// users++++ only). Default: 60.
+	CPUTargetPercent int `json:"cpuTargetPercent"`
+	// RequestsPerTargetPerMinute is the load balancer requests per server per minute target
+	// tracking keeps; 0: off. Default from users++++: web 120000, readApi 30000, writeApi 12000.
+	RequestsPerTargetPerMinute int `json:"requestsPerTargetPerMinute"`
+	// NetworkOutMbps is the average outbound traffic per server target tracking keeps; 0: off.
+	// Default from users++++: web 60, the API tiers 0.
+	NetworkOutMbps int `json:"networkOutMbps"`
+	// InflightRequestsTarget is the app's in-flight requests per server (CWAgent
+	// app_inflight_requests) target tracking keeps, API tiers only; 0: off. Default from
+	// users++++: 10 on readApi and writeApi.
+	InflightRequestsTarget int `json:"inflightRequestsTarget"`
+	// LatencyP99Ms is the target group's p99 response time above which step scaling adds
+	// servers; 0: off. Default from users++++: readApi 100, web and writeApi 0.
+	LatencyP99Ms int `json:"latencyP99Ms"`
+}
+
+// Schedule is the business-hours window of the scheduled scaling actions (users++++): each
+// tier with a BusinessHoursMin has its floor raised at ScaleUpAt and lowered back to its Min
+// at ScaleDownAt, on Days, in TimeZone.
+type Schedule struct {
+	// TimeZone is an IANA time zone name; the actions follow its daylight saving time.
+	// Default: America/New_York (the seed: "regular business hours in the U.S.").
+	TimeZone string `json:"timeZone"`
+	// Days are the days the window opens, a range or list of MON..SUN. Default: MON-FRI.
+	Days string `json:"days"`
+	// ScaleUpAt is when the business-hours floor takes effect, HH:MM. Default: 07:30, so
+	// servers (240 s to boot and pass health checks) serve before the 8:00 arrivals.
+	ScaleUpAt string `json:"scaleUpAt"`
+	// ScaleDownAt is when the floor drops back to Min, HH:MM. Default: 19:00, after the
+	// seed's "users leave the office"; load policies then scale in as traffic falls.
+	ScaleDownAt string `json:"scaleDownAt"`
 }
 
 // Box sizes the single box of stage 0 (and the web server of users+).
@@ -166,6 +206,8 @@ type Config struct {
 	ReadAPI Tier
 	// WriteAPI sizes the write-API tier from users++. Default: t3.small, 2 servers.
 	WriteAPI Tier
+	// Schedule is the business-hours window of scheduled scaling, from users++++.
+	Schedule Schedule
 	// DB sizes the managed MySQL from users+.
 	DB Database
 	// Cache sizes the memory cache from users+++.
@@ -269,14 +311,41 @@ var fields = []field{
 	tierDesired("web", func(c *Config) *Tier { return &c.Web }),
 	tierMin("web", func(c *Config) *Tier { return &c.Web }),
 	tierMax("web", func(c *Config) *Tier { return &c.Web }),
+	tierBusinessHoursMin("web", func(c *Config) *Tier { return &c.Web }),
+	tierCPUTarget("web", func(c *Config) *Tier { return &c.Web }),
+	tierRequestsTarget("web", func(c *Config) *Tier { return &c.Web }),
+	tierNetworkTarget("web", func(c *Config) *Tier { return &c.Web }),
+	tierInflightTarget("web", func(c *Config) *Tier { return &c.Web }),
+	tierLatency("web", func(c *Config) *Tier { return &c.Web }),
 	tierType("readApi", func(c *Config) *Tier { return &c.ReadAPI }),
 	tierDesired("readApi", func(c *Config) *Tier { return &c.ReadAPI }),
 	tierMin("readApi", func(c *Config) *Tier { return &c.ReadAPI }),
 	tierMax("readApi", func(c *Config) *Tier { return &c.ReadAPI }),
+	tierBusinessHoursMin("readApi", func(c *Config) *Tier { return &c.ReadAPI }),
+	tierCPUTarget("readApi", func(c *Config) *Tier { return &c.ReadAPI }),
+	tierRequestsTarget("readApi", func(c *Config) *Tier { return &c.ReadAPI }),
+	tierNetworkTarget("readApi", func(c *Config) *Tier { return &c.ReadAPI }),
+	tierInflightTarget("readApi", func(c *Config) *Tier { return &c.ReadAPI }),
+	tierLatency("readApi", func(c *Config) *Tier { return &c.ReadAPI }),
 	tierType("writeApi", func(c *Config) *Tier { return &c.WriteAPI }),
 	tierDesired("writeApi", func(c *Config) *Tier { return &c.WriteAPI }),
 	tierMin("writeApi", func(c *Config) *Tier { return &c.WriteAPI }),
 	tierMax("writeApi", func(c *Config) *Tier { return &c.WriteAPI }),
+	tierBusinessHoursMin("writeApi", func(c *Config) *Tier { return &c.WriteAPI }),
+	tierCPUTarget("writeApi", func(c *Config) *Tier { return &c.WriteAPI }),
+	tierRequestsTarget("writeApi", func(c *Config) *Tier { return &c.WriteAPI }),
+	tierNetworkTarget("writeApi", func(c *Config) *Tier { return &c.WriteAPI }),
+	tierInflightTarget("writeApi", func(c *Config) *Tier { return &c.WriteAPI }),
+	tierLatency("writeApi", func(c *Config) *Tier { return &c.WriteAPI }),
+
+	{key: "schedule.timeZone", str: func(c *Config) *string { return &c.Schedule.TimeZone },
+		def: func(c *Config) { c.Schedule.TimeZone = DefaultTimeZone }},
+	{key: "schedule.days", str: func(c *Config) *string { return &c.Schedule.Days },
+		def: func(c *Config) { c.Schedule.Days = "MON-FRI" }},
+	{key: "schedule.scaleUpAt", str: func(c *Config) *string { return &c.Schedule.ScaleUpAt },
+		def: func(c *Config) { c.Schedule.ScaleUpAt = "07:30" }},
+	{key: "schedule.scaleDownAt", str: func(c *Config) *string { return &c.Schedule.ScaleDownAt },
+		def: func(c *Config) { c.Schedule.ScaleDownAt = "19:00" }},
 
 	{key: "db.instanceClass", str: func(c *Config) *string { return &c.DB.InstanceClass },
 		def: func(c *Config) { c.DB.InstanceClass = pickS(c.Protect(), "db.m6g.large", "db.t4g.micro") }},
@@ -363,12 +432,12 @@ func tierDesired(key string, t func(*Config) *Tier) field {
 
 func tierMin(key string, t func(*Config) *Tier) field {
 	return field{key: key + ".min", num: func(c *Config) *int { return &t(c).Min }, min: 1, max: MaxTierSize,
-		why: "a serving tier needs at least 1 server", def: func(c *Config) { t(c).Min = t(c).Desired }}
+		why: "a serving tier needs at least 1 server", def: func(c *Config) { t(c).Min = tierDefaultMin(c, t(c)) }}
 }
 
 func tierMax(key string, t func(*Config) *Tier) field {
 	return field{key: key + ".max", num: func(c *Config) *int { return &t(c).Max }, min: 1, max: MaxTierSize,
-		why: "raise the account's EC2 quota and MaxTierSize together", def: func(c *Config) { t(c).Max = t(c).Desired }}
+		why: "raise the account's EC2 quota and MaxTierSize together", def: func(c *Config) { t(c).Max = tierDefaultMax(c, key, t(c)) }}
 }
 
 // MaxStorageGb is the largest gp3 storage RDS for MySQL allocates, in GiB.

@@ -34,7 +34,7 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, NatNone, c.Nat)
 	assert.Empty(t, c.AdminCidrs, "SSH is closed by default")
 	assert.Equal(t, 30, c.LogRetentionDays)
-	assert.Equal(t, Tier{InstanceType: "t3.small", Min: 2, Max: 2, Desired: 2}, c.Web)
+	assert.Equal(t, Tier{InstanceType: "t3.small", Min: 2, Max: 2, Desired: 2, CPUTargetPercent: 60}, c.Web)
 	assert.False(t, c.Protect())
 
 	c, err = Load(src(map[string]string{"stage": "users++", "environment": "prod", "domain": "example.com", "hostedZoneId": "Z0123456789ABC"}))
@@ -309,9 +309,9 @@ func TestDefaultsOnlyWhenUnset(t *testing.T) {
 
 	c, err = Load(src(map[string]string{"web": `{"max":1}`, "readApi": `{"desired":4}`, "writeApi": `{"min":3}`}))
 	require.NoError(t, err)
-	assert.Equal(t, Tier{InstanceType: "t3.small", Min: 1, Max: 1, Desired: 1}, c.Web, "desired follows a lower max")
-	assert.Equal(t, Tier{InstanceType: "t3.small", Min: 4, Max: 4, Desired: 4}, c.ReadAPI)
-	assert.Equal(t, Tier{InstanceType: "t3.small", Min: 3, Max: 3, Desired: 3}, c.WriteAPI)
+	assert.Equal(t, Tier{InstanceType: "t3.small", Min: 1, Max: 1, Desired: 1, CPUTargetPercent: 60}, c.Web, "desired follows a lower max")
+	assert.Equal(t, Tier{InstanceType: "t3.small", Min: 4, Max: 4, Desired: 4, CPUTargetPercent: 60}, c.ReadAPI)
+	assert.Equal(t, Tier{InstanceType: "t3.small", Min: 3, Max: 3, Desired: 3, CPUTargetPercent: 60}, c.WriteAPI)
 }
 
 func TestWarnings(t *testing.T) {

@@ -93,6 +93,7 @@ func (c *Config) Validate() error {
 	c.validateTier(&errs, ok, "web", c.Web)
 	c.validateTier(&errs, ok, "readApi", c.ReadAPI)
 	c.validateTier(&errs, ok, "writeApi", c.WriteAPI)
+	c.validateScaling(&errs, ok)
 	c.validateDB(&errs, ok)
 	c.validateCache(&errs, ok)
 	if ok("readApi.instanceType") && ok("writeApi.instanceType") && Arch(c.ReadAPI.InstanceType) != Arch(c.WriteAPI.InstanceType) {

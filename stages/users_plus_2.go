@@ -264,18 +264,20 @@ func (b *builder) logDeliveryPolicy(logs *components.Bucket) error {
 	)
 }
 
-// serverGroup creates a fixed-size tier of servers registered into target.
+// serverGroup creates a tier of servers registered into target: of fixed size (desired)
+// before users++++, then scaling between the tier's min and max (tierScaling).
 func (b *builder) serverGroup(name string, net *components.Network, alarms *components.Alarms, image pulumi.StringInput, t config.Tier, tier components.Tier, target *components.TargetGroup, script *components.ServerScriptArgs) (*components.ServerGroup, error) {
-	return components.NewServerGroup(b.ctx, name, &components.ServerGroupArgs{
-		Network:         net,
-		Tier:            tier,
-		InstanceType:    t.InstanceType,
-		ImageID:         image,
-		MinSize:         t.Desired, // fixed size until users++++
-		MaxSize:         t.Desired,
-		DesiredCapacity: t.Desired,
-		Script:          script,
-		TargetGroups:    []*components.TargetGroup{target},
+	args := &components.ServerGroupArgs{
+		Network:          net,
+		Tier:             tier,
+		InstanceType:     t.InstanceType,
+		ImageID:          image,
+		MinSize:          t.Desired, // fixed size until users++++
+		MaxSize:          t.Desired,
+		DesiredCapacity:  t.Desired,
+		CPUTargetPercent: float64(t.CPUTargetPercent),
+		Script:           script,
+		TargetGroups:     []*components.TargetGroup{target},
 		// HTTPS to the internet through the stack's NAT gateways (config requires them from
 		// users++ on), for AWS APIs the stack has no interface endpoint for: see
 		// docs/decisions.md, "NAT at users++".
@@ -283,7 +285,12 @@ func (b *builder) serverGroup(name string, net *components.Network, alarms *comp
 		LogRetentionDays: b.cfg.LogRetentionDays,
 		AlarmTopicArn:    alarms.TopicArn,
 		Key:              b.dataKey(),
-	})
+	}
+	if b.cfg.Scales() {
+		args.MinSize, args.MaxSize, args.CPUTargetPercent = t.Min, t.Max, 0
+		args.Scaling = tierScaling(t, b.cfg.Schedule)
+	}
+	return components.NewServerGroup(b.ctx, name, args)
 }
 
 // stageCerts are the certificates of a stack with a domain (all nil without one).

@@ -38,4 +38,6 @@ var usersPlus4Steps = []func(*builder, *tierParts) error{}
 
 // usersPlus4Env are what users++++ adds to the API servers' environment, one function per
 // concern.
-var usersPlus4Env = []func(*builder, string) (map[string]pulumi.StringInput, error){}
+var usersPlus4Env = []func(*builder, string) (map[string]pulumi.StringInput, error){
+	statsdEnv,
+}

@@ -23,7 +23,7 @@ func instancesAndTemplates(e *Env) []*graph.Resource { return e.Of(tInstance, tL
 
 func computeRules() []Rule {
 	const computeApplies = "every aws:ec2/instance:Instance and aws:ec2/launchTemplate:LaunchTemplate"
-	return []Rule{{
+	rules := []Rule{{
 		ID:        "CMP-1",
 		Title:     "IMDSv2 required with hop limit 1",
 		Refs:      []string{"CKV_AWS_79", "CKV_AWS_341", "SH EC2.8", "SH AutoScaling.3"},
@@ -206,6 +206,143 @@ func computeRules() []Rule {
 			return nil
 		},
 	}}
+	return append(rules, scalingRules()...)
+}
+
+// tASGSchedule is a scheduled scaling action.
+const tASGSchedule = "aws:autoscaling/schedule:Schedule"
+
+// scheduleSizes are the sizes a scheduled action sets; the provider sends 0 for one left
+// unset (its default), -1 leaves it unchanged.
+var scheduleSizes = []string{"minSize", "maxSize", "desiredCapacity"}
+
+// scales reports whether a group can change its size (maxSize above minSize).
+func scales(r *graph.Resource) bool {
+	mn, ok1 := r.Number("minSize")
+	mx, ok2 := r.Number("maxSize")
+	return ok1 && ok2 && mx > mn
+}
+
+// ignores reports whether a resource's ignoreChanges lists key.
+func ignores(r *graph.Resource, key string) bool {
+	for _, k := range r.IgnoreChanges {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// scalingRules are the autoscaling rules of users++++ (issue 11) and the instance refresh's.
+func scalingRules() []Rule {
+	return []Rule{{
+		ID:    "ASG-5",
+		Title: "from users++++ every Auto Scaling group scales: maxSize > minSize and a target-tracking policy",
+		Refs:  []string{"REL07-BP01", "SH AutoScaling.1"},
+		Applies: "from stage 4 (users++++: autoscaling), every aws:autoscaling/group:Group; an aws:autoscaling/policy:Policy of policyType " +
+			"TargetTrackingScaling must name it (only target tracking scales a group back in; step scaling and schedules alone never shrink it)",
+		AppliesTo: func(e *Env) bool { return e.Ctx.Stage >= StageUsers4P && e.Has(tASG) },
+		Select:    func(e *Env) []*graph.Resource { return e.Of(tASG) },
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			var out []Violation
+			if !scales(r) {
+				mn, _ := r.Number("minSize")
+				mx, _ := r.Number("maxSize")
+				out = append(out, v("maxSize %g must exceed minSize %g: a fixed-size group does not scale", mx, mn))
+			}
+			tracking := 0
+			for _, p := range e.Companions(r, tASGPolicy, "autoscalingGroupName") {
+				if p.String("policyType") == "TargetTrackingScaling" {
+					tracking++
+				}
+			}
+			if tracking == 0 {
+				out = append(out, v("no TargetTrackingScaling aws:autoscaling/policy:Policy names this group"))
+			}
+			return out
+		},
+	}, {
+		ID:    "ASG-6",
+		Title: "a deploy never resets what autoscaling sets: scaled sizes are in ignoreChanges",
+		Refs:  []string{"ANCHORS c4", "hashicorp/terraform-provider-aws#23648"},
+		Applies: "every aws:autoscaling/group:Group with maxSize > minSize (its desiredCapacity must be unset or in ignoreChanges) " +
+			"and every one an aws:autoscaling/schedule:Schedule names (each size the schedule sets, >= 0, must be in ignoreChanges)",
+		AppliesTo: func(e *Env) bool { return len(scalingGroups(e)) > 0 },
+		Select:    scalingGroups,
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			var out []Violation
+			if _, set := r.Inputs["desiredCapacity"]; set && scales(r) && !ignores(r, "desiredCapacity") {
+				out = append(out, v("desiredCapacity is set and not in ignoreChanges: every `pulumi up` would reset the capacity the scaling policies chose"))
+			}
+			for _, s := range e.Companions(r, tASGSchedule, "autoscalingGroupName") {
+				for _, k := range scheduleSizes {
+					if n, ok := s.Number(k); ok && n >= 0 && !ignores(r, k) {
+						out = append(out, v("schedule %s sets %s, which is not in ignoreChanges: a `pulumi up` after it ran would put the config's value back", s.Name, k))
+					}
+				}
+			}
+			return out
+		},
+	}, {
+		ID:        "ASG-7",
+		Title:     "instance refresh rolls with at least 90% of the capacity healthy",
+		Refs:      []string{"REL07-BP01", "REL08-BP04"},
+		Applies:   "every aws:autoscaling/group:Group: instanceRefresh with strategy Rolling and preferences.minHealthyPercentage set, 90 to 100 (unset is not trusted)",
+		AppliesTo: func(e *Env) bool { return e.Has(tASG) },
+		Select:    func(e *Env) []*graph.Resource { return e.Of(tASG) },
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			var out []Violation
+			if r.String("instanceRefresh.strategy") != "Rolling" {
+				out = append(out, v("instanceRefresh.strategy must be \"Rolling\" (a launch template change then replaces servers in batches), got %q", r.String("instanceRefresh.strategy")))
+			}
+			if n, ok := r.Number("instanceRefresh.preferences.minHealthyPercentage"); !ok || n < 90 || n > 100 {
+				out = append(out, v("instanceRefresh.preferences.minHealthyPercentage must be set to 90..100 so a deploy keeps the capacity serving"))
+			}
+			return out
+		},
+	}, {
+		ID:    "ASG-8",
+		Title: "scheduled actions name a time zone, a recurrence and every size",
+		Refs:  []string{"EC2 Auto Scaling PutScheduledUpdateGroupAction", "pulumi-aws autoscaling.Schedule"},
+		Applies: "every aws:autoscaling/schedule:Schedule: timeZone set (cron recurrences are UTC by default, so business hours would drift an hour " +
+			"with daylight saving time), recurrence set, and minSize, maxSize and desiredCapacity each set (-1 leaves one unchanged; the provider " +
+			"sends 0 for an unset one, which empties the group), the minSize at most the group's maxSize",
+		AppliesTo: func(e *Env) bool { return e.Has(tASGSchedule) },
+		Select:    func(e *Env) []*graph.Resource { return e.Of(tASGSchedule) },
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			var out []Violation
+			if r.String("timeZone") == "" {
+				out = append(out, v("timeZone must name an IANA time zone (without it the recurrence runs in UTC)"))
+			}
+			if r.String("recurrence") == "" {
+				out = append(out, v("recurrence must be set: a one-off action does not follow business hours"))
+			}
+			for _, k := range scheduleSizes {
+				if _, ok := r.Number(k); !ok {
+					out = append(out, v("%s must be set (-1 to leave it unchanged): the provider's default 0 scales the group to nothing", k))
+				}
+			}
+			mn, ok := r.Number("minSize")
+			for _, g := range e.Refs(r, "autoscalingGroupName", tASG) {
+				if mx, ok2 := g.Number("maxSize"); ok && ok2 && mn > mx {
+					out = append(out, v("minSize %g exceeds the group's maxSize %g: AWS fails the action", mn, mx))
+				}
+			}
+			return out
+		},
+	}}
+}
+
+// scalingGroups are the groups whose sizes autoscaling changes: those that can scale and
+// those a schedule names.
+func scalingGroups(e *Env) []*graph.Resource {
+	var out []*graph.Resource
+	for _, g := range e.Of(tASG) {
+		if scales(g) || len(e.Companions(g, tASGSchedule, "autoscalingGroupName")) > 0 {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // tls13 reports whether an ELB security policy is a TLS 1.3 policy.

@@ -189,8 +189,12 @@ func compliant() *fixture {
 		"launchTemplate": m{"id": id(lt), "version": "$Latest"}, "vpcZoneIdentifiers": l(id(subnets["app-a"]), id(subnets["app-b"])),
 		"minSize": 2.0, "desiredCapacity": 2.0, "maxSize": 6.0, "healthCheckType": "ELB", "healthCheckGracePeriod": 300.0,
 		"targetGroupArns": l(arn(tg)), "tags": l(m{"key": "Name", "value": "web", "propagateAtLaunch": true}),
+		"instanceRefresh": m{"strategy": "Rolling", "preferences": m{"minHealthyPercentage": 100.0, "maxHealthyPercentage": 150.0}},
 	}, lt, subnets["app-a"], subnets["app-b"], tg)
+	asg.IgnoreChanges = []string{"desiredCapacity", "minSize"}
 	add("aws:autoscaling/policy:Policy", "web-cpu", m{"autoscalingGroupName": "web-asg-physical", "policyType": "TargetTrackingScaling"}, asg)
+	add("aws:autoscaling/schedule:Schedule", "web-business-hours-start", m{"autoscalingGroupName": "web-asg-physical", "scheduledActionName": "business-hours-start",
+		"recurrence": "30 7 * * 1-5", "timeZone": "America/New_York", "minSize": 4.0, "maxSize": -1.0, "desiredCapacity": -1.0}, asg)
 
 	// Database: a primary and a replica.
 	db := add(tRDS, "db", m{

@@ -179,6 +179,15 @@ var mutations = []mutation{
 	{rule: "ASG-3", name: "EC2 health checks", mutate: set("web-asg", "healthCheckType", "EC2"), want: "web-asg"},
 	{rule: "ASG-3", name: "no grace period", mutate: set("web-asg", "healthCheckGracePeriod", nil), want: "web-asg"},
 	{rule: "ASG-4", name: "no scaling policy", mutate: drop("web-cpu"), want: "web-asg"},
+	{rule: "ASG-5", name: "fixed size at users++++", mutate: set("web-asg", "maxSize", 2.0), want: "web-asg", msg: "exceed minSize"},
+	{rule: "ASG-5", name: "only step scaling", mutate: set("web-cpu", "policyType", "StepScaling"), want: "web-asg", msg: "TargetTrackingScaling"},
+	{rule: "ASG-6", name: "desired capacity managed while scaling", mutate: func(f *fixture) { f.r("web-asg").IgnoreChanges = []string{"minSize"} }, want: "web-asg", msg: "desiredCapacity"},
+	{rule: "ASG-6", name: "scheduled minimum reset by a deploy", mutate: func(f *fixture) { f.r("web-asg").IgnoreChanges = []string{"desiredCapacity"} }, want: "web-asg", msg: "minSize"},
+	{rule: "ASG-7", name: "refresh at half capacity", mutate: set("web-asg", "instanceRefresh.preferences.minHealthyPercentage", 50.0), want: "web-asg", msg: "90"},
+	{rule: "ASG-7", name: "no instance refresh", mutate: set("web-asg", "instanceRefresh", nil), want: "web-asg", msg: "Rolling"},
+	{rule: "ASG-8", name: "schedule in UTC", mutate: set("web-business-hours-start", "timeZone", nil), want: "web-business-hours-start", msg: "timeZone"},
+	{rule: "ASG-8", name: "desired capacity left to the provider's 0", mutate: set("web-business-hours-start", "desiredCapacity", nil), want: "web-business-hours-start", msg: "desiredCapacity"},
+	{rule: "ASG-8", name: "floor above the ceiling", mutate: set("web-business-hours-start", "minSize", 7.0), want: "web-business-hours-start", msg: "maxSize"},
 
 	// Load balancer.
 	{rule: "LB-1", name: "access logs off", mutate: set("web-lb", "accessLogs.enabled", false), want: "web-lb"},
