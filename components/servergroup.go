@@ -72,6 +72,12 @@ type ServerGroupArgs struct {
 	// HealthCheckGraceSeconds is how long a new server may fail health checks while it boots.
 	// Default: DefaultHealthCheckGraceSeconds (the boot budget in docs/components.md).
 	HealthCheckGraceSeconds int
+	// Worker makes the group a fleet of queue workers: no target groups (nothing calls a
+	// worker), the group tagged role=worker (the rules' mark for a group without a load
+	// balancer), and no CPU target-tracking policy: a worker busy on its backlog runs its
+	// CPU flat out whatever the backlog's size, so a CPU target would hold the fleet at
+	// MaxSize. The queue scales it instead (Queue.ScaleWorkers). Default: false.
+	Worker bool
 	// CPUTargetPercent is the target-tracking policy's average CPU. Default: 60 (headroom for
 	// a peak while new servers boot).
 	CPUTargetPercent float64
@@ -223,6 +229,9 @@ func NewServerGroup(ctx *pulumi.Context, name string, args *ServerGroupArgs, opt
 	for _, k := range []string{"Name", "tier"} {
 		groupTags = append(groupTags, &autoscaling.GroupTagArgs{Key: pulumi.String(k), Value: instanceTags[k], PropagateAtLaunch: pulumi.Bool(true)})
 	}
+	if a.Worker {
+		groupTags = append(groupTags, &autoscaling.GroupTagArgs{Key: pulumi.String("role"), Value: pulumi.String("worker"), PropagateAtLaunch: pulumi.Bool(false)})
+	}
 	groupOpts := child
 	if a.MaxSize > a.MinSize {
 		// Autoscaling owns desired capacity between min and max; a deploy must not reset it.
@@ -282,16 +291,8 @@ func NewServerGroup(ctx *pulumi.Context, name string, args *ServerGroupArgs, opt
 	}
 	g.GroupName = asg.Name
 
-	if _, err := autoscaling.NewPolicy(ctx, childName(name, "cpu"), &autoscaling.PolicyArgs{
-		AutoscalingGroupName: asg.Name,
-		PolicyType:           pulumi.String("TargetTrackingScaling"),
-		TargetTrackingConfiguration: &autoscaling.PolicyTargetTrackingConfigurationArgs{
-			PredefinedMetricSpecification: &autoscaling.PolicyTargetTrackingConfigurationPredefinedMetricSpecificationArgs{
-				PredefinedMetricType: pulumi.String("ASGAverageCPUUtilization"),
-			},
-			TargetValue: pulumi.Float64(a.CPUTargetPercent),
-		},
-	}, child...); err != nil {
+	// A worker group is scaled on its queue's backlog (Queue.ScaleWorkers), never on CPU.
+	if _, err := cpuPolicy(ctx, name, a, asg.Name, child); err != nil {
 		return nil, err
 	}
 
@@ -356,6 +357,9 @@ func (a *ServerGroupArgs) withDefaults(name string) (*ServerGroupArgs, error) {
 	if out.DesiredCapacity < out.MinSize || out.DesiredCapacity > out.MaxSize {
 		return nil, argError(c, name, "DesiredCapacity", out.DesiredCapacity, fmt.Sprintf("keep min <= desired <= max (%d..%d)", out.MinSize, out.MaxSize))
 	}
+	if out.Worker && len(out.TargetGroups) > 0 {
+		return nil, argError(c, name, "TargetGroups", len(out.TargetGroups), "a worker group takes its work from a queue: give it no target groups")
+	}
 	for _, tg := range out.TargetGroups {
 		if tg == nil {
 			return nil, argError(c, name, "TargetGroups", nil, "pass target groups from LoadBalancer.AddTarget")
@@ -390,6 +394,24 @@ func (a *ServerGroupArgs) withDefaults(name string) (*ServerGroupArgs, error) {
 		return nil, argError(c, name, "CPUTargetPercent", out.CPUTargetPercent, "use a percentage between 0 and 100")
 	}
 	return &out, nil
+}
+
+// cpuPolicy adds the group's CPU target-tracking policy <name>-cpu, except to a worker group
+// (nil, nil), which its queue scales.
+func cpuPolicy(ctx *pulumi.Context, name string, a *ServerGroupArgs, group pulumi.StringOutput, child []pulumi.ResourceOption) (*autoscaling.Policy, error) {
+	if a.Worker {
+		return nil, nil
+	}
+	return autoscaling.NewPolicy(ctx, childName(name, "cpu"), &autoscaling.PolicyArgs{
+		AutoscalingGroupName: group,
+		PolicyType:           pulumi.String("TargetTrackingScaling"),
+		TargetTrackingConfiguration: &autoscaling.PolicyTargetTrackingConfigurationArgs{
+			PredefinedMetricSpecification: &autoscaling.PolicyTargetTrackingConfigurationPredefinedMetricSpecificationArgs{
+				PredefinedMetricType: pulumi.String("ASGAverageCPUUtilization"),
+			},
+			TargetValue: pulumi.Float64(a.CPUTargetPercent),
+		},
+	}, child...)
 }
 
 // DefaultHealthCheckGraceSeconds is a new server's time to boot and pass its first health
