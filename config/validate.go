@@ -95,6 +95,15 @@ func (c *Config) Validate() error {
 	c.validateTier(&errs, ok, "writeApi", c.WriteAPI)
 	c.validateDB(&errs, ok)
 	c.validateCache(&errs, ok)
+	if ok("worker.instanceType") {
+		checkInstanceType(&errs, "worker.instanceType", c.Worker.InstanceType)
+	}
+	if ok("worker.min") && ok("worker.max") && c.Worker.Min > c.Worker.Max {
+		errs.add("worker.min", strconv.Itoa(c.Worker.Min), "min must not exceed max (%d)", c.Worker.Max)
+	}
+	if ok("readApi.instanceType") && ok("worker.instanceType") && Arch(c.ReadAPI.InstanceType) != Arch(c.Worker.InstanceType) {
+		errs.add("worker.instanceType", c.Worker.InstanceType, "the workers run the API servers' app build; use the CPU architecture of readApi.instanceType %s (%s)", c.ReadAPI.InstanceType, Arch(c.ReadAPI.InstanceType))
+	}
 	if ok("readApi.instanceType") && ok("writeApi.instanceType") && Arch(c.ReadAPI.InstanceType) != Arch(c.WriteAPI.InstanceType) {
 		errs.add("writeApi.instanceType", c.WriteAPI.InstanceType, "the read and write API servers run one app build; use the CPU architecture of readApi.instanceType %s (%s)", c.ReadAPI.InstanceType, Arch(c.ReadAPI.InstanceType))
 	}
