@@ -148,6 +148,10 @@ func NewServerGroup(ctx *pulumi.Context, name string, args *ServerGroupArgs, opt
 	}
 
 	var extra []statement
+	if a.Script != nil {
+		// The boot script fetches the release with the instance role (aws s3 cp), as the box does.
+		extra = append(extra, statement{Sid: "ReadRelease", Actions: []string{"s3:GetObject"}, Resources: pulumi.StringArray{a.Script.Release.ObjectArn}})
+	}
 	for _, p := range a.Policies {
 		extra = append(extra, statement(p))
 	}
