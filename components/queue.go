@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/autoscaling"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sqs"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -89,8 +90,8 @@ type QueueArgs struct {
 // GrantSend, GrantConsume and GrantDeadLetter; ScaleWorkers scales a fleet on the backlog.
 //
 // AWS resources: sqs.Queue (2), sqs.RedriveAllowPolicy, sqs.QueuePolicy (2),
-// iam.RolePolicy (grants), autoscaling.Policy (ScaleWorkers), cloudwatch.MetricAlarm
-// (with AlarmTopicArn).
+// iam.RolePolicy (grants), autoscaling.Policy (ScaleWorkers, WakeWorkers),
+// cloudwatch.MetricAlarm (with AlarmTopicArn, and WakeWorkers').
 // Costs money: requests only (0.40 USD per million after the free million a month; a long
 // poll is one request), KMS requests with Key, alarms.
 type Queue struct {
@@ -389,6 +390,57 @@ func (q *Queue) ScaleWorkers(group *ServerGroup, s BacklogScaling) error {
 			},
 			TargetValue: pulumi.Float64(s.TargetPerInstance),
 		},
+	}, q.child...)
+	return err
+}
+
+// wakeExpression is the wake alarm's metric math: the work queue's visible messages while
+// the group has no worker in service (FILL: an empty group may publish no point), else 0.
+const wakeExpression = "IF(FILL(workers, 0) == 0, messages, 0)"
+
+// WakeWorkers lets group scale in to zero workers and still start again: a step-scaling
+// policy <queue>-wake adding one worker, run by the alarm <queue>-wake when the work queue
+// has visible messages and the group has no worker in service. Target tracking alone never
+// scales an empty group out (it multiplies the current count, 0, by metric / target, and the
+// backlog per worker divides by zero), so without it the jobs would wait for ever. The
+// alarm's action is the policy, not the stack's topic: it fires every time the fleet wakes.
+// A job that arrives at an empty fleet waits one alarm minute and a worker's boot.
+func (q *Queue) WakeWorkers(group *ServerGroup) error {
+	if group == nil {
+		return fmt.Errorf("queue %q: WakeWorkers: group is nil", q.name)
+	}
+	name := childName(q.name, "wake")
+	policy, err := autoscaling.NewPolicy(q.ctx, name, &autoscaling.PolicyArgs{
+		AutoscalingGroupName:  group.GroupName,
+		PolicyType:            pulumi.String("StepScaling"),
+		AdjustmentType:        pulumi.String("ChangeInCapacity"),
+		MetricAggregationType: pulumi.String("Maximum"),
+		StepAdjustments: autoscaling.PolicyStepAdjustmentArray{&autoscaling.PolicyStepAdjustmentArgs{
+			MetricIntervalLowerBound: pulumi.String("0"), ScalingAdjustment: pulumi.Int(1),
+		}},
+	}, q.child...)
+	if err != nil {
+		return err
+	}
+	metric := func(id, ns, metric, stat string, dims pulumi.StringMap) *cloudwatch.MetricAlarmMetricQueryArgs {
+		return &cloudwatch.MetricAlarmMetricQueryArgs{Id: pulumi.String(id), ReturnData: pulumi.Bool(false),
+			Metric: &cloudwatch.MetricAlarmMetricQueryMetricArgs{Namespace: pulumi.String(ns), MetricName: pulumi.String(metric),
+				Stat: pulumi.String(stat), Period: pulumi.Int(60), Dimensions: dims}}
+	}
+	_, err = cloudwatch.NewMetricAlarm(q.ctx, name, &cloudwatch.MetricAlarmArgs{
+		AlarmDescription:   pulumi.String("jobs are waiting and no worker is in service: start one (target tracking takes over from there)"),
+		ComparisonOperator: pulumi.String("GreaterThanThreshold"),
+		Threshold:          pulumi.Float64(0),
+		EvaluationPeriods:  pulumi.Int(1),
+		TreatMissingData:   pulumi.String("notBreaching"),
+		MetricQueries: cloudwatch.MetricAlarmMetricQueryArray{
+			metric("messages", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", pulumi.StringMap{"QueueName": q.Name}),
+			metric("workers", "AWS/AutoScaling", "GroupInServiceInstances", "Maximum", pulumi.StringMap{"AutoScalingGroupName": group.GroupName}),
+			&cloudwatch.MetricAlarmMetricQueryArgs{Id: pulumi.String("waiting"), Expression: pulumi.String(wakeExpression),
+				Label: pulumi.String("visible jobs while no worker is in service"), ReturnData: pulumi.Bool(true)},
+		},
+		AlarmActions: pulumi.Array{policy.Arn},
+		Tags:         tags(name),
 	}, q.child...)
 	return err
 }

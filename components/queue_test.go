@@ -322,3 +322,52 @@ func TestQueueRefusesBadArgs(t *testing.T) {
 		}
 	}
 }
+
+// TestWakeWorkersStartsAnEmptyFleet: one worker is added when the queue holds visible
+// messages while the group has none in service.
+func TestWakeWorkersStartsAnEmptyFleet(t *testing.T) {
+	rec := queueRun(t, QueueArgs{VisibilityTimeoutSeconds: 60}, false, func(ctx *pulumi.Context, q *Queue) error {
+		net, err := dbTestNetwork(ctx, TierPublic, TierWorker)
+		if err != nil {
+			return err
+		}
+		rel, err := NewAppRelease(ctx, "release", &AppReleaseArgs{Version: "v1", Arch: "amd64", Binary: pulumi.NewStringAsset("bin")})
+		if err != nil {
+			return err
+		}
+		g, err := NewServerGroup(ctx, "worker", &ServerGroupArgs{Network: net, Tier: TierWorker, ImageID: pulumi.String("ami-1"), Worker: true,
+			MinSize: 0, MaxSize: 4, DesiredCapacity: 0, Script: &ServerScriptArgs{Tier: "worker", Release: rel, Region: "eu-west-1"}})
+		if err != nil {
+			return err
+		}
+		return q.WakeWorkers(g)
+	})
+	p := rec.find(qTScaling, "jobs-wake")
+	require.NotNil(t, p)
+	assert.Equal(t, "StepScaling", p.Inputs["policyType"].StringValue())
+	assert.Equal(t, "ChangeInCapacity", p.Inputs["adjustmentType"].StringValue())
+	step := p.Inputs["stepAdjustments"].ArrayValue()
+	require.Len(t, step, 1)
+	assert.Equal(t, 1.0, step[0].ObjectValue()["scalingAdjustment"].NumberValue())
+	assert.Equal(t, "0", step[0].ObjectValue()["metricIntervalLowerBound"].StringValue())
+
+	a := rec.find(dbTAlarm, "jobs-wake")
+	require.NotNil(t, a)
+	assert.Equal(t, "GreaterThanThreshold", a.Inputs["comparisonOperator"].StringValue())
+	assert.Equal(t, 0.0, a.Inputs["threshold"].NumberValue())
+	assert.Len(t, a.Inputs["alarmActions"].ArrayValue(), 1, "the wake policy")
+	dims := map[string]string{}
+	for _, q := range a.Inputs["metricQueries"].ArrayValue() {
+		qm := q.ObjectValue()
+		if qm["id"].StringValue() == "waiting" {
+			assert.Equal(t, wakeExpression, qm["expression"].StringValue())
+			assert.True(t, qm["returnData"].BoolValue())
+			continue
+		}
+		m := qm["metric"].ObjectValue()
+		for k, v := range m["dimensions"].ObjectValue() {
+			dims[qm["id"].StringValue()+":"+string(k)] = v.StringValue()
+		}
+	}
+	assert.Equal(t, map[string]string{"messages:QueueName": "jobs-physical", "workers:AutoScalingGroupName": "worker-physical"}, dims)
+}

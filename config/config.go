@@ -135,8 +135,10 @@ type Worker struct {
 	// InstanceType is every worker's size; it runs the API servers' build, so it has their
 	// CPU architecture. Default: t3.small (2 vCPUs for the 4 jobs a worker runs at once).
 	InstanceType string `json:"instanceType"`
-	// Min and Max bound the fleet (1 to 100). Default: 1 and 2 in dev, 2 and 10 in prod
-	// (two AZs' worth at rest; ten workers drain about 20 photos a second).
+	// Min and Max bound the fleet (min 0 to 100, max 1 to 100). Default: 1 and 2 in dev, 2
+	// and 10 in prod (two AZs' worth at rest; ten workers drain about 20 photos a second).
+	// Min 0 lets an idle fleet scale in to no worker, and the first job then waits a cold
+	// start (WorkerColdStartSeconds), so it needs LatencySeconds of at least that.
 	Min int `json:"min"`
 	Max int `json:"max"`
 	// LatencySeconds is how long a photo may wait for its thumbnail to start (10 to 3600):
@@ -148,6 +150,11 @@ type Worker struct {
 	// (docs/stages/users-plus-5.md). Default: 500.
 	JobMillis int `json:"jobMillis"`
 }
+
+// WorkerColdStartSeconds is how long the first job waits when the worker fleet is empty:
+// one minute for the wake alarm to see it (components.Queue.WakeWorkers) and a worker's
+// boot budget (components.DefaultHealthCheckGraceSeconds, 240 s).
+const WorkerColdStartSeconds = 300
 
 // Config is the whole validated configuration of one stack.
 type Config struct {
@@ -345,8 +352,8 @@ var fields = []field{
 
 	{key: "worker.instanceType", str: func(c *Config) *string { return &c.Worker.InstanceType },
 		def: func(c *Config) { c.Worker.InstanceType = tierDefaultType }},
-	{key: "worker.min", num: func(c *Config) *int { return &c.Worker.Min }, min: 1, max: MaxTierSize,
-		why: "backlog-per-worker target tracking cannot start a fleet from zero workers (it scales the current count, 0), so at least one worker always runs",
+	{key: "worker.min", num: func(c *Config) *int { return &c.Worker.Min }, min: 0, max: MaxTierSize,
+		why: "0 lets the fleet scale in to no worker when the queue is empty (then latencySeconds must cover a cold start)",
 		def: func(c *Config) { c.Worker.Min = pick(c.Protect(), 2, 1) }},
 	{key: "worker.max", num: func(c *Config) *int { return &c.Worker.Max }, min: 1, max: MaxTierSize,
 		why: "raise the account's EC2 quota and MaxTierSize together",

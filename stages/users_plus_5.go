@@ -211,6 +211,12 @@ func (b *builder) workers(p *tierParts, q *components.Queue) (*components.Server
 			return nil, err
 		}
 	}
+	if w.Min == 0 {
+		// Target tracking never starts an empty fleet: the wake alarm does.
+		if err := q.WakeWorkers(g); err != nil {
+			return nil, err
+		}
+	}
 	b.outputs["workerGroup"] = g.GroupName
 	return g, nil
 }

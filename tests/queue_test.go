@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scaling-aws/scaling-aws/components"
 	"github.com/scaling-aws/scaling-aws/config"
 	"github.com/scaling-aws/scaling-aws/internal/diff"
 	"github.com/scaling-aws/scaling-aws/internal/graph"
@@ -358,4 +359,30 @@ func TestWorkersReachOnlyWhatTheyNeed(t *testing.T) {
 	require.NotNil(t, lt)
 	assert.Equal(t, "required", lt.String("metadataOptions.httpTokens"))
 	assert.Equal(t, "false", lt.String("networkInterfaces.0.associatePublicIpAddress"))
+}
+
+// TestEmptyFleetWakesUp: with worker.min 0 (and a latency covering a cold start) the group
+// may scale in to no worker, and the wake alarm's step policy starts one; with min 1 there
+// is no wake policy. The cold start config allows for is the alarm minute and the boot.
+func TestEmptyFleetWakesUp(t *testing.T) {
+	assert.Equal(t, 60+components.DefaultHealthCheckGraceSeconds, config.WorkerColdStartSeconds)
+	s := evaluate(t, "dev", config.UsersPlus5, map[string]string{"scaling-aws:worker": `{"min": 0, "latencySeconds": 300}`})
+	asg := s.g.ByName("aws:autoscaling/group:Group", "worker")
+	require.NotNil(t, asg)
+	assert.Equal(t, 0.0, asg.Inputs["minSize"])
+	assert.Equal(t, 0.0, asg.Inputs["desiredCapacity"])
+	wake := s.g.ByName("aws:autoscaling/policy:Policy", "thumbs-wake")
+	require.NotNil(t, wake)
+	assert.Equal(t, s.g.Outputs["workerGroup"], wake.Inputs["autoscalingGroupName"])
+	alarm := s.g.ByName("aws:cloudwatch/metricAlarm:MetricAlarm", "thumbs-wake")
+	require.NotNil(t, alarm)
+	assert.True(t, dependsOn(alarm, wake), "the alarm runs the wake policy")
+	rep := rules.Check(s.g, rules.Context{Environment: "dev", Stage: 5, Waivers: stages.Waivers(s.cfg)})
+	for _, id := range []string{"ASG-2", "ASG-4", "MON-1"} {
+		res, _ := rep.Result(id)
+		assert.Empty(t, res.Violations, id)
+	}
+
+	s = evaluate(t, "dev", config.UsersPlus5, nil)
+	assert.Nil(t, s.g.ByName("aws:autoscaling/policy:Policy", "thumbs-wake"), "a fleet that never empties needs no wake")
 }
