@@ -517,9 +517,12 @@ func (a *QueueArgs) withDefaults(name string) (*QueueArgs, error) {
 	if out.DeadLetterRetentionSeconds == 0 {
 		out.DeadLetterRetentionSeconds = maxRetentionSeconds
 	}
-	for field, v := range map[string]int{"MessageRetentionSeconds": out.MessageRetentionSeconds, "DeadLetterRetentionSeconds": out.DeadLetterRetentionSeconds} {
-		if v < minRetentionSeconds || v > maxRetentionSeconds {
-			return nil, bad(field, v, fmt.Sprintf("use %d to %d s (SQS's retention range)", minRetentionSeconds, maxRetentionSeconds))
+	for _, r := range []struct {
+		field string
+		v     int
+	}{{"MessageRetentionSeconds", out.MessageRetentionSeconds}, {"DeadLetterRetentionSeconds", out.DeadLetterRetentionSeconds}} {
+		if r.v < minRetentionSeconds || r.v > maxRetentionSeconds {
+			return nil, bad(r.field, r.v, fmt.Sprintf("use %d to %d s (SQS's retention range)", minRetentionSeconds, maxRetentionSeconds))
 		}
 	}
 	if out.DeadLetterRetentionSeconds <= out.MessageRetentionSeconds {
