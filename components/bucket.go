@@ -326,21 +326,19 @@ func (b *Bucket) GrantObjects(grant string, role *iam.Role, prefixes ...string) 
 	return err
 }
 
-// GrantReadWritePrefixes lets role read objects under read, write objects under write, and
-// list the read prefixes, and nothing else: no delete, no reading what it writes (the
-// workers: originals in, thumbnails out). Listing makes a missing original a 404 rather
-// than S3's 403 for a missing key without s3:ListBucket, so the worker can tell a deleted
-// upload (never retried) from a refusal (S3 user guide, GetObject "Permissions").
+// GrantReadWritePrefixes lets role read objects under read and write objects under write,
+// and nothing else: no listing, no delete, no reading what it writes (the workers:
+// originals in, thumbnails out). Without s3:ListBucket a missing object reads as S3's 403
+// rather than 404 (S3 user guide, GetObject "Permissions"): the worker then retries the job
+// like any refusal until it dead-letters it, which a listing grant would only shorten.
 // grant names the policy (childName(bucket, grant)).
 func (b *Bucket) GrantReadWritePrefixes(grant string, role *iam.Role, read, write []string) error {
 	if len(read) == 0 || len(write) == 0 {
 		return fmt.Errorf("bucket %q: grant %q needs read and write prefixes", b.name, grant)
 	}
 	var readArns, writeArns pulumi.StringArray
-	var listPrefixes []string
 	for _, p := range read {
 		readArns = append(readArns, b.ObjectsArn(p))
-		listPrefixes = append(listPrefixes, p+"*")
 	}
 	for _, p := range write {
 		writeArns = append(writeArns, b.ObjectsArn(p))
@@ -350,8 +348,6 @@ func (b *Bucket) GrantReadWritePrefixes(grant string, role *iam.Role, read, writ
 		Policy: policyDocument(
 			statement{Sid: "ReadObjects", Actions: []string{"s3:GetObject"}, Resources: readArns},
 			statement{Sid: "WriteObjects", Actions: []string{"s3:PutObject"}, Resources: writeArns},
-			statement{Sid: "ListReadPrefixes", Actions: []string{"s3:ListBucket"}, Resources: pulumi.StringArray{b.Arn},
-				Condition: map[string]map[string]any{"StringLike": {"s3:prefix": listPrefixes}}},
 		),
 	}, b.child...)
 	return err
