@@ -189,6 +189,7 @@ func TestWorkerMayOnlyConsumeAndMakeThumbnails(t *testing.T) {
 		assert.Equal(t, []string{dead}, got["sqs:SendMessage"], "%s: workers send only to the dead-letter queue", env)
 		assert.Equal(t, []string{store + "/originals/*"}, removeRelease(got["s3:GetObject"]), "%s: the workers read originals only (and the release)", env)
 		assert.Equal(t, []string{store + "/thumbs/*"}, got["s3:PutObject"], "%s: the workers write thumbnails only", env)
+		assert.Len(t, got["s3:GetObject"], 2, "%s: the originals and the release the worker boots", env)
 		// Beyond the queue and the store, a worker has what every app server has (its logs,
 		// metrics, database secret, and whatever operations add to every server), nothing more.
 		every := grantsOf(t, s.g, "read-api")
