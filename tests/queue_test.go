@@ -386,3 +386,28 @@ func TestEmptyFleetWakesUp(t *testing.T) {
 	s = evaluate(t, "dev", config.UsersPlus5, nil)
 	assert.Nil(t, s.g.ByName("aws:autoscaling/policy:Policy", "thumbs-wake"), "a fleet that never empties needs no wake")
 }
+
+// TestServersMayReadTheirRelease: every server tier's boot script copies the app release
+// from the artifact bucket with its instance role, so every role may s3:GetObject exactly
+// the release object (a ServerGroup with a Script grants it, as the box does).
+func TestServersMayReadTheirRelease(t *testing.T) {
+	for _, stage := range []config.Stage{config.UsersPlus2, config.UsersPlus5} {
+		s := evaluate(t, "dev", stage, nil)
+		version, _ := s.g.Outputs["appVersion"].(string)
+		require.NotEmpty(t, version)
+		roles := []string{"web", "read-api", "write-api"}
+		if stage == config.UsersPlus5 {
+			roles = append(roles, "worker")
+		}
+		for _, role := range roles {
+			var release []string
+			for _, arn := range grantsOf(t, s.g, role)["s3:GetObject"] {
+				if strings.Contains(arn, "/releases/") {
+					release = append(release, arn)
+				}
+			}
+			require.Len(t, release, 1, "%s %s", stage, role)
+			assert.True(t, strings.HasSuffix(release[0], "/releases/"+version+"/scaling-app-linux-amd64"), "%s %s: %s", stage, role, release[0])
+		}
+	}
+}
