@@ -325,3 +325,30 @@ func (b *Bucket) GrantObjects(grant string, role *iam.Role, prefixes ...string) 
 	}, b.child...)
 	return err
 }
+
+// GrantReadWritePrefixes lets role read objects under read and write objects under write,
+// and nothing else: no listing, no delete, no reading what it writes (the workers:
+// originals in, thumbnails out). Without s3:ListBucket a missing object reads as S3's 403
+// rather than 404 (S3 user guide, GetObject "Permissions"): the worker then retries the job
+// like any refusal until it dead-letters it, which a listing grant would only shorten.
+// grant names the policy (childName(bucket, grant)).
+func (b *Bucket) GrantReadWritePrefixes(grant string, role *iam.Role, read, write []string) error {
+	if len(read) == 0 || len(write) == 0 {
+		return fmt.Errorf("bucket %q: grant %q needs read and write prefixes", b.name, grant)
+	}
+	var readArns, writeArns pulumi.StringArray
+	for _, p := range read {
+		readArns = append(readArns, b.ObjectsArn(p))
+	}
+	for _, p := range write {
+		writeArns = append(writeArns, b.ObjectsArn(p))
+	}
+	_, err := iam.NewRolePolicy(b.ctx, childName(b.name, grant), &iam.RolePolicyArgs{
+		Role: role.ID(),
+		Policy: policyDocument(
+			statement{Sid: "ReadObjects", Actions: []string{"s3:GetObject"}, Resources: readArns},
+			statement{Sid: "WriteObjects", Actions: []string{"s3:PutObject"}, Resources: writeArns},
+		),
+	}, b.child...)
+	return err
+}

@@ -46,10 +46,12 @@ type KeyArgs struct {
 //   - CloudWatch alarms and SNS, to publish to a topic encrypted with the key (the AWS-managed
 //     alias/aws/sns key cannot grant CloudWatch kms:Decrypt/GenerateDataKey*; AWS Knowledge
 //     Center "cloudwatch-configure-alarm-sns");
-//   - any principal of this account calling through Secrets Manager, RDS, EC2 (EBS), S3 or
-//     ElastiCache (at-rest encryption of a replication group with a customer key)
-//     (kms:CallerAccount plus kms:ViaService), as the AWS-managed keys do, so a role that may
-//     read a secret or an object needs no extra KMS grant;
+//   - any principal of this account calling through Secrets Manager, RDS, EC2 (EBS), S3,
+//     ElastiCache (at-rest encryption of a replication group with a customer key) or SQS
+//     (a producer's kms:GenerateDataKey and a consumer's kms:Decrypt on an SSE-KMS queue: SQS
+//     developer guide, "Key management") (kms:CallerAccount plus kms:ViaService), as the
+//     AWS-managed keys do, so a role that may read a secret, an object or a queue needs no
+//     extra KMS grant;
 //   - the Auto Scaling service-linked role, which launches instances with encrypted volumes and
 //     is not covered by any IAM policy of the account (EC2 Auto Scaling user guide, "Required
 //     AWS KMS key policy for use with encrypted volumes"). It is named in a condition
@@ -144,7 +146,7 @@ func keyPolicy(a *KeyArgs) (string, error) {
 		"Resource":  "*",
 		"Condition": map[string]any{"StringEquals": map[string]any{
 			"kms:CallerAccount": a.AccountID,
-			"kms:ViaService":    []string{regional("secretsmanager"), regional("rds"), regional("ec2"), regional("s3"), regional("elasticache")},
+			"kms:ViaService":    []string{regional("secretsmanager"), regional("rds"), regional("ec2"), regional("s3"), regional("elasticache"), regional("sqs")},
 		}},
 	}, {
 		"Sid": "AutoScalingServiceLinkedRoleUse", "Effect": "Allow",

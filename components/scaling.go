@@ -149,6 +149,9 @@ func addScaling(ctx *pulumi.Context, name string, a *ServerGroupArgs, asg *autos
 	}
 	s := a.Scaling
 	if s == nil {
+		if a.Worker {
+			return nil // the queue scales a worker group (Queue.ScaleWorkers)
+		}
 		return tracking("cpu", a.CPUTargetPercent, predefined("ASGAverageCPUUtilization", nil))
 	}
 	var tg *TargetGroup

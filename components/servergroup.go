@@ -72,6 +72,12 @@ type ServerGroupArgs struct {
 	// HealthCheckGraceSeconds is how long a new server may fail health checks while it boots.
 	// Default: DefaultHealthCheckGraceSeconds (the boot budget in docs/components.md).
 	HealthCheckGraceSeconds int
+	// Worker makes the group a fleet of queue workers: no target groups (nothing calls a
+	// worker), the group tagged role=worker (the rules' mark for a group without a load
+	// balancer), and no CPU target-tracking policy: a worker busy on its backlog runs its
+	// CPU flat out whatever the backlog's size, so a CPU target would hold the fleet at
+	// MaxSize. The queue scales it instead (Queue.ScaleWorkers). Default: false.
+	Worker bool
 	// CPUTargetPercent is the target-tracking policy's average CPU of a group without
 	// Scaling. Default: 60 (headroom for a peak while new servers boot).
 	CPUTargetPercent float64
@@ -149,6 +155,10 @@ func NewServerGroup(ctx *pulumi.Context, name string, args *ServerGroupArgs, opt
 	}
 
 	var extra []statement
+	if a.Script != nil {
+		// The boot script fetches the release with the instance role (aws s3 cp), as the box does.
+		extra = append(extra, statement{Sid: "ReadRelease", Actions: []string{"s3:GetObject"}, Resources: pulumi.StringArray{a.Script.Release.ObjectArn}})
+	}
 	for _, p := range a.Policies {
 		extra = append(extra, statement(p))
 	}
@@ -230,6 +240,9 @@ func NewServerGroup(ctx *pulumi.Context, name string, args *ServerGroupArgs, opt
 	for _, k := range []string{"Name", "tier"} {
 		groupTags = append(groupTags, &autoscaling.GroupTagArgs{Key: pulumi.String(k), Value: instanceTags[k], PropagateAtLaunch: pulumi.Bool(true)})
 	}
+	if a.Worker {
+		groupTags = append(groupTags, &autoscaling.GroupTagArgs{Key: pulumi.String("role"), Value: pulumi.String("worker"), PropagateAtLaunch: pulumi.Bool(false)})
+	}
 	groupOpts := child
 	if ignored := a.ignoredSizes(); len(ignored) > 0 {
 		// Autoscaling owns these sizes; a deploy must not reset them (ANCHORS c4).
@@ -297,6 +310,7 @@ func NewServerGroup(ctx *pulumi.Context, name string, args *ServerGroupArgs, opt
 	}
 	g.GroupName = asg.Name
 
+	// A worker group is scaled on its queue's backlog (Queue.ScaleWorkers), never on CPU.
 	if err := addScaling(ctx, name, a, asg, child); err != nil {
 		return nil, err
 	}
@@ -361,6 +375,9 @@ func (a *ServerGroupArgs) withDefaults(name string) (*ServerGroupArgs, error) {
 	}
 	if out.DesiredCapacity < out.MinSize || out.DesiredCapacity > out.MaxSize {
 		return nil, argError(c, name, "DesiredCapacity", out.DesiredCapacity, fmt.Sprintf("keep min <= desired <= max (%d..%d)", out.MinSize, out.MaxSize))
+	}
+	if out.Worker && len(out.TargetGroups) > 0 {
+		return nil, argError(c, name, "TargetGroups", len(out.TargetGroups), "a worker group takes its work from a queue: give it no target groups")
 	}
 	for _, tg := range out.TargetGroups {
 		if tg == nil {

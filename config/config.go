@@ -169,6 +169,33 @@ type Cache struct {
 	SnapshotRetentionDays int `json:"snapshotRetentionDays"`
 }
 
+// Worker sizes the thumbnail workers from users+++++: an Auto Scaling group scaled on the
+// queue's backlog per worker.
+type Worker struct {
+	// InstanceType is every worker's size; it runs the API servers' build, so it has their
+	// CPU architecture. Default: t3.small (2 vCPUs for the 4 jobs a worker runs at once).
+	InstanceType string `json:"instanceType"`
+	// Min and Max bound the fleet (min 0 to 100, max 1 to 100). Default: 1 and 2 in dev, 2
+	// and 10 in prod (two AZs' worth at rest; ten workers drain about 20 photos a second).
+	// Min 0 lets an idle fleet scale in to no worker, and the first job then waits a cold
+	// start (WorkerColdStartSeconds), so it needs LatencySeconds of at least that.
+	Min int `json:"min"`
+	Max int `json:"max"`
+	// LatencySeconds is how long a photo may wait for its thumbnail to start (10 to 3600):
+	// with JobMillis it sets the backlog each worker may hold. Default: 30.
+	LatencySeconds int `json:"latencySeconds"`
+	// JobMillis is the time one worker instance takes per job when busy, measured (50 to
+	// 600000): a typical 12-megapixel photo takes about 1 s of one core, and a t3.small runs
+	// two at a time on its two vCPUs, so 500. Re-measure it for another instance type
+	// (docs/stages/users-plus-5.md). Default: 500.
+	JobMillis int `json:"jobMillis"`
+}
+
+// WorkerColdStartSeconds is how long the first job waits when the worker fleet is empty:
+// one minute for the wake alarm to see it (components.Queue.WakeWorkers) and a worker's
+// boot budget (components.DefaultHealthCheckGraceSeconds, 240 s).
+const WorkerColdStartSeconds = 300
+
 // Config is the whole validated configuration of one stack.
 type Config struct {
 	// Stage is the stage deployed. Default: single-box.
@@ -212,6 +239,8 @@ type Config struct {
 	DB Database
 	// Cache sizes the memory cache from users+++.
 	Cache Cache
+	// Worker sizes the thumbnail workers from users+++++.
+	Worker Worker
 	// CacheAuthToken is the cache's AUTH token, from a secret config value
 	// (pulumi config set --secret scaling-aws:cacheAuthToken ...). It is never printed.
 	// Default: the cache component generates one at creation and keeps it.
@@ -389,6 +418,21 @@ var fields = []field{
 		why: "ElastiCache keeps automatic snapshots up to 35 days; 0 would keep none",
 		def: func(c *Config) { c.Cache.SnapshotRetentionDays = pick(c.Protect(), 7, 1) }},
 	{key: "cacheAuthToken", str: func(c *Config) *string { return &c.CacheAuthToken }, optional: true, secret: true},
+
+	{key: "worker.instanceType", str: func(c *Config) *string { return &c.Worker.InstanceType },
+		def: func(c *Config) { c.Worker.InstanceType = tierDefaultType }},
+	{key: "worker.min", num: func(c *Config) *int { return &c.Worker.Min }, min: 0, max: MaxTierSize,
+		why: "0 lets the fleet scale in to no worker when the queue is empty (then latencySeconds must cover a cold start)",
+		def: func(c *Config) { c.Worker.Min = pick(c.Protect(), 2, 1) }},
+	{key: "worker.max", num: func(c *Config) *int { return &c.Worker.Max }, min: 1, max: MaxTierSize,
+		why: "raise the account's EC2 quota and MaxTierSize together",
+		def: func(c *Config) { c.Worker.Max = max(pick(c.Protect(), 10, 2), c.Worker.Min) }},
+	{key: "worker.latencySeconds", num: func(c *Config) *int { return &c.Worker.LatencySeconds }, min: 10, max: 3600,
+		why: "under 10 s the target is below what one minute of scaling metrics can see; over an hour a photo is as good as lost",
+		def: func(c *Config) { c.Worker.LatencySeconds = 30 }},
+	{key: "worker.jobMillis", num: func(c *Config) *int { return &c.Worker.JobMillis }, min: 50, max: 600000,
+		why: "a measured time per job per worker instance, from 50 ms to 10 minutes",
+		def: func(c *Config) { c.Worker.JobMillis = 500 }},
 }
 
 // Serving tiers share one shape; their defaults are t3.small and 2 servers, and a tier

@@ -96,6 +96,18 @@ func (c *Config) Validate() error {
 	c.validateScaling(&errs, ok)
 	c.validateDB(&errs, ok)
 	c.validateCache(&errs, ok)
+	if ok("worker.instanceType") {
+		checkInstanceType(&errs, "worker.instanceType", c.Worker.InstanceType)
+	}
+	if ok("worker.min") && ok("worker.max") && c.Worker.Min > c.Worker.Max {
+		errs.add("worker.min", strconv.Itoa(c.Worker.Min), "min must not exceed max (%d)", c.Worker.Max)
+	}
+	if ok("worker.min") && ok("worker.latencySeconds") && c.Worker.Min == 0 && c.Worker.LatencySeconds < WorkerColdStartSeconds {
+		errs.add("worker.min", "0", "an empty fleet starts its first job after a cold start of %d s, over worker.latencySeconds = %d; keep min at 1 or more, or raise latencySeconds to %d", WorkerColdStartSeconds, c.Worker.LatencySeconds, WorkerColdStartSeconds)
+	}
+	if ok("readApi.instanceType") && ok("worker.instanceType") && Arch(c.ReadAPI.InstanceType) != Arch(c.Worker.InstanceType) {
+		errs.add("worker.instanceType", c.Worker.InstanceType, "the workers run the API servers' app build; use the CPU architecture of readApi.instanceType %s (%s)", c.ReadAPI.InstanceType, Arch(c.ReadAPI.InstanceType))
+	}
 	if ok("readApi.instanceType") && ok("writeApi.instanceType") && Arch(c.ReadAPI.InstanceType) != Arch(c.WriteAPI.InstanceType) {
 		errs.add("writeApi.instanceType", c.WriteAPI.InstanceType, "the read and write API servers run one app build; use the CPU architecture of readApi.instanceType %s (%s)", c.ReadAPI.InstanceType, Arch(c.ReadAPI.InstanceType))
 	}

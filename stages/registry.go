@@ -69,8 +69,9 @@ var Registry = []Definition{
 	},
 	{
 		Stage:      config.UsersPlus5,
-		Adds:       "queues and workers (photo thumbnails); Redshift for old data; DynamoDB where it fits; federation and sharding",
-		Bottleneck: "the service continues to grow: move work off the request path and scale the data tier out",
+		Adds:       "part 1: an SQS queue and a worker fleet scaled on backlog per worker (photo thumbnails off the upload request); Redshift, DynamoDB and sharding come with issue 13",
+		Bottleneck: "Batch processes or computations that do not need to be done in real-time can be done Asynchronously with Queues and Workers",
+		deploy:     usersPlus5,
 	},
 }
 

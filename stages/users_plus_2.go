@@ -28,7 +28,9 @@ func usersPlus2(b *builder) error { return tiered(b, nil) }
 // the environment it gives each API role and the links it needs from their servers.
 type stageExtras struct {
 	tiers []components.Tier
-	data  func(b *builder, net *components.Network, alarms *components.Alarms, db *components.Database) (*dataTier, error)
+	// endpoints are interface endpoints beyond serverEndpoints (sqs for the workers).
+	endpoints []string
+	data      func(b *builder, net *components.Network, alarms *components.Alarms, db *components.Database) (*dataTier, error)
 	// operate runs last, over everything the composition built: what users++++ adds to run
 	// the stack (scaling triggers, monitoring, operations).
 	operate func(b *builder, p *tierParts) error
@@ -49,6 +51,8 @@ type tierParts struct {
 	web, read, write                   *components.ServerGroup
 	cdn                                *components.CDN
 	certs                              *stageCerts
+	// release is the app release every app server runs.
+	release *components.AppRelease
 }
 
 // dataTier is what stageExtras.data built.
@@ -67,7 +71,11 @@ func tiered(b *builder, x *stageExtras) error {
 	if x != nil {
 		tiers = append(tiers, x.tiers...)
 	}
-	net, alarms, rel, err := b.foundation(tiers, serverEndpoints, b.cfg.ReadAPI.InstanceType)
+	endpoints := serverEndpoints
+	if x != nil {
+		endpoints = append(append([]string(nil), serverEndpoints...), x.endpoints...)
+	}
+	net, alarms, rel, err := b.foundation(tiers, endpoints, b.cfg.ReadAPI.InstanceType)
 	if err != nil {
 		return err
 	}
@@ -230,7 +238,7 @@ func tiered(b *builder, x *stageExtras) error {
 		if err := x.operate(b, &tierParts{
 			net: net, alarms: alarms, logs: logs, store: store, db: db, data: extra,
 			public: public, internal: internal, webTarget: webTarget, readTarget: readTarget, writeTarget: writeTarget,
-			web: web, read: read, write: write, cdn: cdn, certs: certs,
+			web: web, read: read, write: write, cdn: cdn, certs: certs, release: rel,
 		}); err != nil {
 			return err
 		}

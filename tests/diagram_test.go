@@ -20,6 +20,7 @@ var stagePages = map[config.Stage]string{
 	config.UsersPlus2: "users-plus-2.md",
 	config.UsersPlus3: "users-plus-3.md",
 	config.UsersPlus4: "users-plus-4.md",
+	config.UsersPlus5: "users-plus-5.md",
 }
 
 const (

@@ -221,12 +221,3 @@ func TestBadConfigRegistersNothing(t *testing.T) {
 		assert.Zero(t, registered, "%s: resources registered before the config error", key)
 	}
 }
-
-// TestUnimplementedStageIsRefused names the stages that can be deployed.
-func TestUnimplementedStageIsRefused(t *testing.T) {
-	kv, secrets := stackConfig(t, "dev", config.UsersPlus5, nil)
-	_, err := offline.Run(offline.RunOptions{Stack: "dev", Config: kv, SecretKeys: secrets, Root: root})
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), `"users+++++" is not implemented yet`)
-	assert.Contains(t, err.Error(), "single-box, users+, users++, users+++, users++++")
-}

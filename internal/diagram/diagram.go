@@ -1,7 +1,7 @@
 // Package diagram draws a stage's architecture from its recorded resource graph: the
 // components the stage composes and who may reach whom, as Mermaid flowchart text. The
 // edges are the security-group ingress rules themselves (a peer group, the internet, or
-// CloudFront's prefix list), CloudFront's origins and the object-store grants, so the picture
+// CloudFront's prefix list), CloudFront's origins and the object-store and queue grants, so the picture
 // cannot drift from what the program registers.
 package diagram
 
@@ -29,6 +29,7 @@ var shapes = map[string]string{
 	"scaling-aws:database:Database":    "[(%s)]",
 	"scaling-aws:storage:Bucket":       "[(%s)]",
 	"scaling-aws:cdn:CDN":              "([%s])",
+	"scaling-aws:messaging:Queue":      ">%s]",
 }
 
 // Mermaid returns the flowchart of g: one node per component that takes part in an edge,
@@ -94,6 +95,26 @@ func Mermaid(g *graph.Graph) string {
 		for _, dep := range p.Dependencies {
 			if r := byURN[dep]; r != nil && r.Type == "aws:iam/role:Role" {
 				add(owner(r), bucket, "", "S3 API")
+			}
+		}
+	}
+	// Queue grants: a role policy the queue component owns names the producer's or the
+	// consumer's role (Queue.GrantSend, GrantConsume, GrantDeadLetter name them so).
+	for _, p := range g.ByType("aws:iam/rolePolicy:RolePolicy") {
+		queue := owner(p)
+		if queue == nil || queue.Type != "scaling-aws:messaging:Queue" {
+			continue
+		}
+		label := "SQS receive"
+		switch {
+		case strings.HasPrefix(p.Name, queue.Name+"-send-"):
+			label = "SQS send"
+		case strings.HasPrefix(p.Name, queue.Name+"-dead-letter-"):
+			label = "SQS dead-letter"
+		}
+		for _, dep := range p.Dependencies {
+			if r := byURN[dep]; r != nil && r.Type == "aws:iam/role:Role" {
+				add(owner(r), queue, "", label)
 			}
 		}
 	}

@@ -247,12 +247,20 @@ func compliant() *fixture {
 	add(tVpcEndpoint, "logs-ep", m{"vpcId": id(vpc), "vpcEndpointType": "Interface", "serviceName": "com.amazonaws.us-east-1.logs",
 		"subnetIds": l(id(subnets["app-a"]), id(subnets["app-b"]))}, vpc, subnets["app-a"], subnets["app-b"])
 
-	// Queues: a work queue with its dead-letter queue and a policy.
+	// Queues: a work queue with its dead-letter queue (kept longer, redrives from the work
+	// queue only), each with a policy denying requests without TLS.
 	dlq := add(tQueue, "thumbs-dlq", m{"sqsManagedSseEnabled": true, "messageRetentionSeconds": 1209600.0})
 	work := add(tQueue, "thumbs", m{"sqsManagedSseEnabled": true, "redrivePolicy": js(m{"deadLetterTargetArn": arn(dlq), "maxReceiveCount": 5})}, dlq)
+	denyPlain := func(q *graph.Resource) m {
+		return m{"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": m{"AWS": "*"}, "Action": "sqs:*", "Resource": arn(q), "Condition": m{"Bool": m{"aws:SecureTransport": "false"}}}
+	}
 	add("aws:sqs/queuePolicy:QueuePolicy", "thumbs-policy", m{"queueUrl": id(work), "policy": js(m{"Statement": l(
 		m{"Effect": "Allow", "Principal": m{"Service": "s3.amazonaws.com"}, "Action": "sqs:SendMessage", "Resource": arn(work), "Condition": m{"ArnEquals": m{"aws:SourceArn": "arn:aws:s3:::data"}}},
+		denyPlain(work),
 	)})}, work)
+	add("aws:sqs/queuePolicy:QueuePolicy", "thumbs-dlq-policy", m{"queueUrl": id(dlq), "policy": js(m{"Statement": l(denyPlain(dlq))})}, dlq)
+	add("aws:sqs/redriveAllowPolicy:RedriveAllowPolicy", "thumbs-dlq-allow", m{"queueUrl": id(dlq),
+		"redriveAllowPolicy": js(m{"redrivePermission": "byQueue", "sourceQueueArns": l(arn(work))})}, dlq, work)
 
 	// NoSQL and the warehouse.
 	table := add("aws:dynamodb/table:Table", "sessions", m{"pointInTimeRecovery": m{"enabled": true}, "deletionProtectionEnabled": true, "serverSideEncryption": m{"enabled": true}})
@@ -313,6 +321,8 @@ func withStackKey(f *fixture) {
 	use("cache", "kmsKeyId")
 	use("cdn-waf-logs", "kmsKeyId")
 	use("alarms", "kmsMasterKeyId")
+	use("thumbs", "kmsMasterKeyId")
+	use("thumbs-dlq", "kmsMasterKeyId")
 	use("data-sse", "rules.0.applyServerSideEncryptionByDefault.kmsMasterKeyId")
 	setIn(f.r("data-sse").Inputs, "rules.0.applyServerSideEncryptionByDefault.sseAlgorithm", "aws:kms")
 }

@@ -250,11 +250,29 @@ var mutations = []mutation{
 	{rule: "CF-4", name: "no logging", mutate: set("cdn", "loggingConfig", nil), want: "cdn"},
 
 	// SQS.
-	{rule: "SQS-1", name: "unencrypted queue", mutate: set("thumbs-dlq", "sqsManagedSseEnabled", false), want: "thumbs-dlq"},
+	{rule: "SQS-1", name: "unencrypted queue", mutate: func(f *fixture) {
+		set("thumbs-dlq", "sqsManagedSseEnabled", false)(f)
+		set("thumbs-dlq", "kmsMasterKeyId", nil)(f)
+	}, want: "thumbs-dlq"},
 	{rule: "SQS-2", name: "unbounded receives", mutate: set("thumbs", "redrivePolicy", js(m{"deadLetterTargetArn": "arn:aws:test:::opaque-thumbs-dlq", "maxReceiveCount": 1000})), want: "thumbs"},
 	{rule: "SQS-2", name: "work queue without a DLQ", mutate: func(f *fixture) {
 		f.add(tQueue, "resize", m{"sqsManagedSseEnabled": true})
 	}, want: "resize"},
+	{rule: "SQS-4", name: "no policy on the DLQ", mutate: drop("thumbs-dlq-policy"), want: "thumbs-dlq", msg: "TLS"},
+	{rule: "SQS-4", name: "policy allows plain HTTP", mutate: set("thumbs-policy", "policy", js(m{"Statement": l(m{"Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": "*",
+		"Condition": m{"Bool": m{"aws:SecureTransport": "true"}}})})), want: "thumbs"},
+	{rule: "SQS-4", name: "TLS deny on sends only", mutate: set("thumbs-policy", "policy", js(m{"Statement": l(m{"Effect": "Deny", "Principal": "*", "Action": "sqs:SendMessage", "Resource": "*",
+		"Condition": m{"Bool": m{"aws:SecureTransport": "false"}}})})), want: "thumbs"},
+	{rule: "SQS-5", name: "DLQ keeps less than its source", mutate: set("thumbs", "messageRetentionSeconds", 1209600.0), want: "thumbs", msg: "not longer"},
+	{rule: "SQS-5", name: "DLQ on the default retention", mutate: set("thumbs-dlq", "messageRetentionSeconds", nil), want: "thumbs", msg: "thumbs-dlq"},
+	{rule: "SQS-6", name: "DLQ accepts redrives from any queue", mutate: set("thumbs-dlq-allow", "redriveAllowPolicy", js(m{"redrivePermission": "allowAll"})), want: "thumbs-dlq"},
+	{rule: "SQS-6", name: "DLQ without a redrive-allow policy", mutate: drop("thumbs-dlq-allow"), want: "thumbs-dlq"},
+	{rule: "SQS-7", name: "prod queue on SSE-SQS", mutate: set("thumbs", "kmsMasterKeyId", nil), want: "thumbs", msg: "stack's key"},
+	{rule: "SQS-7", name: "prod queue on alias/aws/sqs", mutate: func(f *fixture) {
+		set("thumbs-dlq", "kmsMasterKeyId", "alias/aws/sqs")(f)
+		r := f.r("thumbs-dlq")
+		r.Dependencies = nil
+	}, want: "thumbs-dlq"},
 	{rule: "SQS-3", name: "anyone may send", mutate: set("thumbs-policy", "policy", js(m{"Statement": l(m{"Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage", "Resource": "*"})})), want: "thumbs-policy"},
 
 	// IAM.
