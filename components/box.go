@@ -328,16 +328,22 @@ func (box *Box) renderUserData(a *BoxArgs, volume *ebs.Volume, logGroup *cloudwa
 	return pulumi.All(inputs...).ApplyT(func(v []any) (string, error) {
 		vals := userDataValues{
 			Name: box.name, Version: a.Release.Version, Region: a.Region,
-			VolumeID: str(v[0]), Bucket: str(v[1]), Key: a.Release.Key, LogGroup: str(v[2]),
-			LogFile: appLogFile, DiskPaths: `"/", "/data"`,
+			VolumeID: str(v[0]), Bucket: str(v[1]), Key: a.Release.Key,
 			LocalDatabase: a.Database == nil, MigrateFromBox: a.Database != nil && a.Database.MigrateFromBox,
 			DBHost: str(v[3]), DBSecretArn: str(v[4]),
 		}
+		// Not in an Auto Scaling group: metrics aggregate by instance and by instance and
+		// path, the dimensions of the box's memory and data-disk alarms.
+		cfg, err := agentConfig(agentOptions{LogGroup: str(v[2]), DiskPaths: []string{"/", "/data"}, App: true})
+		if err != nil {
+			return "", err
+		}
+		vals.AgentConfig = cfg
 		for i, k := range keys {
 			vals.Env = append(vals.Env, k+"="+str(v[5+i]))
 		}
 		var buf bytes.Buffer
-		err := userData.ExecuteTemplate(&buf, "box", vals)
+		err = userData.ExecuteTemplate(&buf, "box", vals)
 		return buf.String(), err
 	}).(pulumi.StringOutput)
 }

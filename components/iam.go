@@ -6,10 +6,13 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// statement is one Allow statement of an IAM policy. Resources are Inputs because they are
-// ARNs of resources in the stack; actions are plain because they are decided here.
+// statement is one statement of an IAM policy, an Allow unless Deny is set. Resources are
+// Inputs because they are ARNs of resources in the stack; actions are plain because they are
+// decided here.
 type statement struct {
-	Sid       string
+	Sid string
+	// Deny makes the statement an explicit Deny, which no Allow (inline or managed) overrides.
+	Deny      bool
 	Actions   []string
 	Resources pulumi.StringArray
 	// Condition is an optional IAM condition block, such as
@@ -40,7 +43,11 @@ func policyDocument(stmts ...statement) pulumi.StringOutput {
 	return pulumi.All(all...).ApplyT(func(resolved []any) (string, error) {
 		var out []map[string]any
 		for i, s := range stmts {
-			st := map[string]any{"Effect": "Allow", "Action": s.Actions, "Resource": resolved[i]}
+			effect := "Allow"
+			if s.Deny {
+				effect = "Deny"
+			}
+			st := map[string]any{"Effect": effect, "Action": s.Actions, "Resource": resolved[i]}
 			if s.Sid != "" {
 				st["Sid"] = s.Sid
 			}

@@ -123,6 +123,9 @@ type ServerGroup struct {
 	LogGroupName pulumi.StringOutput
 	// LaunchTemplateVersion is the template version the group runs.
 	LaunchTemplateVersion pulumi.StringOutput
+	// Script is what the boot script was rendered from (with the group's log group), so
+	// State Manager's convergence renders the same files (Operations); nil with UserData.
+	Script *ServerScriptArgs
 }
 
 // NewServerGroup creates a ServerGroup.
@@ -160,8 +163,11 @@ func NewServerGroup(ctx *pulumi.Context, name string, args *ServerGroupArgs, opt
 		extra = append(extra, statement{Sid: "ReadRelease", Actions: []string{"s3:GetObject"}, Resources: pulumi.StringArray{a.Script.Release.ObjectArn}})
 	}
 	for _, p := range a.Policies {
-		extra = append(extra, statement(p))
+		extra = append(extra, statement{Sid: p.Sid, Actions: p.Actions, Resources: p.Resources, Condition: p.Condition})
 	}
+	// The CloudWatch agent resolves ${aws:AutoScalingGroupName} from the instance's
+	// aws:autoscaling:groupName tag with DescribeTags, which takes no resource.
+	extra = append(extra, statement{Sid: "ReadOwnTags", Actions: []string{"ec2:DescribeTags"}, Resources: pulumi.StringArray{pulumi.String("*")}})
 	id, err := newServerIdentity(ctx, name, fmt.Sprintf("%s servers: write their metrics and logs, plus grants", name), a.LogRetentionDays, a.Key, extra, child)
 	if err != nil {
 		return nil, err
@@ -169,7 +175,10 @@ func NewServerGroup(ctx *pulumi.Context, name string, args *ServerGroupArgs, opt
 	g.Role, g.LogGroupName = id.role, id.logGroup.Name
 	logGroup, profile := id.logGroup, id.profile
 
-	instanceTags := pulumi.StringMap{"Name": pulumi.String(name), "tier": pulumi.String(string(a.Tier))}
+	// PatchGroup names the stack's patch baseline (Operations registers it for that group):
+	// Patch Manager reads the tag from the instance, and without it patches by the account's
+	// default baseline.
+	instanceTags := pulumi.StringMap{"Name": pulumi.String(name), "tier": pulumi.String(string(a.Tier)), TagPatchGroup: pulumi.String(PatchGroupName(ctx))}
 	ltArgs := &ec2.LaunchTemplateArgs{
 		Description:  pulumi.Sprintf("%s servers", name),
 		ImageId:      a.ImageID,
@@ -213,6 +222,7 @@ func NewServerGroup(ctx *pulumi.Context, name string, args *ServerGroupArgs, opt
 		script := *a.Script
 		script.LogGroup = logGroup.Name
 		a.UserData = ServerScript(script)
+		g.Script = &script
 	}
 	if a.UserData != nil {
 		ltArgs.UserData = a.UserData.ToStringOutput().ApplyT(func(s string) string {

@@ -15,7 +15,10 @@ var userDataTemplate string
 
 // userData holds the boot scripts: "box" (the single box) and "server" (a tier of a
 // ServerGroup), sharing the "app" (install and run the release) and "agent" (CloudWatch
-// agent) parts.
+// agent) parts, and "converge" (State Manager's re-application of a server's files). The
+// files a server is configured by are written by one block each ("app-files", "nginx-files",
+// "agent-files"), which both the boot script and "converge" execute, so the two cannot
+// disagree.
 var userData = template.Must(template.New("userdata").Parse(userDataTemplate))
 
 // appLogFile is where the app's systemd unit appends its JSON logs for the CloudWatch agent.
@@ -23,9 +26,12 @@ const appLogFile = "/var/log/scaling-app/app.log"
 
 // userDataValues feed userdata.sh.tmpl.
 type userDataValues struct {
-	Name, Version, Region, Bucket, Key, LogGroup, LogFile string
-	// DiskPaths lists the mount points whose usage the agent reports, as JSON strings.
-	DiskPaths string
+	Name, Version, Region, Bucket, Key string
+	// AgentConfig is the CloudWatch agent's JSON configuration (agentConfig).
+	AgentConfig string
+	// Root prefixes the paths the "*-files" blocks write: "" on boot, a staging directory
+	// (a shell word such as "$STAGE") when converging.
+	Root string
 	// VolumeID, LocalDatabase, MigrateFromBox, DBHost and DBSecretArn are the box's.
 	VolumeID                      string
 	LocalDatabase, MigrateFromBox bool
@@ -36,6 +42,12 @@ type userDataValues struct {
 	Nginx    bool
 	Upstream string
 }
+
+// NginxLogFormat and NginxAccessLog feed the "nginx-files" block.
+func (userDataValues) NginxLogFormat() string { return NginxLogFormat }
+
+// NginxAccessLog is the access log the "nginx-files" block writes to.
+func (userDataValues) NginxAccessLog() string { return NginxAccessLog }
 
 // ServerScriptArgs configures the boot script of a tier of servers.
 type ServerScriptArgs struct {
@@ -56,6 +68,18 @@ type ServerScriptArgs struct {
 
 // ServerScript renders the boot script of a tier of servers, once every input is known.
 func ServerScript(a ServerScriptArgs) pulumi.StringOutput {
+	return a.render("server", "")
+}
+
+// ConvergeScript renders the script State Manager runs on the tier's servers to put their
+// files back as the boot script wrote them (Operations): the same blocks, staged under a
+// temporary directory and compared before anything is replaced or restarted.
+func ConvergeScript(a ServerScriptArgs) pulumi.StringOutput {
+	return a.render("converge", `"$STAGE"`)
+}
+
+// render executes one of the tier's scripts, once every input is known.
+func (a ServerScriptArgs) render(block, root string) pulumi.StringOutput {
 	keys := make([]string, 0, len(a.Env))
 	for k := range a.Env {
 		keys = append(keys, k)
@@ -72,18 +96,19 @@ func ServerScript(a ServerScriptArgs) pulumi.StringOutput {
 	return pulumi.All(inputs...).ApplyT(func(v []any) (string, error) {
 		vals := userDataValues{
 			Name: a.Tier, Version: a.Release.Version, Region: a.Region,
-			Bucket: str(v[0]), Key: a.Release.Key, LogGroup: str(v[1]),
-			LogFile: appLogFile, DiskPaths: `"/"`,
+			Bucket: str(v[0]), Key: a.Release.Key, Root: root,
 			Nginx: a.ProxyTo != nil, Upstream: str(v[2]),
 		}
-		if vals.Nginx {
-			vals.LogFile = "/var/log/nginx/access.log"
+		cfg, err := agentConfig(agentOptions{LogGroup: str(v[1]), DiskPaths: []string{"/"}, AutoScaling: true, Nginx: vals.Nginx, App: !vals.Nginx})
+		if err != nil {
+			return "", err
 		}
+		vals.AgentConfig = cfg
 		for i, k := range keys {
 			vals.Env = append(vals.Env, k+"="+str(v[3+i]))
 		}
 		var buf bytes.Buffer
-		err := userData.ExecuteTemplate(&buf, "server", vals)
+		err = userData.ExecuteTemplate(&buf, block, vals)
 		return buf.String(), err
 	}).(pulumi.StringOutput)
 }

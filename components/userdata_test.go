@@ -2,6 +2,7 @@ package components
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"strings"
@@ -26,8 +27,8 @@ func render(t *testing.T, name string, v userDataValues) string {
 func TestBoxScriptLocalDatabase(t *testing.T) {
 	s := render(t, "box", userDataValues{
 		Name: "box", Version: "abc123", Region: "us-east-1", VolumeID: "vol-0123", Bucket: "artifacts", Key: "releases/abc123/scaling-app-linux-amd64",
-		LogGroup: "/scaling-aws/box/app-1", LogFile: appLogFile, DiskPaths: `"/", "/data"`, LocalDatabase: true,
-		Env: []string{"APP_ROLE=all", "DB_HOST=127.0.0.1"},
+		LocalDatabase: true,
+		Env:           []string{"APP_ROLE=all", "DB_HOST=127.0.0.1"},
 	})
 	assert.Contains(t, s, "nvme-Amazon_Elastic_Block_Store_${VOLUME_ID//-/}", "finds the data volume by id")
 	assert.Contains(t, s, "VOLUME_ID='vol-0123'")
@@ -36,14 +37,13 @@ func TestBoxScriptLocalDatabase(t *testing.T) {
 	assert.Contains(t, s, "bind-address=127.0.0.1", "MySQL never listens beyond the box")
 	assert.Contains(t, s, "s3://artifacts/releases/abc123/scaling-app-linux-amd64")
 	assert.Contains(t, s, "APP_ROLE=all\nDB_HOST=127.0.0.1\n")
-	assert.Contains(t, s, `"resources": ["/", "/data"]`)
 	assert.NotContains(t, s, "secretsmanager", "stage 0 needs no AWS secret")
 	assert.NotContains(t, s, "nginx")
 }
 
 func TestBoxScriptMigratesOnce(t *testing.T) {
 	s := render(t, "box", userDataValues{
-		Name: "box", Version: "v", Region: "eu-west-1", VolumeID: "vol-1", Bucket: "b", Key: "k", LogGroup: "g", LogFile: appLogFile, DiskPaths: `"/"`,
+		Name: "box", Version: "v", Region: "eu-west-1", VolumeID: "vol-1", Bucket: "b", Key: "k",
 		MigrateFromBox: true, DBHost: "db.example.internal", DBSecretArn: "arn:aws:secretsmanager:eu-west-1:1:secret:rds",
 	})
 	assert.Contains(t, s, "/data/migrated-to-rds", "a marker makes the copy happen once")
@@ -54,13 +54,13 @@ func TestBoxScriptMigratesOnce(t *testing.T) {
 }
 
 func TestServerScripts(t *testing.T) {
-	web := render(t, "server", userDataValues{Name: "web", Version: "v", Region: "us-east-1", Bucket: "b", Key: "k", LogGroup: "g", LogFile: "/var/log/nginx/access.log", DiskPaths: `"/"`, Nginx: true, Upstream: "internal-app.elb.amazonaws.com"})
+	web := render(t, "server", userDataValues{Name: "web", Version: "v", Region: "us-east-1", Bucket: "b", Key: "k", Nginx: true, Upstream: "internal-app.elb.amazonaws.com"})
 	assert.Contains(t, web, "set $app http://internal-app.elb.amazonaws.com;")
 	assert.Contains(t, web, "resolver 169.254.169.253", "re-resolves the load balancer's changing addresses")
 	assert.Contains(t, web, "location = /healthz")
 	assert.NotContains(t, web, "scaling-app.service", "the web tier runs no app")
 
-	app := render(t, "server", userDataValues{Name: "read-api", Version: "v", Region: "us-east-1", Bucket: "b", Key: "k", LogGroup: "g", LogFile: appLogFile, DiskPaths: `"/"`, Env: []string{"APP_ROLE=read"}})
+	app := render(t, "server", userDataValues{Name: "read-api", Version: "v", Region: "us-east-1", Bucket: "b", Key: "k", Env: []string{"APP_ROLE=read"}})
 	assert.Contains(t, app, "APP_ROLE=read")
 	assert.Contains(t, app, "systemctl enable --now scaling-app")
 	assert.NotContains(t, app, "nginx")
@@ -80,15 +80,108 @@ func TestWebTierNginxConfigIsValid(t *testing.T) {
 		}
 		t.Skip("nginx not installed; scripts/test.sh installs it")
 	}
-	web := render(t, "server", userDataValues{Name: "web", Version: "v", Region: "us-east-1", Bucket: "b", Key: "k", LogGroup: "g", LogFile: "/var/log/nginx/access.log", DiskPaths: `"/"`, Nginx: true, Upstream: "internal-app-lb-1.us-east-1.elb.amazonaws.com"})
+	web := render(t, "server", userDataValues{Name: "web", Version: "v", Region: "us-east-1", Bucket: "b", Key: "k", Nginx: true, Upstream: "internal-app-lb-1.us-east-1.elb.amazonaws.com"})
 	start := strings.Index(web, "<<'NGINX'\n")
 	end := strings.Index(web, "\nNGINX\n")
 	require.True(t, start > 0 && end > start, "the script writes an nginx config")
-	conf := web[start+len("<<'NGINX'\n") : end]
 	dir := t.TempDir()
+	// nginx -t opens the log files: point them into the test's directory.
+	conf := strings.ReplaceAll(web[start+len("<<'NGINX'\n"):end], "/var/log/nginx/", dir+"/")
 	main := "pid " + dir + "/nginx.pid;\nerror_log " + dir + "/error.log;\nevents {}\nhttp {\n  access_log off;\n" + conf + "\n}\n"
 	require.NoError(t, os.WriteFile(dir+"/nginx.conf", []byte(main), 0o644))
 	out, err := exec.Command(nginx, "-t", "-p", dir, "-c", dir+"/nginx.conf").CombinedOutput()
 	require.NoError(t, err, "nginx -t:\n%s\n%s", out, conf)
 	assert.Contains(t, string(out), "syntax is ok")
+}
+
+// agentJSON parses the CloudWatch agent configuration a script writes.
+func agentJSON(t *testing.T, script string) map[string]any {
+	t.Helper()
+	start := strings.Index(script, "amazon-cloudwatch-agent.json <<'CW'\n")
+	require.True(t, start > 0, "the script writes the agent's configuration")
+	body := script[start+len("amazon-cloudwatch-agent.json <<'CW'\n"):]
+	end := strings.Index(body, "\nCW\n")
+	require.True(t, end > 0)
+	var cfg map[string]any
+	require.NoError(t, json.Unmarshal([]byte(body[:end]), &cfg))
+	return cfg
+}
+
+// TestAgentConfigContract: the agent configuration of a server tier is contracts 1 and 2
+// exactly (namespace, dimensions, aggregation, metrics, StatsD, log files and streams); the
+// box keeps the per-instance aggregation its alarms use.
+func TestAgentConfigContract(t *testing.T) {
+	for _, tc := range []struct {
+		tier  string
+		nginx bool
+		files map[string]string
+		exe   string
+	}{
+		{"web", true, map[string]string{NginxAccessLog: "{instance_id}/nginx-access", NginxErrorLog: "{instance_id}/nginx-error"}, "nginx"},
+		{"read-api", false, map[string]string{"/var/log/scaling-app/app.log": "{instance_id}/app"}, "scaling-app"},
+	} {
+		cfgText, err := agentConfig(agentOptions{LogGroup: "/scaling-aws/" + tc.tier + "/app-1", DiskPaths: []string{"/"}, AutoScaling: true, Nginx: tc.nginx, App: !tc.nginx})
+		require.NoError(t, err)
+		v := userDataValues{Name: tc.tier, Version: "v", Region: "us-east-1", Bucket: "b", Key: "k", AgentConfig: cfgText, Nginx: tc.nginx, Upstream: "internal.elb", Env: []string{"APP_ROLE=read"}}
+		cfg := agentJSON(t, render(t, "server", v))
+		m := cfg["metrics"].(map[string]any)
+		assert.Equal(t, "CWAgent", m["namespace"], tc.tier)
+		assert.Equal(t, map[string]any{"InstanceId": "${aws:InstanceId}", "AutoScalingGroupName": "${aws:AutoScalingGroupName}"}, m["append_dimensions"])
+		assert.Equal(t, []any{[]any{"AutoScalingGroupName"}, []any{"InstanceId"}}, m["aggregation_dimensions"])
+		c := m["metrics_collected"].(map[string]any)
+		assert.Equal(t, []any{"mem_used_percent"}, c["mem"].(map[string]any)["measurement"])
+		assert.Equal(t, []any{"swap_used_percent"}, c["swap"].(map[string]any)["measurement"])
+		assert.Equal(t, []any{"used_percent"}, c["disk"].(map[string]any)["measurement"], "published as disk_used_percent")
+		assert.Equal(t, []any{"/"}, c["disk"].(map[string]any)["resources"])
+		assert.Equal(t, []any{map[string]any{"exe": tc.exe, "measurement": []any{"pid_count"}}}, c["procstat"])
+		assert.Equal(t, map[string]any{"service_address": "127.0.0.1:8125", "metrics_collection_interval": 10.0, "metrics_aggregation_interval": 60.0}, c["statsd"])
+		files := map[string]string{}
+		for _, f := range cfg["logs"].(map[string]any)["logs_collected"].(map[string]any)["files"].(map[string]any)["collect_list"].([]any) {
+			e := f.(map[string]any)
+			assert.Equal(t, "/scaling-aws/"+tc.tier+"/app-1", e["log_group_name"], "one log group per tier")
+			files[e["file_path"].(string)] = e["log_stream_name"].(string)
+		}
+		assert.Equal(t, tc.files, files, tc.tier)
+	}
+
+	boxCfg, err := agentConfig(agentOptions{LogGroup: "g", DiskPaths: []string{"/", "/data"}, App: true})
+	require.NoError(t, err)
+	box := agentJSON(t, render(t, "box", userDataValues{Name: "box", Version: "v", Region: "us-east-1", VolumeID: "vol-1", Bucket: "b", Key: "k", AgentConfig: boxCfg, LocalDatabase: true}))
+	m := box["metrics"].(map[string]any)
+	assert.Equal(t, map[string]any{"InstanceId": "${aws:InstanceId}"}, m["append_dimensions"], "the box is in no Auto Scaling group")
+	assert.Equal(t, []any{[]any{"InstanceId"}, []any{"InstanceId", "path"}}, m["aggregation_dimensions"], "the box's memory and data-disk alarms")
+	assert.Equal(t, []any{"/", "/data"}, m["metrics_collected"].(map[string]any)["disk"].(map[string]any)["resources"])
+}
+
+// TestNginxLogsJSON: the web tier's access log uses the contract's JSON format, set in the
+// server block so nginx.conf's "main" format does not log there too.
+func TestNginxLogsJSON(t *testing.T) {
+	web := render(t, "server", userDataValues{Name: "web", Version: "v", Region: "us-east-1", Bucket: "b", Key: "k", Nginx: true, Upstream: "u"})
+	assert.Contains(t, web, "\n"+NginxLogFormat+"\n")
+	assert.Contains(t, web, "  access_log /var/log/nginx/access.log scaling_json;\n")
+	assert.Regexp(t, `server \{[^}]*access_log /var/log/nginx/access.log scaling_json;`, web)
+}
+
+// TestConvergeScript: the convergence renders the boot script's own blocks into a staging
+// directory, waits for the boot to finish, and restarts only what changed.
+func TestConvergeScript(t *testing.T) {
+	cfg, err := agentConfig(agentOptions{LogGroup: "g", DiskPaths: []string{"/"}, AutoScaling: true, App: true})
+	require.NoError(t, err)
+	v := userDataValues{Name: "read-api", Version: "v", Region: "us-east-1", Bucket: "b", Key: "k", AgentConfig: cfg, Env: []string{"APP_ROLE=read", "DB_HOST=db"}}
+	boot := render(t, "server", v)
+	v.Root = `"$STAGE"`
+	conv := render(t, "converge", v)
+	for _, file := range []string{"/etc/scaling-app.env <<'ENV'", "/etc/systemd/system/scaling-app.service <<'UNIT'", "/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json <<'CW'"} {
+		assert.Contains(t, boot, "cat > "+file, "the boot script writes it in place")
+		assert.Contains(t, conv, `cat > "$STAGE"`+file, "the convergence stages it")
+	}
+	// What each writes is the same text: the blocks are shared.
+	unit := func(s string) string { return s[strings.Index(s, "<<'UNIT'\n"):strings.Index(s, "\nUNIT\n")] }
+	assert.Equal(t, unit(boot), unit(conv))
+	assert.Equal(t, agentJSON(t, boot), agentJSON(t, conv))
+	assert.Contains(t, conv, "[ ! -f /var/lib/scaling-aws/booted ]", "never races the boot script")
+	assert.Contains(t, boot, "> /var/lib/scaling-aws/booted")
+	assert.Contains(t, conv, `if [ "$RESTART" = 1 ]; then`, "restarts the app only when its files changed")
+	assert.NotContains(t, conv, "aws s3 cp", "a release is a new server, not a convergence")
+	assert.NotContains(t, conv, "{{", "SSM documents read {{ }} as parameters")
 }

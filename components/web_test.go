@@ -469,7 +469,10 @@ func TestServerGroupFixedSize(t *testing.T) {
 	var doc map[string]any
 	require.NoError(t, json.Unmarshal([]byte(r.one(t, tokRolePol, "web").inputs["policy"].(string)), &doc))
 	stmts := doc["Statement"].([]any)
-	require.Len(t, stmts, 3)
+	require.Len(t, stmts, 4)
+	// The last lets the CloudWatch agent resolve ${aws:AutoScalingGroupName}.
+	assert.Equal(t, "ReadOwnTags", get(stmts[3], "Sid"))
+	assert.Equal(t, []any{"ec2:DescribeTags"}, get(stmts[3], "Action"))
 	for _, s := range stmts {
 		for _, a := range get(s, "Action").([]any) {
 			assert.NotEqual(t, "*", a)

@@ -214,7 +214,7 @@ type Config struct {
 	Nat NatStrategy
 	// AdminCidrs may reach SSH (22) on the single box, together at most MaxAdminIPv4
 	// IPv4 and MaxAdminIPv6 IPv6 addresses. Default: none (use SSM or EC2 Instance Connect
-	// endpoints instead; SSH is closed).
+	// endpoints instead; SSH is closed). Refused from NoSSHFrom (users++++) on.
 	AdminCidrs []string
 	// Domain is an optional DNS name for the site, such as "example.com". Default: none;
 	// the stack is reached by its IP or load balancer name.

@@ -86,6 +86,7 @@ func TestBadValues(t *testing.T) {
 		{"admin cidr is the internet", map[string]string{"adminCidrs": `["0.0.0.0/0"]`}, "adminCidrs[0]", "never open to the whole internet"},
 		{"admin cidr host bits", map[string]string{"adminCidrs": `["203.0.113.7/24"]`}, "adminCidrs[0]", "203.0.113.0/24"},
 		{"overlapping admin cidrs", map[string]string{"adminCidrs": `["203.0.113.0/24","203.0.113.7/32"]`}, "adminCidrs[1]", "overlaps adminCidrs[0]"},
+		{"ssh at users++++", map[string]string{"stage": "users++++", "adminCidrs": `["203.0.113.7/32"]`}, "adminCidrs", "opens SSH nowhere: reach a server with Session Manager"},
 		{"bad domain", map[string]string{"domain": "Example..com", "hostedZoneId": "Z0123456789ABC"}, "domain", "empty label"},
 		{"domain without zone", map[string]string{"domain": "example.com"}, "hostedZoneId", "hosted zone id"},
 		{"zone without domain", map[string]string{"hostedZoneId": "Z0123456789ABC"}, "domain", "set the domain"},

@@ -295,10 +295,20 @@ func (c *Config) validateNetwork(errs *Errors, ok func(string) bool) {
 	default:
 		errs.add("natStrategy", string(c.Nat), "use none, single or per-az")
 	}
-	if ok("adminCidrs") {
+	switch {
+	case !ok("adminCidrs"):
+	case c.Stage >= NoSSHFrom && len(c.AdminCidrs) > 0:
+		errs.add("adminCidrs", strings.Join(c.AdminCidrs, ","), "stage %s opens SSH nowhere: reach a server with Session Manager (aws ssm start-session --target <instance-id>, every session logged); unset it: pulumi config rm scaling-aws:adminCidrs", c.Stage)
+	default:
 		c.validateAdminCidrs(errs)
 	}
 }
+
+// NoSSHFrom is the first stage without SSH: from users++++ servers are reached with Session
+// Manager only, so config refuses adminCidrs there (rule OPS-1 fails any port-22 ingress).
+// Only the single box (stages 0 and 1) opens SSH to adminCidrs; users++ and users+++ have no
+// box and open nothing for it.
+const NoSSHFrom = UsersPlus4
 
 func (c *Config) validateAdminCidrs(errs *Errors) {
 	var prefixes []netip.Prefix

@@ -452,6 +452,19 @@ var resourceMocks = map[string]resourceMock{
 	"aws:kms/alias:Alias": {id: "{in.name}", arn: "arn:{partition}:kms:{region}:{account}:{in.name}", attrs: func(a *answer) map[string]any {
 		return map[string]any{"targetKeyArn": a.expand("arn:{partition}:kms:{region}:{account}:key/{in.targetKeyId}")}
 	}},
+	// Systems Manager (users++++'s operations): ids as the API returns them; a document
+	// starts at version 1.
+	"aws:ssm/document:Document": {id: "{in.name}", arn: "arn:{partition}:ssm:{region}:{account}:document/{in.name}", attrs: func(a *answer) map[string]any {
+		return map[string]any{"latestVersion": "1", "defaultVersion": "1", "documentVersion": "1", "owner": a.m.Account, "status": "Active"}
+	}},
+	"aws:ssm/association:Association": {id: "{uuid}", arn: "arn:{partition}:ssm:{region}:{account}:association/{uuid}", attrs: func(a *answer) map[string]any {
+		return map[string]any{"associationId": a.id}
+	}},
+	"aws:ssm/patchBaseline:PatchBaseline":                     {id: "pb-{hex17}", arn: "arn:{partition}:ssm:{region}:{account}:patchbaseline/{id}"},
+	"aws:ssm/patchGroup:PatchGroup":                           {id: "{in.patchGroup},{in.baselineId}", arn: noARN},
+	"aws:ssm/maintenanceWindow:MaintenanceWindow":             {id: "mw-{hex17}", arn: "arn:{partition}:ssm:{region}:{account}:maintenancewindow/{id}"},
+	"aws:ssm/maintenanceWindowTarget:MaintenanceWindowTarget": {id: "{uuid}", arn: noARN},
+	"aws:ssm/maintenanceWindowTask:MaintenanceWindowTask":     {id: "{uuid}", arn: "arn:{partition}:ssm:{region}:{account}:windowtask/{id}"},
 	"aws:ssm/parameter:Parameter": {id: "{in.name}", arn: "arn:{partition}:ssm:{region}:{account}:parameter{in.name}", attrs: func(a *answer) map[string]any {
 		return map[string]any{"version": 1}
 	}},

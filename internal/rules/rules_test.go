@@ -12,15 +12,34 @@ var prod5 = rules.Context{Environment: rules.Prod, Stage: rules.StageUsers5P}
 
 // TestCompliantGraphPassesEveryRule: the hand-built full graph applies every rule, each
 // examines at least one resource, and none fails.
+//
+// An SSH allow-list (NET-8) exists only up to users+++: from users++++ OPS-1 fails any
+// port-22 ingress. So NET-8 is exercised on the full graph with an allow-list at users+++.
 func TestCompliantGraphPassesEveryRule(t *testing.T) {
 	rep := rules.Check(compliant().g, prod5)
 	if !rep.OK() {
 		t.Fatalf("compliant graph fails:\n%s", rep)
 	}
 	for _, res := range rep.Results {
+		if res.Rule.ID == "NET-8" {
+			continue
+		}
 		if !res.Applied || res.Examined == 0 {
 			t.Errorf("%s: applied=%v examined=%d; the full graph must exercise every rule", res.Rule.ID, res.Applied, res.Examined)
 		}
+	}
+	rep3 := rules.Check(sshAllowList().g, *ctxOf(rules.Prod, rules.StageUsers3P))
+	for _, id := range []string{"NET-8", "OPS-1"} {
+		res, _ := rep3.Result(id)
+		if res.Failed() {
+			t.Errorf("%s fails the users+++ graph with its SSH allow-list: %v", id, res.Violations)
+		}
+	}
+	if res, _ := rep3.Result("NET-8"); !res.Applied || res.Examined == 0 {
+		t.Errorf("NET-8 does not examine the SSH allow-list at users+++")
+	}
+	if res, _ := rep3.Result("OPS-1"); res.Applied {
+		t.Errorf("OPS-1 applies before users++++")
 	}
 }
 
@@ -80,6 +99,19 @@ func ctxOf(env string, stage int) *rules.Context {
 }
 
 var mutations = []mutation{
+	{rule: "OPS-1", name: "ssh allow-list at users+++++", base: sshAllowList, want: "web-sg-in-ssh", msg: "port 22"},
+	{rule: "OPS-1", name: "port 22 from a security group", mutate: func(f *fixture) {
+		sg := f.r("web-sg")
+		f.add(tIngress, "web-sg-in-bastion", m{"securityGroupId": id(sg), "referencedSecurityGroupId": "sg-bastion", "ipProtocol": "tcp", "fromPort": 22.0, "toPort": 22.0}, sg)
+	}, want: "web-sg-in-bastion", msg: "Session Manager"},
+	{rule: "OPS-1", name: "all ports inline", mutate: func(f *fixture) {
+		set("web-sg", "ingress", l(m{"protocol": "-1", "fromPort": 0.0, "toPort": 0.0, "securityGroups": l("sg-x")}))(f)
+	}, want: "web-sg", msg: "all ports"},
+	{rule: "OPS-2", name: "an unlisted AWS managed policy", mutate: set("web-ssm", "policyArn", "arn:aws:iam::aws:policy/AmazonS3FullAccess"), want: "web-ssm", msg: "not on the allow-list"},
+	{rule: "OPS-2", name: "a customer-managed policy", mutate: set("web-ssm", "policyArn", "arn:aws:iam::123456789012:policy/wide"), want: "web-ssm", msg: "customer-managed"},
+	{rule: "OPS-2", name: "a role's managedPolicyArns", mutate: func(f *fixture) {
+		set("web-role", "managedPolicyArns", l("arn:aws:iam::aws:policy/PowerUserAccess"))(f)
+	}, want: "web-role", msg: "PowerUserAccess"},
 	// Network.
 	{rule: "NET-1", name: "private subnet maps public IPs", mutate: set("app-a", "mapPublicIpOnLaunch", true), want: "app-a"},
 	{rule: "NET-1", name: "private subnet leaves it unset", mutate: set("data-b", "mapPublicIpOnLaunch", nil), want: "data-b"},
@@ -113,20 +145,20 @@ var mutations = []mutation{
 	{rule: "NET-7", name: "all egress to the internet", mutate: set("web-sg-out-https", "ipProtocol", "-1"), want: "web-sg-out-https"},
 	{rule: "NET-7", name: "data tier egress to a CIDR", mutate: set("db-sg", "egress", l(m{"cidrBlocks": l("10.0.0.0/8"), "protocol": "tcp", "fromPort": 443.0, "toPort": 443.0})), want: "db-sg"},
 
-	{rule: "NET-8", name: "the whole internet in two /1s", mutate: func(f *fixture) {
+	{rule: "NET-8", name: "the whole internet in two /1s", base: sshAllowList, mutate: func(f *fixture) {
 		set("web-sg-in-ssh", "cidrIpv4", "0.0.0.0/1")(f)
 		set("web-sg-in-ssh-2", "cidrIpv4", "128.0.0.0/1")(f)
 	}, want: "web-sg", msg: "4294967296 IPv4 addresses"},
-	{rule: "NET-8", name: "a /21 split in two /22s", mutate: func(f *fixture) {
+	{rule: "NET-8", name: "a /21 split in two /22s", base: sshAllowList, mutate: func(f *fixture) {
 		set("web-sg-in-ssh", "cidrIpv4", "203.0.104.0/22")(f)
 		set("web-sg-in-ssh-2", "cidrIpv4", "203.0.108.0/22")(f)
 	}, want: "web-sg", msg: "2048"},
-	{rule: "NET-8", name: "SSH from an IPv6 /48", mutate: func(f *fixture) {
+	{rule: "NET-8", name: "SSH from an IPv6 /48", base: sshAllowList, mutate: func(f *fixture) {
 		set("web-sg-in-ssh-2", "cidrIpv4", nil)(f)
 		set("web-sg-in-ssh-2", "cidrIpv6", "2001:db8::/48")(f)
 	}, want: "web-sg", msg: "IPv6"},
 	{rule: "NET-8", name: "all ports from a /16 include 22", mutate: set("web-sg-in-ssh", "ipProtocol", "-1"), base: func() *fixture {
-		f := compliant()
+		f := sshAllowList()
 		set("web-sg-in-ssh", "cidrIpv4", "10.1.0.0/16")(f)
 		set("web-sg-in-ssh", "fromPort", 0.0)(f)
 		set("web-sg-in-ssh", "toPort", 0.0)(f)
