@@ -31,6 +31,11 @@ type KeyArgs struct {
 	// Protect protects the key against `pulumi destroy` (prod). The key is RetainOnDelete
 	// whatever Protect says: dropping it from the program never schedules its deletion.
 	Protect bool
+	// CloudTrailName, when set, lets CloudTrail encrypt the log files of exactly this trail
+	// of the account (its home region is Region) with the key, and describe the key: without
+	// both, CreateTrail fails with InsufficientEncryptionPolicyException. It must satisfy
+	// CloudTrail's name rules (ValidTrailName). Default: none, CloudTrail may not use the key.
+	CloudTrailName string
 }
 
 // Key is the stack's customer-managed KMS key (symmetric, rotation on) and its alias
@@ -62,7 +67,9 @@ type KeyArgs struct {
 //     stages after the key;
 //   - CloudFront of this account, kms:Decrypt only, to read objects encrypted with the key
 //     through Origin Access Control (aws:SourceArn on any distribution of the account, so the
-//     key does not depend on the distribution that depends on the bucket).
+//     key does not depend on the distribution that depends on the bucket);
+//   - with CloudTrailName, CloudTrail, for that one trail (aws:SourceArn): generate data keys
+//     to encrypt its log and digest files, and describe the key.
 //
 // Costs money: 1 USD a month, plus requests beyond the free tier.
 type Key struct {
@@ -77,6 +84,10 @@ type Key struct {
 	Alias string
 	// Policy is the key policy JSON, as registered.
 	Policy string
+
+	// trailName is KeyArgs.CloudTrailName: the one trail the policy lets CloudTrail use the
+	// key for (NewTrail checks it).
+	trailName string
 }
 
 var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
@@ -109,6 +120,11 @@ func (a *KeyArgs) withDefaults(name string) (*KeyArgs, error) {
 	// KMS EnableKeyRotation: RotationPeriodInDays 90..2560.
 	if out.RotationPeriodDays < 90 || out.RotationPeriodDays > 2560 {
 		return nil, bad("RotationPeriodDays", out.RotationPeriodDays, "use 90 to 2560 days (the KMS rotation period range)")
+	}
+	if out.CloudTrailName != "" {
+		if fix := ValidTrailName(out.CloudTrailName); fix != "" {
+			return nil, bad("CloudTrailName", fmt.Sprintf("%q", out.CloudTrailName), fix)
+		}
 	}
 	return &out, nil
 }
@@ -172,8 +188,40 @@ func keyPolicy(a *KeyArgs) (string, error) {
 			"aws:SourceArn": fmt.Sprintf("arn:%s:cloudfront::%s:distribution/*", a.Partition, a.AccountID),
 		}},
 	}}
+	if a.CloudTrailName != "" {
+		stmts = append(stmts, cloudTrailKeyStatements(a)...)
+	}
 	b, err := json.Marshal(map[string]any{"Version": "2012-10-17", "Id": "scaling-aws-stack-key", "Statement": stmts})
 	return string(b), err
+}
+
+// cloudTrailKeyStatements let CloudTrail use the key for one trail (AWS CloudTrail user guide,
+// "Configure AWS KMS key policies for CloudTrail": encrypt permissions for trails, and "Enable
+// CloudTrail to describe KMS key properties"). aws:SourceArn names this trail only (confused
+// deputy prevention, as the guide advises); the encryption context names this account's
+// trails, as CloudTrail's own default key policy does. Reading the logs needs no statement
+// here: the account root's statement leaves decryption to IAM policies.
+func cloudTrailKeyStatements(a *KeyArgs) []map[string]any {
+	trail := TrailArn(a.Partition, a.Region, a.AccountID, a.CloudTrailName)
+	source := map[string]any{"aws:SourceArn": trail}
+	return []map[string]any{{
+		"Sid": "CloudTrailEncryptsThisTrailsLogs", "Effect": "Allow",
+		"Principal": map[string]any{"Service": "cloudtrail.amazonaws.com"},
+		"Action":    "kms:GenerateDataKey*",
+		"Resource":  "*",
+		"Condition": map[string]any{
+			"StringEquals": source,
+			"StringLike": map[string]any{
+				"kms:EncryptionContext:aws:cloudtrail:arn": fmt.Sprintf("arn:%s:cloudtrail:*:%s:trail/*", a.Partition, a.AccountID),
+			},
+		},
+	}, {
+		"Sid": "CloudTrailDescribesTheKey", "Effect": "Allow",
+		"Principal": map[string]any{"Service": "cloudtrail.amazonaws.com"},
+		"Action":    "kms:DescribeKey",
+		"Resource":  "*",
+		"Condition": map[string]any{"StringEquals": source},
+	}}
 }
 
 // NewKey creates the stack's key.
@@ -186,7 +234,7 @@ func NewKey(ctx *pulumi.Context, name string, args *KeyArgs, opts ...pulumi.Reso
 	if err != nil {
 		return nil, fmt.Errorf("key %q: render the key policy: %w", name, err)
 	}
-	k := &Key{Alias: keyAlias(ctx.Project(), ctx.Stack(), name), Policy: policy}
+	k := &Key{Alias: keyAlias(ctx.Project(), ctx.Stack(), name), Policy: policy, trailName: a.CloudTrailName}
 	child, err := register(ctx, "security:Key", name, k, opts)
 	if err != nil {
 		return nil, err

@@ -225,6 +225,12 @@ type Config struct {
 	AlarmEmail string
 	// LogRetentionDays keeps flow logs and app logs. Default: 30 in dev, 365 in prod.
 	LogRetentionDays int
+	// CloudTrail gives the stack its own multi-region CloudTrail trail from users++++
+	// (docs/decisions.md, "A trail per stack"). Default: true, because an account without a
+	// trail has no record of who changed what; set false where an organization trail (or
+	// another stack of the same account) already records the account's management events:
+	// a second trail pays 2 USD per 100,000 events for a copy.
+	CloudTrail bool
 	// Box sizes the single box.
 	Box Box
 	// Web sizes the web (reverse proxy) tier from users++. Default: t3.small, 2 servers.
@@ -328,6 +334,17 @@ var fields = []field{
 	{key: "logRetentionDays", num: func(c *Config) *int { return &c.LogRetentionDays }, values: logRetentionDays,
 		why: "the retentions CloudWatch Logs accepts",
 		def: func(c *Config) { c.LogRetentionDays = pick(c.Protect(), 365, 30) }},
+	{key: "cloudTrail", parse: func(c *Config, v string) string {
+		switch strings.TrimSpace(v) {
+		case "true":
+			c.CloudTrail = true
+		case "false":
+			c.CloudTrail = false
+		default:
+			return "use true or false"
+		}
+		return ""
+	}, def: func(c *Config) { c.CloudTrail = true }},
 	{key: "dbPassword", str: func(c *Config) *string { return &c.DBPassword }, optional: true, secret: true},
 
 	{key: "box.instanceType", str: func(c *Config) *string { return &c.Box.InstanceType },

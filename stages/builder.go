@@ -154,6 +154,8 @@ func (b *builder) stackKey() (*components.Key, error) {
 		AccountID: account,
 		Region:    b.cfg.Region,
 		Protect:   b.cfg.Protect(),
+		// From users++++ the key encrypts the stack's trail (stages/logs.go).
+		CloudTrailName: b.trailName(),
 	})
 	if err != nil {
 		return nil, err

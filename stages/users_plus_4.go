@@ -34,7 +34,7 @@ func operateUsersPlus4(b *builder, p *tierParts) error {
 }
 
 // usersPlus4Steps are the steps of operateUsersPlus4, in order.
-var usersPlus4Steps = []func(*builder, *tierParts) error{}
+var usersPlus4Steps = []func(*builder, *tierParts) error{analyseLogs}
 
 // usersPlus4Env are what users++++ adds to the API servers' environment, one function per
 // concern.

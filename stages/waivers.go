@@ -30,5 +30,8 @@ func Waivers(cfg *config.Config) map[string]string {
 	if cfg.Stage >= config.UsersPlus3 && cfg.Cache.Replicas == 0 {
 		w["EC-3"] = SingleNodeCache + " (cache.replicas = 0, dev only): one node, no Multi-AZ or failover; a node failure logs every user out"
 	}
+	if cfg.Stage >= config.UsersPlus4 && !cfg.CloudTrail {
+		w["TRAIL-1"] = AccountTrail + " (cloudTrail = false): the account's API calls are recorded by a trail outside this stack (an organization trail, or another stack's in the same account)"
+	}
 	return w
 }

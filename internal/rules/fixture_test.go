@@ -288,6 +288,7 @@ func compliant() *fixture {
 	alarm("thumbs-age", "AWS/SQS", "ApproximateAgeOfOldestMessage", m{"QueueName": "thumbs-physical"}, work)
 	alarm("thumbs-dlq-depth", "AWS/SQS", "ApproximateNumberOfMessagesVisible", m{"QueueName": "thumbs-dlq-physical"}, dlq)
 	withStackKey(f)
+	withLogging(f) // logging_test.go
 	return f
 }
 

@@ -262,7 +262,7 @@ func splitID(id string) (string, int) {
 // All returns every rule, in rule-ID order.
 func All() []Rule {
 	var all []Rule
-	for _, group := range [][]Rule{networkRules(), computeRules(), lbRules(), rdsRules(), cacheRules(), s3Rules(), cdnRules(), sqsRules(), queueRules(), iamRules(), opsRules(), monitoringRules(), crossRules(), warehouseRules(), keyRules(), backupRules(), awsAPIRules(), edgeRules()} {
+	for _, group := range [][]Rule{networkRules(), computeRules(), lbRules(), rdsRules(), cacheRules(), s3Rules(), cdnRules(), sqsRules(), queueRules(), iamRules(), opsRules(), monitoringRules(), crossRules(), warehouseRules(), keyRules(), backupRules(), awsAPIRules(), edgeRules(), loggingRules()} {
 		all = append(all, group...)
 	}
 	sort.SliceStable(all, func(i, j int) bool { return idLess(all[i].ID, all[j].ID) })
