@@ -174,6 +174,15 @@ type Config struct {
 	// (pulumi config set --secret scaling-aws:cacheAuthToken ...). It is never printed.
 	// Default: the cache component generates one at creation and keeps it.
 	CacheAuthToken string
+	// AlertEndpoint is an incident tool's HTTPS endpoint (PagerDuty's or Opsgenie's
+	// CloudWatch integration URL, which carries its integration key), from a secret config
+	// value. From users++++ it is subscribed to the page topic, which only the composite
+	// page-now alarm notifies. Default: none, pages reach AlarmEmail only.
+	AlertEndpoint string
+	// SentryDSN is the Sentry DSN the app reports errors to, from a secret config value.
+	// From users++++ the stack keeps it in a Secrets Manager secret the API servers read
+	// (SENTRY_DSN_SECRET_ARN). Default: none, the app reports to no Sentry.
+	SentryDSN string
 	// DBPassword is the RDS master password, from a secret config value
 	// (pulumi config set --secret scaling-aws:dbPassword ...). It is never printed.
 	// Default: the database component generates one at creation and keeps it; prod stacks
@@ -320,6 +329,8 @@ var fields = []field{
 		why: "ElastiCache keeps automatic snapshots up to 35 days; 0 would keep none",
 		def: func(c *Config) { c.Cache.SnapshotRetentionDays = pick(c.Protect(), 7, 1) }},
 	{key: "cacheAuthToken", str: func(c *Config) *string { return &c.CacheAuthToken }, optional: true, secret: true},
+	{key: "alertEndpoint", str: func(c *Config) *string { return &c.AlertEndpoint }, optional: true, secret: true},
+	{key: "sentryDsn", str: func(c *Config) *string { return &c.SentryDSN }, optional: true, secret: true},
 }
 
 // Serving tiers share one shape; their defaults are t3.small and 2 servers, and a tier

@@ -95,6 +95,7 @@ func (c *Config) Validate() error {
 	c.validateTier(&errs, ok, "writeApi", c.WriteAPI)
 	c.validateDB(&errs, ok)
 	c.validateCache(&errs, ok)
+	c.validateMonitoring(&errs, ok)
 	if ok("readApi.instanceType") && ok("writeApi.instanceType") && Arch(c.ReadAPI.InstanceType) != Arch(c.WriteAPI.InstanceType) {
 		errs.add("writeApi.instanceType", c.WriteAPI.InstanceType, "the read and write API servers run one app build; use the CPU architecture of readApi.instanceType %s (%s)", c.ReadAPI.InstanceType, Arch(c.ReadAPI.InstanceType))
 	}
