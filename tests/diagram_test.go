@@ -19,6 +19,7 @@ var stagePages = map[config.Stage]string{
 	config.UsersPlus:  "users-plus.md",
 	config.UsersPlus2: "users-plus-2.md",
 	config.UsersPlus3: "users-plus-3.md",
+	config.UsersPlus4: "users-plus-4.md",
 }
 
 const (
