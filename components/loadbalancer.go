@@ -124,6 +124,9 @@ type TargetGroup struct {
 	Port Port
 	// LoadBalancer is the load balancer routing to the group.
 	LoadBalancer *LoadBalancer
+
+	// name is the group's logical name, <lb>-<target> (its alarms' prefix).
+	name string
 }
 
 // TargetArgs configures a target of a LoadBalancer.
@@ -448,7 +451,7 @@ func (l *LoadBalancer) AddTarget(name string, args TargetArgs) (*TargetGroup, er
 	}, l.child...); err != nil {
 		return nil, err
 	}
-	return &TargetGroup{Arn: tg.Arn, ArnSuffix: tg.ArnSuffix, Port: a.Port, LoadBalancer: l}, nil
+	return &TargetGroup{Arn: tg.Arn, ArnSuffix: tg.ArnSuffix, Port: a.Port, LoadBalancer: l, name: tgName}, nil
 }
 
 func (l *LoadBalancer) targetDefaults(name string, a TargetArgs) (TargetArgs, error) {

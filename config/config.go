@@ -251,6 +251,15 @@ type Config struct {
 	// (pulumi config set --secret scaling-aws:cacheAuthToken ...). It is never printed.
 	// Default: the cache component generates one at creation and keeps it.
 	CacheAuthToken string
+	// AlertEndpoint is an incident tool's HTTPS endpoint (PagerDuty's or Opsgenie's
+	// CloudWatch integration URL, which carries its integration key), from a secret config
+	// value. From users++++ it is subscribed to the page topic, which only the composite
+	// page-now alarm notifies. Default: none, pages reach AlarmEmail only.
+	AlertEndpoint string
+	// SentryDSN is the Sentry DSN the app reports errors to, from a secret config value.
+	// From users++++ the stack keeps it in a Secrets Manager secret the API servers read
+	// (SENTRY_DSN_SECRET_ARN). Default: none, the app reports to no Sentry.
+	SentryDSN string
 	// DBPassword is the RDS master password, from a secret config value
 	// (pulumi config set --secret scaling-aws:dbPassword ...). It is never printed.
 	// Default: the database component generates one at creation and keeps it; prod stacks
@@ -450,6 +459,9 @@ var fields = []field{
 	{key: "worker.jobMillis", num: func(c *Config) *int { return &c.Worker.JobMillis }, min: 50, max: 600000,
 		why: "a measured time per job per worker instance, from 50 ms to 10 minutes",
 		def: func(c *Config) { c.Worker.JobMillis = 500 }},
+
+	{key: "alertEndpoint", str: func(c *Config) *string { return &c.AlertEndpoint }, optional: true, secret: true},
+	{key: "sentryDsn", str: func(c *Config) *string { return &c.SentryDSN }, optional: true, secret: true},
 }
 
 // Serving tiers share one shape; their defaults are t3.small and 2 servers, and a tier

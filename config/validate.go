@@ -108,6 +108,8 @@ func (c *Config) Validate() error {
 	if ok("readApi.instanceType") && ok("worker.instanceType") && Arch(c.ReadAPI.InstanceType) != Arch(c.Worker.InstanceType) {
 		errs.add("worker.instanceType", c.Worker.InstanceType, "the workers run the API servers' app build; use the CPU architecture of readApi.instanceType %s (%s)", c.ReadAPI.InstanceType, Arch(c.ReadAPI.InstanceType))
 	}
+
+	c.validateMonitoring(&errs, ok)
 	if ok("readApi.instanceType") && ok("writeApi.instanceType") && Arch(c.ReadAPI.InstanceType) != Arch(c.WriteAPI.InstanceType) {
 		errs.add("writeApi.instanceType", c.WriteAPI.InstanceType, "the read and write API servers run one app build; use the CPU architecture of readApi.instanceType %s (%s)", c.ReadAPI.InstanceType, Arch(c.ReadAPI.InstanceType))
 	}

@@ -47,6 +47,10 @@ type builder struct {
 	key *components.Key
 	// account is the AWS account id, looked up once (accountID).
 	account string
+	// edge is the stack's us-east-1 key once created (edgeKey, usEast1Key).
+	edge *components.Key
+	// mon is what users++++'s monitoring keeps between its steps (stages/monitoring.go).
+	mon monitoringState
 }
 
 // accountID returns the account the stack deploys into, from one GetCallerIdentity call

@@ -393,9 +393,11 @@ func (b *builder) edgeKey(certs *stageCerts) (*components.Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	return components.NewKey(b.ctx, nameKey+"-edge", &components.KeyArgs{
+	k, err := components.NewKey(b.ctx, nameKey+"-edge", &components.KeyArgs{
 		AccountID: account,
 		Region:    "us-east-1",
 		Protect:   b.cfg.Protect(),
 	}, pulumi.Provider(certs.usEast1))
+	b.edge = k
+	return k, err
 }

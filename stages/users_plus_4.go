@@ -30,7 +30,9 @@ func operateUsersPlus4(b *builder, p *tierParts) error {
 			return err
 		}
 	}
-	return nil
+	// Last, once every step has made its alarms: the composite alarms and the dashboard
+	// are made from all of them (stages/monitoring.go).
+	return summarizeUsersPlus4(b, p)
 }
 
 // usersPlus4Steps are the steps of operateUsersPlus4, in order.

@@ -17,15 +17,15 @@ import (
 	"github.com/scaling-aws/scaling-aws/internal/rules"
 )
 
-// serverTiers are users++++'s server groups, by logical name.
-var serverTiers = []string{"web", "read-api", "write-api"}
+// opsTiers are users++++'s server groups, by logical name.
+var opsTiers = []string{"web", "read-api", "write-api"}
 
 // groupNames maps each server tier to its Auto Scaling group's name, read from the group's
 // CPU scaling policy (the recorded graph holds inputs, and the policy's input is the name).
 func groupNames(t *testing.T, s *stack) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for _, tier := range serverTiers {
+	for _, tier := range opsTiers {
 		p := s.g.ByName("aws:autoscaling/policy:Policy", tier+"-cpu")
 		require.NotNil(t, p, tier)
 		out[tier] = p.String("autoscalingGroupName")
@@ -60,8 +60,8 @@ func TestOperationsTargetTheServerGroups(t *testing.T) {
 			groups := groupNames(t, s)
 
 			assocs := s.g.ByType("aws:ssm/association:Association")
-			require.Len(t, assocs, len(serverTiers))
-			for _, tier := range serverTiers {
+			require.Len(t, assocs, len(opsTiers))
+			for _, tier := range opsTiers {
 				a := s.g.ByName("aws:ssm/association:Association", "operations-"+tier+"-converge")
 				require.NotNil(t, a, tier)
 				assert.Equal(t, map[string][]string{"tag:aws:autoscaling:groupName": {groups[tier]}}, targets(t, a), tier)
@@ -120,7 +120,7 @@ func TestOperationsTargetTheServerGroups(t *testing.T) {
 			}
 			group := s.one(t, "aws:ssm/patchGroup:PatchGroup").String("patchGroup")
 			assert.Equal(t, "scaling-aws-"+env, group)
-			for _, tier := range serverTiers {
+			for _, tier := range opsTiers {
 				lt := s.g.ByName("aws:ec2/launchTemplate:LaunchTemplate", tier)
 				assert.Equal(t, group, lt.String("tagSpecifications.0.tags.PatchGroup"), "%s instances name the patch group", tier)
 			}
@@ -170,7 +170,7 @@ func TestSessionsAreLoggedAndEncrypted(t *testing.T) {
 func TestServersHaveSSMAccessAndNoSSH(t *testing.T) {
 	for _, env := range []string{"dev", "prod"} {
 		s := evaluate(t, env, config.UsersPlus4, nil)
-		for _, tier := range serverTiers {
+		for _, tier := range opsTiers {
 			role := s.g.ByName("aws:iam/role:Role", tier)
 			require.NotNil(t, role)
 			att := s.g.ByName("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "operations-"+tier+"-ssm")
@@ -230,7 +230,7 @@ func TestSSHAdminCidrsRefusedAtUsersPlus4(t *testing.T) {
 // the tier's own log group), and the tier's convergence document writes the same files.
 func TestUserDataRendersTheAgentContract(t *testing.T) {
 	s := evaluate(t, "prod", config.UsersPlus4, nil)
-	for _, tier := range serverTiers {
+	for _, tier := range opsTiers {
 		lt := s.g.ByName("aws:ec2/launchTemplate:LaunchTemplate", tier)
 		require.NotNil(t, lt)
 		raw, err := base64.StdEncoding.DecodeString(lt.String("userData"))

@@ -145,15 +145,6 @@ func grantsOf(t *testing.T, g *graph.Graph, role string) map[string][]string {
 	return out
 }
 
-func dependsOn(from, to *graph.Resource) bool {
-	for _, d := range from.Dependencies {
-		if d == to.URN {
-			return true
-		}
-	}
-	return false
-}
-
 // queueArns returns the work queue's and the dead-letter queue's ARNs from the stack's
 // outputs (their URLs end in the queue names).
 func queueArns(t *testing.T, s *stack) (work, dead string) {

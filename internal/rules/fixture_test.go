@@ -274,7 +274,7 @@ func compliant() *fixture {
 		add(tAlarm, name, m{"namespace": ns, "metricName": metric, "dimensions": dims, "alarmActions": l(arn(topic)), "comparisonOperator": "GreaterThanThreshold", "threshold": 1.0}, on, topic)
 	}
 	alarm("lb-5xx", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", m{"LoadBalancer": "app/web-lb/1"}, lb)
-	alarm("tg-unhealthy", "AWS/ApplicationELB", "UnHealthyHostCount", m{"TargetGroup": "targetgroup/web-tg/1"}, tg)
+	alarm("tg-unhealthy", "AWS/ApplicationELB", "UnHealthyHostCount", m{"TargetGroup": "targetgroup/web-tg/1", "LoadBalancer": "app/web-lb/1"}, tg)
 	alarm("asg-cpu", "AWS/EC2", "CPUUtilization", m{"AutoScalingGroupName": "web-asg-physical"}, asg)
 	alarm("admin-cpu", "AWS/EC2", "CPUUtilization", m{"InstanceId": id(inst)}, inst)
 	for _, d := range []*graph.Resource{db, rep} {
@@ -287,6 +287,13 @@ func compliant() *fixture {
 	}
 	alarm("thumbs-age", "AWS/SQS", "ApproximateAgeOfOldestMessage", m{"QueueName": "thumbs-physical"}, work)
 	alarm("thumbs-dlq-depth", "AWS/SQS", "ApproximateNumberOfMessagesVisible", m{"QueueName": "thumbs-dlq-physical"}, dlq)
+	// The external check, the incident tool's subscription (a secret endpoint) and a
+	// composite alarm over the page alarms.
+	site := add("aws:route53/healthCheck:HealthCheck", "site", m{"type": "HTTPS", "fqdn": "example.com", "port": 443.0, "resourcePath": "/readyz"})
+	alarm("site-down", "AWS/Route53", "HealthCheckStatus", m{"HealthCheckId": id(site)}, site)
+	incident := add("aws:sns/topicSubscription:TopicSubscription", "alarms-incident", m{"topic": arn(topic), "protocol": "https", "endpoint": graph.SecretMarker}, topic)
+	incident.SecretInputs = []string{"endpoint"}
+	add("aws:cloudwatch/compositeAlarm:CompositeAlarm", "page-now", m{"alarmName": "page-now", "alarmRule": `ALARM("lb-5xx") OR ALARM("site-down")`, "alarmActions": l(arn(topic))}, topic)
 	withStackKey(f)
 	withLogging(f) // logging_test.go
 	return f

@@ -1,10 +1,47 @@
 package rules
 
 import (
+	"regexp"
 	"strings"
 
 	"github.com/scaling-aws/scaling-aws/internal/graph"
 )
+
+// Types only the monitoring rules look at.
+const (
+	tComposite    = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
+	tHealthCheck  = "aws:route53/healthCheck:HealthCheck"
+	tSubscription = "aws:sns/topicSubscription:TopicSubscription"
+)
+
+// memberSuffixRE is how ElastiCache names the member clusters of a cluster-mode-disabled
+// replication group: <group id>-001, -002... Their metrics carry the member's
+// CacheClusterId, never the group's id, so an alarm on a member watches its group.
+var memberSuffixRE = regexp.MustCompile(`^-[0-9]{3}$`)
+
+// targetMetrics are published per TargetGroup only together with LoadBalancer (and per AZ):
+// an alarm with the TargetGroup dimension alone watches a series that never exists.
+var targetMetrics = map[string]bool{"UnHealthyHostCount": true, "HealthyHostCount": true}
+
+// alarmDimKeys returns the dimension names of an alarm's metric (or metric queries).
+func alarmDimKeys(a *graph.Resource) map[string]bool {
+	out := map[string]bool{}
+	add := func(v any) {
+		if m, ok := v.(map[string]any); ok {
+			for k := range m {
+				out[k] = true
+			}
+		}
+	}
+	add(a.Inputs["dimensions"])
+	for _, q := range list(a, "metricQueries") {
+		qm, _ := q.(map[string]any)
+		if m, ok := qm["metric"].(map[string]any); ok {
+			add(m["dimensions"])
+		}
+	}
+	return out
+}
 
 // alarmMetrics returns the metric names an alarm watches (its own, or its metric queries').
 func alarmMetrics(a *graph.Resource) []string {
@@ -38,8 +75,15 @@ func (e *Env) watches(a, r *graph.Resource) bool {
 	if e.DependsOn(a, r) {
 		return true
 	}
+	group := ""
+	if r.Type == tRedis {
+		group = r.String("replicationGroupId")
+	}
 	for _, d := range alarmDims(a) {
 		if e.Matches(r, d) {
+			return true
+		}
+		if group != "" && strings.HasPrefix(d, group) && memberSuffixRE.MatchString(d[len(group):]) {
 			return true
 		}
 	}
@@ -66,6 +110,8 @@ func (e *Env) requiredAlarms(r *graph.Resource) [][]string {
 		return req
 	case tRedis:
 		return [][]string{{"EngineCPUUtilization", "CPUUtilization"}, {"DatabaseMemoryUsagePercentage", "FreeableMemory", "BytesUsedForCache"}, {"ReplicationLag"}}
+	case tHealthCheck:
+		return [][]string{{"HealthCheckStatus"}}
 	case tQueue:
 		if e.dlqs()[r] {
 			return [][]string{{"ApproximateNumberOfMessagesVisible"}}
@@ -76,16 +122,16 @@ func (e *Env) requiredAlarms(r *graph.Resource) [][]string {
 }
 
 // criticalTypes are the resources MON-3 expects alarms on.
-var criticalTypes = []string{tLB, tALB, tTG, tATG, tASG, tInstance, tRDS, tRedis, tQueue}
+var criticalTypes = []string{tLB, tALB, tTG, tATG, tASG, tInstance, tRDS, tRedis, tQueue, tHealthCheck}
 
 func monitoringRules() []Rule {
 	return []Rule{{
 		ID:        "MON-1",
 		Title:     "every alarm has actions",
 		Refs:      []string{"CKV_AWS_319"},
-		Applies:   "every aws:cloudwatch/metricAlarm:MetricAlarm",
-		AppliesTo: func(e *Env) bool { return e.Has(tAlarm) },
-		Select:    func(e *Env) []*graph.Resource { return e.Of(tAlarm) },
+		Applies:   "every aws:cloudwatch/metricAlarm:MetricAlarm and aws:cloudwatch/compositeAlarm:CompositeAlarm",
+		AppliesTo: func(e *Env) bool { return e.Has(tAlarm) || e.Has(tComposite) },
+		Select:    func(e *Env) []*graph.Resource { return e.Of(tAlarm, tComposite) },
 		Check: func(e *Env, r *graph.Resource) []Violation {
 			var out []Violation
 			if len(strings_(r.Inputs["alarmActions"])) == 0 {
@@ -115,19 +161,25 @@ func monitoringRules() []Rule {
 		Refs:  []string{"REL06-BP01", "REL11-BP01"},
 		Applies: "from stage 4 (users++++: monitoring and alerting): load balancers (5XX), target groups (UnHealthyHostCount), " +
 			"Auto Scaling groups and instances (CPU), RDS (CPU, FreeStorageSpace, DatabaseConnections, ReplicaLag on replicas), " +
-			"ElastiCache (CPU, memory, ReplicationLag), work queues (ApproximateAgeOfOldestMessage) and dead-letter queues (messages visible)",
+			"ElastiCache (CPU, memory, ReplicationLag; an alarm on a member cluster <group id>-00N watches its group), work queues (ApproximateAgeOfOldestMessage), " +
+			"dead-letter queues (messages visible) and Route 53 health checks (HealthCheckStatus). An alarm on a target group's UnHealthyHostCount or HealthyHostCount " +
+			"counts only with the LoadBalancer dimension beside TargetGroup: AWS publishes no series per target group alone",
 		AppliesTo: func(e *Env) bool { return e.Ctx.Stage >= StageUsers4P },
 		Select:    func(e *Env) []*graph.Resource { return e.Of(criticalTypes...) },
 		Check: func(e *Env, r *graph.Resource) []Violation {
 			have := map[string]bool{}
+			var out []Violation
 			for _, a := range e.Of(tAlarm) {
 				if e.watches(a, r) {
 					for _, m := range alarmMetrics(a) {
+						if (r.Type == tTG || r.Type == tATG) && targetMetrics[m] && !alarmDimKeys(a)["LoadBalancer"] {
+							out = append(out, v("alarm %s on %s has no LoadBalancer dimension: AWS publishes the metric only per target group and load balancer, so the alarm never sees data", a.Name, m))
+							continue
+						}
 						have[m] = true
 					}
 				}
 			}
-			var out []Violation
 			for _, alts := range e.requiredAlarms(r) {
 				found := false
 				for _, m := range alts {
@@ -138,6 +190,25 @@ func monitoringRules() []Rule {
 				}
 			}
 			return out
+		},
+	}, {
+		ID:    "MON-5",
+		Title: "notifications leave AWS over HTTPS only, to a secret endpoint",
+		Refs:  []string{"CKV_AWS_46", "docs/security.md Cross-cutting (no secret in plain text)"},
+		Applies: "every aws:sns/topicSubscription:TopicSubscription of protocol http or https: http is refused (the alarm and the endpoint's key travel in plain text), " +
+			"and an https endpoint must be a secret input (incident tools' URLs carry their integration key, and the provider does not mark the endpoint secret)",
+		AppliesTo: func(e *Env) bool { return len(webSubscriptions(e)) > 0 },
+		Select:    webSubscriptions,
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			if r.String("protocol") == "http" {
+				return []Violation{v("protocol http sends every alarm and the endpoint's key in plain text; use https")}
+			}
+			for _, k := range r.SecretInputs {
+				if k == "endpoint" {
+					return nil
+				}
+			}
+			return []Violation{v("the https endpoint is not a secret input: wrap it with pulumi.ToSecret (it carries the incident tool's key)")}
 		},
 	}, {
 		ID:    "MON-4",
@@ -176,4 +247,15 @@ func monitoringRules() []Rule {
 			return nil
 		},
 	}}
+}
+
+// webSubscriptions are the SNS subscriptions that deliver over HTTP(S).
+func webSubscriptions(e *Env) []*graph.Resource {
+	var out []*graph.Resource
+	for _, r := range e.Of(tSubscription) {
+		if p := r.String("protocol"); p == "http" || p == "https" {
+			out = append(out, r)
+		}
+	}
+	return out
 }

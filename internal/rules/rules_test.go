@@ -324,6 +324,14 @@ var mutations = []mutation{
 	{rule: "MON-3", name: "replica without a lag alarm", mutate: drop("db-replica-1-ReplicaLag"), want: "db-replica-1", msg: "ReplicaLag"},
 	{rule: "MON-3", name: "DLQ without a depth alarm", mutate: drop("thumbs-dlq-depth"), want: "thumbs-dlq"},
 	{rule: "MON-3", name: "target group without an unhealthy-host alarm", mutate: drop("tg-unhealthy"), want: "web-tg"},
+	{rule: "MON-3", name: "unhealthy-host alarm without the LoadBalancer dimension", mutate: set("tg-unhealthy", "dimensions", m{"TargetGroup": "targetgroup/web-tg/1"}), want: "web-tg", msg: "LoadBalancer dimension"},
+	{rule: "MON-3", name: "external check without an alarm", mutate: drop("site-down"), want: "site", msg: "HealthCheckStatus"},
+	{rule: "MON-1", name: "composite alarm without actions", mutate: set("page-now", "alarmActions", l()), want: "page-now"},
+	{rule: "MON-5", name: "incident endpoint over http", mutate: set("alarms-incident", "protocol", "http"), want: "alarms-incident", msg: "plain text"},
+	{rule: "MON-5", name: "incident endpoint in plain text", mutate: func(f *fixture) {
+		s := f.r("alarms-incident")
+		s.Inputs["endpoint"], s.SecretInputs = "https://events.pagerduty.com/integration/k/enqueue", nil
+	}, want: "alarms-incident", msg: "secret"},
 
 	// Cross-cutting.
 	{rule: "SEC-1", name: "plain secret string", mutate: func(f *fixture) {
