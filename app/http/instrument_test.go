@@ -152,6 +152,9 @@ func TestPanicAnswers500AndServesOn(t *testing.T) {
 	if len(p) != 1 || p[0]["level"] != "ERROR" || !strings.Contains(p[0]["panic"].(string), "nil map") {
 		t.Errorf("panic records: %v", p)
 	}
+	if ie := lines.records(t, "internal error"); len(ie) != 0 {
+		t.Errorf("the panic was also logged as an internal error (two records for one failure): %v", ie)
+	}
 	for _, rec := range lines.records(t, "request") {
 		if rec["path"] == "/boom" && (rec["level"] != "ERROR" || rec[app.LogCauseLogged] != true) {
 			t.Errorf("panicked request line: %v", rec)

@@ -483,8 +483,13 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	switch code {
 	case app.EINTERNAL:
-		s.Logger.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
-		if sw, ok := w.(*statusWriter); ok {
+		// One failure, one ERROR record with its cause: a recovered panic
+		// was logged already.
+		sw, ok := w.(*statusWriter)
+		if !ok || !sw.causeLogged {
+			s.Logger.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		}
+		if ok {
 			sw.causeLogged = true
 		}
 	case app.EUNAVAILABLE:
