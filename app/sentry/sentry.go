@@ -120,10 +120,13 @@ func New(o Options) (*Reporter, error) {
 			HTTPHeaders: &sentrygo.HeaderCollectionConfig{Request: off, Response: off},
 			HTTPBodies:  []sentrygo.BodyType{},
 		},
-		BeforeSend:       scrub,
-		BeforeBreadcrumb: func(b *sentrygo.Breadcrumb, _ *sentrygo.BreadcrumbHint) *sentrygo.Breadcrumb { scrubMap(b.Data); return b },
-		MaxBreadcrumbs:   maxBreadcrumbs,
-		HTTPClient:       &http.Client{Timeout: o.Timeout, Transport: o.HTTPTransport},
+		BeforeSend: scrub,
+		BeforeBreadcrumb: func(b *sentrygo.Breadcrumb, _ *sentrygo.BreadcrumbHint) *sentrygo.Breadcrumb {
+			scrubMap(b.Data)
+			return b
+		},
+		MaxBreadcrumbs: maxBreadcrumbs,
+		HTTPClient:     &http.Client{Timeout: o.Timeout, Transport: o.HTTPTransport},
 	})
 	if err != nil {
 		// The SDK's parse error may quote the DSN: not repeated here.
