@@ -7,6 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/scaling-aws/scaling-aws/app/sentry"
+	"github.com/scaling-aws/scaling-aws/app/statsd"
 )
 
 // Config is the whole configuration, read once from the environment (the
@@ -44,6 +47,15 @@ type Config struct {
 	SessionCacheTTL time.Duration
 	StickyFor       time.Duration
 	ShutdownTimeout time.Duration
+
+	// SlowRequest (APP_SLOW_REQUEST) is the duration from which a
+	// successful request is logged; negative: never.
+	SlowRequest time.Duration
+	// StatsDAddr (STATSD_ADDR) receives the in-flight requests gauge.
+	StatsDAddr string
+	// SentryDSN (SENTRY_DSN, or the string of the secret
+	// SENTRY_DSN_SECRET_ARN) turns error reporting on.
+	SentryDSN, SentryDSNSecretARN, SentryEnvironment string
 }
 
 type env func(string) string
@@ -122,6 +134,31 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		SessionCacheTTL: time.Second,
 		StickyFor:       dur("READ_YOUR_WRITES_WINDOW", 5*time.Second),
 		ShutdownTimeout: dur("SHUTDOWN_TIMEOUT", 25*time.Second),
+
+		SlowRequest: time.Second,
+		StatsDAddr:  e.str("STATSD_ADDR", ""),
+		SentryDSN:   strings.TrimSpace(e("SENTRY_DSN")), SentryDSNSecretARN: e.str("SENTRY_DSN_SECRET_ARN", ""),
+		SentryEnvironment: e.str("SENTRY_ENVIRONMENT", ""),
+	}
+	if v := e.str("APP_SLOW_REQUEST", ""); v != "" {
+		if c.SlowRequest = durOrZero(e, "APP_SLOW_REQUEST", &errs); c.SlowRequest == 0 {
+			c.SlowRequest = -1
+		}
+	}
+	if c.StatsDAddr != "" {
+		if err := statsd.CheckAddr(c.StatsDAddr); err != nil {
+			errs = append(errs, fmt.Sprintf("STATSD_ADDR=%q %s: expected host:port, e.g. 127.0.0.1:8125 "+
+				"(the CloudWatch agent's StatsD listener)", c.StatsDAddr, err))
+		}
+	}
+	if c.SentryDSN != "" {
+		if err := sentry.CheckDSN(c.SentryDSN); err != nil {
+			// The value is not repeated: it holds the project's key.
+			errs = append(errs, fmt.Sprintf("SENTRY_DSN %s: expected https://PUBLIC_KEY@HOST/PROJECT_ID", err))
+		}
+		if c.SentryDSNSecretARN != "" {
+			errs = append(errs, "set SENTRY_DSN or SENTRY_DSN_SECRET_ARN, not both")
+		}
 	}
 	if v := e.str("SESSION_CACHE_TTL", ""); v != "" {
 		c.SessionCacheTTL = durOrZero(e, "SESSION_CACHE_TTL", &errs)

@@ -25,7 +25,9 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -44,7 +46,9 @@ import (
 	"github.com/scaling-aws/scaling-aws/app/redis"
 	"github.com/scaling-aws/scaling-aws/app/redisq"
 	apps3 "github.com/scaling-aws/scaling-aws/app/s3"
+	"github.com/scaling-aws/scaling-aws/app/sentry"
 	appsqs "github.com/scaling-aws/scaling-aws/app/sqs"
+	"github.com/scaling-aws/scaling-aws/app/statsd"
 	"github.com/scaling-aws/scaling-aws/app/thumb"
 	"github.com/scaling-aws/scaling-aws/app/worker"
 )
@@ -84,10 +88,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	var level slog.Level
 	level.UnmarshalText([]byte(cfg.LogLevel))
-	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: level}))
+	logHandler := slog.Handler(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: level}))
+	log := slog.New(logHandler)
 	slog.SetDefault(log)
-	log.Info("starting", "role", cfg.Role, "addr", cfg.Addr, "db_host", cfg.DBHost, "db_replicas", len(cfg.DBReplicas),
-		"cache", cfg.RedisAddr != "", "s3_bucket", cfg.S3Bucket, "queue", cfg.QueueBackend, "cdn", cfg.CDNBaseURL)
+	log.Info("starting", "version", appVersion(), "role", cfg.Role, "addr", cfg.Addr, "db_host", cfg.DBHost,
+		"db_replicas", len(cfg.DBReplicas), "cache", cfg.RedisAddr != "", "s3_bucket", cfg.S3Bucket,
+		"queue", cfg.QueueBackend, "cdn", cfg.CDNBaseURL, "statsd", cfg.StatsDAddr,
+		"sentry", cfg.SentryDSN != "" || cfg.SentryDSNSecretARN != "")
 
 	var awsCfg aws.Config
 	if cfg.needsAWS() {
@@ -97,6 +104,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	if err := resolveSecrets(ctx, cfg, awsCfg); err != nil {
 		return err
+	}
+	if cfg.SentryDSN != "" {
+		rep, err := sentry.New(sentry.Options{DSN: cfg.SentryDSN, Environment: cfg.SentryEnvironment,
+			Release: "scaling-app@" + appVersion()})
+		if err != nil {
+			return err
+		}
+		// Sent last, after the workers and requests have stopped; bounded so
+		// that an unreachable Sentry cannot hold the exit.
+		defer rep.Flush(sentryFlushTimeout)
+		log = slog.New(rep.Handler(logHandler))
+		slog.SetDefault(log)
+		log.Info("error reporting to Sentry", "environment", cfg.SentryEnvironment)
 	}
 	dbCfg, err := cfg.mysqlConfig()
 	if err != nil {
@@ -124,7 +144,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	srv := &apphttp.Server{
 		Role: apphttp.Role(cfg.Role), Users: db, Posts: db, Photos: db, Sessions: db,
 		CDNBaseURL: cfg.CDNBaseURL, Origins: cfg.Origins, SessionTTL: cfg.SessionTTL, StickyFor: cfg.StickyFor,
-		Logger: log, Registerer: reg, Gatherer: reg,
+		Logger: log, Registerer: reg, Gatherer: reg, SlowRequest: cfg.SlowRequest,
 		Ready: []apphttp.Check{{Name: "database", Pinger: db}},
 	}
 	var rc *goredis.Client
@@ -182,6 +202,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
 
+	if cfg.StatsDAddr != "" {
+		gauge := &statsd.Gauge{Addr: cfg.StatsDAddr, Name: "app_inflight_requests", Value: srv.InFlight, Logger: log}
+		gctx, stopGauge := context.WithCancel(ctx)
+		defer stopGauge()
+		go func() {
+			if err := gauge.Run(gctx); err != nil {
+				log.Warn("the in-flight requests gauge is off", "err", err)
+			}
+		}()
+	}
+
 	workerCtx, stopWorker := context.WithCancel(context.Background())
 	workerDone := make(chan struct{})
 	if w != nil && cfg.QueueBackend != "none" && (cfg.Role == "worker" || cfg.Role == "all") {
@@ -216,16 +247,58 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	return err
 }
 
-func (c *Config) needsAWS() bool {
-	return c.S3Bucket != "" || c.QueueBackend == "sqs" || c.DBPasswordSecretARN != "" || c.RedisAuthSecretARN != ""
+// sentryFlushTimeout bounds the wait for queued Sentry events at exit:
+// after SHUTDOWN_TIMEOUT, within systemd's default stop timeout (90 s).
+const sentryFlushTimeout = 2 * time.Second
+
+// secretsTimeout bounds reading every secret at start: an unreachable
+// Secrets Manager (no route, no endpoint) then stops the start with an
+// error naming the secret, instead of a process that hangs unready.
+var secretsTimeout = 15 * time.Second
+
+// version is the app's version, set at build time with
+// -ldflags "-X main.version=..." (the release's source fingerprint).
+var version string
+
+// appVersion is version, else the VCS revision the binary was built from
+// (with "-dirty" for uncommitted changes), else the module version.
+func appVersion() string {
+	if version != "" {
+		return version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch {
+		case s.Key == "vcs.revision":
+			rev = s.Value
+		case s.Key == "vcs.modified" && s.Value == "true":
+			dirty = "-dirty"
+		}
+	}
+	if rev != "" {
+		return rev[:min(12, len(rev))] + dirty
+	}
+	return bi.Main.Version
 }
 
-// resolveSecrets fetches passwords from Secrets Manager. Secret values are
-// never logged nor put in errors.
+func (c *Config) needsAWS() bool {
+	return c.S3Bucket != "" || c.QueueBackend == "sqs" || c.DBPasswordSecretARN != "" || c.RedisAuthSecretARN != "" ||
+		c.SentryDSNSecretARN != ""
+}
+
+// resolveSecrets fetches passwords, the cache token and the Sentry DSN from
+// Secrets Manager, all within secretsTimeout. Secret values are never
+// logged nor put in errors.
 func resolveSecrets(ctx context.Context, c *Config, awsCfg aws.Config) error {
-	if c.DBPasswordSecretARN == "" && c.RedisAuthSecretARN == "" {
+	if c.DBPasswordSecretARN == "" && c.RedisAuthSecretARN == "" && c.SentryDSNSecretARN == "" {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, secretsTimeout)
+	defer cancel()
 	sm := secretsmanager.NewFromConfig(awsCfg)
 	get := func(arn string) (string, error) {
 		out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
@@ -254,6 +327,18 @@ func resolveSecrets(ctx context.Context, c *Config, awsCfg aws.Config) error {
 			return err
 		}
 		c.RedisPassword = parseRedisSecret(s)
+	}
+	if c.SentryDSNSecretARN != "" {
+		s, err := get(c.SentryDSNSecretARN)
+		if err != nil {
+			return err
+		}
+		dsn := strings.TrimSpace(s)
+		if err := sentry.CheckDSN(dsn); err != nil {
+			return fmt.Errorf("secret SENTRY_DSN_SECRET_ARN=%s: its string %s; it must be the DSN itself, "+
+				"https://PUBLIC_KEY@HOST/PROJECT_ID", c.SentryDSNSecretARN, err)
+		}
+		c.SentryDSN = dsn
 	}
 	return nil
 }

@@ -29,6 +29,15 @@ func TestLoadConfigDefaults(t *testing.T) {
 		c.QueueBackend != "none" || c.DBMaxOpenConns != 32 || c.RedisAddr != "" || c.SessionCacheTTL != time.Second {
 		t.Errorf("defaults: %+v", c)
 	}
+	if c.SlowRequest != time.Second || c.StatsDAddr != "" || c.SentryDSN != "" {
+		t.Errorf("observability defaults: slow %v statsd %q sentry %q", c.SlowRequest, c.StatsDAddr, c.SentryDSN)
+	}
+	c, err = loadConfig(envOf(map[string]string{"APP_SLOW_REQUEST": "0", "STATSD_ADDR": "127.0.0.1:8125",
+		"SENTRY_DSN": " https://k@o1.ingest.sentry.io/42 ", "SENTRY_ENVIRONMENT": "prod"}))
+	if err != nil || c.SlowRequest >= 0 || c.StatsDAddr != "127.0.0.1:8125" || c.SentryDSN != "https://k@o1.ingest.sentry.io/42" ||
+		c.SentryEnvironment != "prod" {
+		t.Errorf("observability settings: %+v %v", c, err)
+	}
 	c, _ = loadConfig(envOf(map[string]string{"APP_ROLE": "read", "DB_REPLICAS": " r1:3307, r2 "}))
 	if c.DBMigrate || strings.Join(c.DBReplicas, ",") != "r1:3307,r2:3306" {
 		t.Errorf("read role: migrate %v replicas %v", c.DBMigrate, c.DBReplicas)
@@ -67,10 +76,19 @@ func TestLoadConfigErrors(t *testing.T) {
 		{map[string]string{"DB_REPLICAS": "r1 r2:3306"}, `entry "r1 r2:3306" has no valid host name`},
 		{map[string]string{"APP_ORIGINS": "example.com"}, `APP_ORIGINS entry "example.com" must start with https://`},
 		{map[string]string{"APP_ORIGINS": "https://example.com/app"}, `has a path, query or fragment`},
+		{map[string]string{"STATSD_ADDR": "127.0.0.1"}, `STATSD_ADDR="127.0.0.1" is not host:port: expected host:port, e.g. 127.0.0.1:8125`},
+		{map[string]string{"STATSD_ADDR": "127.0.0.1:99999"}, `STATSD_ADDR="127.0.0.1:99999" has port "99999"`},
+		{map[string]string{"SENTRY_DSN": "o1.ingest.sentry.io/42"}, `SENTRY_DSN must start with https://`},
+		{map[string]string{"SENTRY_DSN": "https://o1.ingest.sentry.io/42"}, `SENTRY_DSN has no public key`},
+		{map[string]string{"SENTRY_DSN": "https://k@o1.ingest.sentry.io/42", "SENTRY_DSN_SECRET_ARN": "arn:x"}, "set SENTRY_DSN or SENTRY_DSN_SECRET_ARN, not both"},
+		{map[string]string{"APP_SLOW_REQUEST": "slow"}, `APP_SLOW_REQUEST="slow" must be a duration such as 10s, or 0 for off`},
 	} {
 		_, err := loadConfig(envOf(tc.env))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: error %v, want one containing %q", tc.env, err, tc.want)
+		}
+		if dsn := tc.env["SENTRY_DSN"]; dsn != "" && err != nil && strings.Contains(err.Error(), dsn) {
+			t.Errorf("the error repeats the DSN: %v", err)
 		}
 	}
 }
@@ -152,9 +170,11 @@ func TestRun(t *testing.T) {
 // Redis token, and that neither value reaches an error message.
 func TestResolveSecrets(t *testing.T) {
 	secrets := map[string]string{
-		"arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1": `{"username":"admin","password":"s3cr3t-db"}`,
-		"arn:aws:secretsmanager:us-east-1:123456789012:secret:redis":    "s3cr3t-redis",
-		"arn:aws:secretsmanager:us-east-1:123456789012:secret:bad":      `{"user":"x","pass":"s3cr3t-bad"}`,
+		"arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1":  `{"username":"admin","password":"s3cr3t-db"}`,
+		"arn:aws:secretsmanager:us-east-1:123456789012:secret:redis":     "s3cr3t-redis",
+		"arn:aws:secretsmanager:us-east-1:123456789012:secret:bad":       `{"user":"x","pass":"s3cr3t-bad"}`,
+		"arn:aws:secretsmanager:us-east-1:123456789012:secret:sentry":    "https://s3cr3tkey@o1.ingest.sentry.io/42\n",
+		"arn:aws:secretsmanager:us-east-1:123456789012:secret:badsentry": "s3cr3tkey@o1.ingest.sentry.io/42",
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if got := r.Header.Get("X-Amz-Target"); got != "secretsmanager.GetSecretValue" {
@@ -179,12 +199,18 @@ func TestResolveSecrets(t *testing.T) {
 		})}
 	ctx := context.Background()
 	c := &Config{DBUser: "app", DBPasswordSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1",
-		RedisAuthSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:redis"}
+		RedisAuthSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:redis",
+		SentryDSNSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:sentry"}
 	if err := resolveSecrets(ctx, c, awsCfg); err != nil {
 		t.Fatal(err)
 	}
-	if c.DBUser != "admin" || c.DBPassword != "s3cr3t-db" || c.RedisPassword != "s3cr3t-redis" {
-		t.Errorf("resolved user %q, passwords %q %q", c.DBUser, c.DBPassword, c.RedisPassword)
+	if c.DBUser != "admin" || c.DBPassword != "s3cr3t-db" || c.RedisPassword != "s3cr3t-redis" ||
+		c.SentryDSN != "https://s3cr3tkey@o1.ingest.sentry.io/42" {
+		t.Errorf("resolved user %q, passwords %q %q, DSN %q", c.DBUser, c.DBPassword, c.RedisPassword, c.SentryDSN)
+	}
+	err := resolveSecrets(ctx, &Config{SentryDSNSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:badsentry"}, awsCfg)
+	if err == nil || strings.Contains(err.Error(), "s3cr3t") || !strings.Contains(err.Error(), "SENTRY_DSN_SECRET_ARN=arn:aws:secretsmanager:us-east-1:123456789012:secret:badsentry") {
+		t.Errorf("a secret that is not a DSN: %v (want an error naming the variable, without the value)", err)
 	}
 	for _, arn := range []string{"arn:aws:secretsmanager:us-east-1:123456789012:secret:bad",
 		"arn:aws:secretsmanager:us-east-1:123456789012:secret:missing"} {
@@ -192,6 +218,34 @@ func TestResolveSecrets(t *testing.T) {
 		if err == nil || strings.Contains(err.Error(), "s3cr3t") {
 			t.Errorf("%s: error %v (want one, without the secret)", arn, err)
 		}
+	}
+}
+
+// TestResolveSecretsDeadline: a Secrets Manager that never answers stops
+// the start after secretsTimeout with an error naming the secret.
+func TestResolveSecretsDeadline(t *testing.T) {
+	stop := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-stop:
+		}
+	}))
+	defer srv.Close()
+	defer close(stop)
+	defer func(d time.Duration) { secretsTimeout = d }(secretsTimeout)
+	secretsTimeout = 300 * time.Millisecond
+	awsCfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
+		})}
+	start := time.Now()
+	err := resolveSecrets(context.Background(), &Config{SentryDSNSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:sentry"}, awsCfg)
+	if err == nil || !strings.Contains(err.Error(), "secret:sentry") {
+		t.Errorf("hung Secrets Manager: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("resolveSecrets took %v with a 300ms deadline", d)
 	}
 }
 
