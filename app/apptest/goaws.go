@@ -57,13 +57,34 @@ var goawsOnce struct {
 	query *httptest.Server
 }
 
+// guardQueueMap serialises goaws's writes of its queue map with every other
+// call: goaws 0.4.5 looks queues up in that map without its lock (SendMessage,
+// ReceiveMessage, DeleteMessage...), so a CreateQueue or DeleteQueue of one test
+// while a long poll of the previous one is still ending could fail the whole
+// process with Go's "concurrent map read and map write". A long poll holds the
+// read side for up to its wait time.
+func guardQueueMap(h http.Handler) http.Handler {
+	var mu sync.RWMutex
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.FormValue("Action") {
+		case "CreateQueue", "DeleteQueue":
+			mu.Lock()
+			defer mu.Unlock()
+		default:
+			mu.RLock()
+			defer mu.RUnlock()
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // StartGoAWS returns the process's goaws (started on first use) and a JSON
 // bridge to it for this test.
 func StartGoAWS(t testing.TB) *GoAWS {
 	t.Helper()
 	goawsOnce.Do(func() {
 		logrus.SetLevel(logrus.WarnLevel) // goaws logs every message at info level
-		goawsOnce.query = httptest.NewServer(router.New())
+		goawsOnce.query = httptest.NewServer(guardQueueMap(router.New()))
 		u, _ := url.Parse(goawsOnce.query.URL)
 		goaws.CurrentEnvironment = goaws.Environment{Host: u.Hostname(), Port: u.Port(),
 			Region: "us-east-1", AccountID: "100010001000",
