@@ -3,6 +3,7 @@ package sqs_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	"image/png"
 	"io"
@@ -56,6 +57,41 @@ func TestPermanentFailureDeadLetteredAtOnce(t *testing.T) {
 	}
 	if n := done(); n != len(rec.Exchanges) {
 		t.Errorf("%d of %d recorded exchanges used: the job was not dead-lettered on its first delivery", n, len(rec.Exchanges))
+	}
+	if ps.p.Status != app.PhotoFailed {
+		t.Errorf("photo status %q, want failed", ps.p.Status)
+	}
+}
+
+// refusingBlobs serves one original and refuses every write, like an object
+// store that stays down: a transient error.
+type refusingBlobs struct{ blobs }
+
+func (refusingBlobs) PutBlob(context.Context, string, string, io.Reader, int64) error {
+	return errors.New("injected S3 failure")
+}
+
+// TestLastAttemptDeadLettered: on the SQS backend, a job failing transiently
+// on the delivery whose ApproximateReceiveCount reaches MaxAttempts is
+// dead-lettered by the worker, with the attempt count, and its photo marked
+// failed. goaws v0.4.5 reports ApproximateReceiveCount 1 on every delivery, so
+// only this recording proves the worker's use of the count (app/e2e's
+// TestSQSPoisonMessageDeadLettered shows goaws's redrive instead).
+func TestLastAttemptDeadLettered(t *testing.T) {
+	rec := loadRecording(t, "testdata/last_attempt.json")
+	srv, done := replay(t, rec)
+	defer srv.Close()
+	var full bytes.Buffer
+	png.Encode(&full, image.NewGray(image.Rect(0, 0, 64, 64)))
+	ps := &photos{p: &app.Photo{ID: 42, Status: app.PhotoPending, OriginalKey: "originals/42.png"}}
+	w := &worker.Worker{Queue: appsqs.New(fakeAWS(), rec.QueueURL, rec.DLQURL, srv.URL), Photos: ps,
+		Blobs: refusingBlobs{blobs{data: full.Bytes()}}, Thumbnail: thumb.Make, MaxAttempts: 5,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if n, err := w.RunOnce(context.Background()); err != nil || n != 1 {
+		t.Fatalf("RunOnce = %d, %v; want 1 job", n, err)
+	}
+	if n := done(); n != len(rec.Exchanges) {
+		t.Errorf("%d of %d recorded exchanges used: the last attempt was not dead-lettered", n, len(rec.Exchanges))
 	}
 	if ps.p.Status != app.PhotoFailed {
 		t.Errorf("photo status %q, want failed", ps.p.Status)
