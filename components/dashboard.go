@@ -278,7 +278,11 @@ func alarmWidget(r RecordedAlarm, region string) pulumi.AnyOutput {
 			stat = e
 		}
 		if ns == "" || metric == "" {
-			return nil, fmt.Errorf("alarm %s: only single-metric alarms can be drawn; give it a namespace and metric", r.Logical)
+			// A metric-math alarm (the empty worker fleet's wake-up) has no single metric to
+			// graph: its tile says what it watches, from the alarm's own description.
+			return map[string]any{"type": "text", "properties": map[string]any{
+				"markdown": fmt.Sprintf("**%s** (metric math, %s %v): %s", r.Logical, plainString(v[7]), num(v[6]), plainString(v[8])),
+			}}, nil
 		}
 		title := r.Logical
 		if r.Page {

@@ -428,6 +428,7 @@ func (q *Queue) WakeWorkers(group *ServerGroup) error {
 				Stat: pulumi.String(stat), Period: pulumi.Int(60), Dimensions: dims}}
 	}
 	_, err = cloudwatch.NewMetricAlarm(q.ctx, name, &cloudwatch.MetricAlarmArgs{
+		Name:               pulumi.String(AlarmName(q.ctx, name)), // composite rules name alarms
 		AlarmDescription:   pulumi.String("jobs are waiting and no worker is in service: start one (target tracking takes over from there)"),
 		ComparisonOperator: pulumi.String("GreaterThanThreshold"),
 		Threshold:          pulumi.Float64(0),

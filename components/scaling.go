@@ -248,6 +248,7 @@ func latencyScaling(ctx *pulumi.Context, name string, threshold float64, tg *Tar
 	}
 	alarm := childName(name, "latency-high")
 	_, err = cloudwatch.NewMetricAlarm(ctx, alarm, &cloudwatch.MetricAlarmArgs{
+		Name:                              pulumi.String(AlarmName(ctx, alarm)), // composite rules name alarms
 		AlarmDescription:                  pulumi.Sprintf("%s servers: p99 response time above %s s for %d minutes: add servers", name, bound, latencyPeriods),
 		Namespace:                         pulumi.String("AWS/ApplicationELB"),
 		MetricName:                        pulumi.String("TargetResponseTime"),

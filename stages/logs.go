@@ -64,12 +64,16 @@ func analyseLogs(b *builder, p *tierParts) error {
 		b.outputs["trailArn"] = trail.Arn
 		b.outputs["trailBucket"] = trail.BucketName
 	}
+	tiers := []components.LogTier{
+		{Name: nameWeb, LogGroupName: p.web.LogGroupName, Nginx: true},
+		{Name: nameReadAPI, LogGroupName: p.read.LogGroupName, App: true},
+		{Name: nameWriteAPI, LogGroupName: p.write.LogGroupName, App: true},
+	}
+	if p.worker != nil {
+		tiers = append(tiers, components.LogTier{Name: nameWorker, LogGroupName: p.worker.LogGroupName, App: true})
+	}
 	_, err := components.NewLogAnalysis(b.ctx, nameLogAnalysis, &components.LogAnalysisArgs{
-		Tiers: []components.LogTier{
-			{Name: nameWeb, LogGroupName: p.web.LogGroupName, Nginx: true},
-			{Name: nameReadAPI, LogGroupName: p.read.LogGroupName, App: true},
-			{Name: nameWriteAPI, LogGroupName: p.write.LogGroupName, App: true},
-		},
+		Tiers:             tiers,
 		AlarmTopicArn:     p.alarms.TopicArn,
 		TrailLogGroupName: trailGroup,
 	})

@@ -49,8 +49,10 @@ type tierParts struct {
 	public, internal                   *components.LoadBalancer
 	webTarget, readTarget, writeTarget *components.TargetGroup
 	web, read, write                   *components.ServerGroup
-	cdn                                *components.CDN
-	certs                              *stageCerts
+	// worker is the queue workers' group (users+++++ on; nil before).
+	worker *components.ServerGroup
+	cdn    *components.CDN
+	certs  *stageCerts
 	// release is the app release every app server runs.
 	release *components.AppRelease
 }

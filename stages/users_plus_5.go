@@ -89,11 +89,14 @@ func usersPlus5(b *builder) error {
 			return withQueue(d, queue), nil
 		},
 		operate: func(b *builder, p *tierParts) error {
-			if err := operateUsersPlus4(b, p); err != nil {
+			// The workers first, so users++++'s steps (log analysis, the alarm summary
+			// and the dashboard) cover them too.
+			w, err := b.workers(p, queue)
+			if err != nil {
 				return err
 			}
-			_, err := b.workers(p, queue)
-			return err
+			p.worker = w
+			return operateUsersPlus4(b, p)
 		},
 		appEnv: usersPlus4Env,
 	})

@@ -135,7 +135,8 @@ func TestUsersPlus4LogsAndAudit(t *testing.T) {
 			assert.Equal(t, 2, ct, "encrypt and describe")
 
 			// Filters on every tier's log group, each alarmed on the stack's topic.
-			topic := s.one(t, "aws:sns/topic:Topic")
+			topic := s.g.ByName("aws:sns/topic:Topic", "alarms") // the stack topic (alarms-page pages)
+			require.NotNil(t, topic)
 			want := map[string][]string{
 				"web-app":       {components.Nginx5xxPattern, components.NginxRequestTimePattern, components.NginxErrorLogPattern},
 				"read-api-app":  {components.AppErrorPattern},

@@ -78,6 +78,18 @@ func trustsService(role *graph.Resource, service string) bool {
 
 // serverLogGroups are the log groups servers write to: a role policy of a role EC2 assumes
 // grants logs:PutLogEvents and depends on the group (its resource is the group's ARN).
+// sessionLog reports whether lg holds Session Manager transcripts (a Session document
+// names it): an audit record the servers write, read when asking who did what, not a log of
+// errors to alarm on.
+func sessionLog(e *Env, lg *graph.Resource) bool {
+	for _, d := range e.Of("aws:ssm/document:Document") {
+		if d.Inputs["documentType"] == "Session" && e.DependsOn(d, lg) {
+			return true
+		}
+	}
+	return false
+}
+
 func serverLogGroups(e *Env) []*graph.Resource {
 	seen := map[*graph.Resource]bool{}
 	var out []*graph.Resource
@@ -98,7 +110,7 @@ func serverLogGroups(e *Env) []*graph.Resource {
 			continue
 		}
 		for _, lg := range e.Of(tLogGroup) {
-			if e.DependsOn(rp, lg) && !seen[lg] {
+			if e.DependsOn(rp, lg) && !seen[lg] && !sessionLog(e, lg) {
 				seen[lg] = true
 				out = append(out, lg)
 			}
