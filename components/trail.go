@@ -279,8 +279,8 @@ func NewTrail(ctx *pulumi.Context, name string, args *TrailArgs, opts ...pulumi.
 			IncludeManagementEvents: pulumi.Bool(true),
 		}},
 		Tags: tags(name),
-	// The bucket policy itself, not only its component: a dependency on a component is
-	// expanded to its children asynchronously, and TRAIL-5 saw the policy missing once.
+		// The bucket policy itself, not only its component: a dependency on a component is
+		// expanded to its children asynchronously, and TRAIL-5 saw the policy missing once.
 	}, with(child, pulumi.DependsOn([]pulumi.Resource{bucket, bucket.policy, rolePolicy}))...)
 	if err != nil {
 		return nil, err
