@@ -35,17 +35,27 @@ func (c *Config) validateMonitoring(errs *Errors, ok func(string) bool) {
 	}
 }
 
+// parseSecretURL parses a secret URL setting, or says what keeps it from being one (never
+// quoting the value).
+func parseSecretURL(v string) (*url.URL, string) {
+	if strings.ContainsAny(v, " \t\r\n\"'\\") {
+		return nil, "it holds spaces, quotes or backslashes"
+	}
+	u, err := url.Parse(v)
+	if err != nil {
+		return nil, "it is not a URL"
+	}
+	return u, ""
+}
+
 // httpsURLProblem says what keeps v from being an https:// URL SNS can deliver to, or "".
 // SNS accepts http too, but an http endpoint would carry the integration key and every
 // alarm in plain text over the internet.
 func httpsURLProblem(v string) string {
-	if strings.ContainsAny(v, " \t\r\n\"'\\") {
-		return "it holds spaces, quotes or backslashes"
-	}
-	u, err := url.Parse(v)
+	u, problem := parseSecretURL(v)
 	switch {
-	case err != nil:
-		return "it is not a URL"
+	case problem != "":
+		return problem
 	case u.Scheme != "https":
 		return "it must start with https:// (SNS would send the key and every alarm in plain text over http)"
 	case u.Hostname() == "" || !strings.Contains(u.Hostname(), "."):
@@ -60,13 +70,10 @@ func httpsURLProblem(v string) string {
 
 // sentryDSNProblem says what keeps v from being a Sentry DSN, or "".
 func sentryDSNProblem(v string) string {
-	if strings.ContainsAny(v, " \t\r\n\"'\\") {
-		return "it holds spaces, quotes or backslashes"
-	}
-	u, err := url.Parse(v)
+	u, problem := parseSecretURL(v)
 	switch {
-	case err != nil:
-		return "it is not a URL"
+	case problem != "":
+		return problem
 	case u.Scheme != "https" && u.Scheme != "http":
 		return "it must start with https:// (or http:// for a self-hosted Sentry)"
 	case u.User == nil || u.User.Username() == "":

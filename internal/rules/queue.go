@@ -67,7 +67,102 @@ func (e *Env) workQueues() map[*graph.Resource][]*graph.Resource {
 	return out
 }
 
-// queueRules are the SQS rules beyond SECURITY.md's three (storage.go): what issue 12 asks
+// sqsRules are SECURITY.md's SQS rules; queueRules below add what issue 12 asks.
+func hasQueues(e *Env) bool { return e.Has(tQueue) }
+
+func sqsRules() []Rule {
+	return []Rule{{
+		ID:        "SQS-1",
+		Title:     "SQS server-side encryption on",
+		Refs:      []string{"CKV_AWS_27", "SH SQS.1"},
+		Applies:   "every aws:sqs/queue:Queue",
+		AppliesTo: hasQueues,
+		Select:    func(e *Env) []*graph.Resource { return e.Of(tQueue) },
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			if boolIs(r, "sqsManagedSseEnabled", true) || r.String("kmsMasterKeyId") != "" {
+				return nil
+			}
+			return []Violation{v("sqsManagedSseEnabled must be true or kmsMasterKeyId set")}
+		},
+	}, {
+		ID:    "SQS-2",
+		Title: "every work queue has a dead-letter queue with a bounded maxReceiveCount (1..10)",
+		Refs:  []string{"REL05-BP04", "SH SQS.3"},
+		Applies: "every aws:sqs/queue:Queue that is not a dead-letter queue (one some redrivePolicy.deadLetterTargetArn names, or tagged role=dlq); " +
+			"applies whenever a queue exists",
+		AppliesTo: hasQueues,
+		Select: func(e *Env) []*graph.Resource {
+			d := e.dlqs()
+			var out []*graph.Resource
+			for _, q := range e.Of(tQueue) {
+				if !d[q] {
+					out = append(out, q)
+				}
+			}
+			return out
+		},
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			rp := redrive(r)
+			if rp == nil {
+				return []Violation{v("redrivePolicy must send failing messages to a dead-letter queue")}
+			}
+			var out []Violation
+			if mstr(rp, "deadLetterTargetArn") == "" {
+				out = append(out, v("redrivePolicy.deadLetterTargetArn must be set"))
+			}
+			n, ok := mnum(rp, "maxReceiveCount")
+			if s := mstr(rp, "maxReceiveCount"); s != "" {
+				n, ok = atof(s)
+			}
+			if !ok || n < 1 || n > 10 {
+				out = append(out, v("redrivePolicy.maxReceiveCount must be 1..10"))
+			}
+			return out
+		},
+	}, {
+		ID:        "SQS-3",
+		Title:     "SQS queue policies never allow * principals or actions without a condition",
+		Refs:      []string{"CKV_AWS_72", "CKV_AWS_168"},
+		Applies:   "every aws:sqs/queuePolicy:QueuePolicy and every aws:sqs/queue:Queue with an inline policy",
+		AppliesTo: func(e *Env) bool { return e.Has(tQueuePolicy) || len(queuesWithPolicy(e)) > 0 },
+		Select: func(e *Env) []*graph.Resource {
+			return append(e.Of(tQueuePolicy), queuesWithPolicy(e)...)
+		},
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			doc, ok := parsePolicy(r.Inputs["policy"])
+			if !ok {
+				return []Violation{v("policy is not a JSON policy document")}
+			}
+			var out []Violation
+			for i, s := range doc.Statements {
+				if s.Effect != "Allow" || s.Condition != nil {
+					continue
+				}
+				if s.anyPrincipal() {
+					out = append(out, v("statement %d allows principal * without a condition", i))
+				}
+				for _, a := range s.Actions {
+					if a == "*" || a == "sqs:*" {
+						out = append(out, v("statement %d allows action %s without a condition", i, a))
+					}
+				}
+			}
+			return out
+		},
+	}}
+}
+
+func queuesWithPolicy(e *Env) []*graph.Resource {
+	var out []*graph.Resource
+	for _, q := range e.Of(tQueue) {
+		if q.String("policy") != "" {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// queueRules are the SQS rules beyond SECURITY.md's three (sqsRules): what issue 12 asks
 // of the stage-5 queue.
 func queueRules() []Rule {
 	return []Rule{{
