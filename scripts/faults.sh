@@ -101,7 +101,8 @@ login() {
   curl -s -o /dev/null -b "$work/jar.$1" -c "$work/jar.$1" -X POST -H 'Content-Type: application/json' \
     --data "$(creds "$1")" "$lb/api/sessions" || true
 }
-for ((c = 1; c <= clients; c++)); do
+# The stale check's user ("stale") writes outside the load loop.
+for c in $(seq 1 "$clients") stale; do
   code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data "$(creds "$c")" "$lb/api/users")
   [ "$code" = 201 ] || fail "sign up client $c: HTTP $code"
   login "$c"
@@ -157,8 +158,13 @@ inject() { # inject FAULT start|stop
   replica-lag:start)
     rsql "STOP SLAVE SQL_THREAD"
     # The post is edited through the app: the write fences its cache entry.
-    code=$(curl -s -o /dev/null -w '%{http_code}' -b "$work/jar.1" -c "$work/jar.1" -X PUT \
-      -H 'Content-Type: application/json' --data '{"body":"edited during the lag"}' "$lb/api/posts/$stale_post")
+    # Its own user and cookie jar: the load loop's clients rewrite theirs.
+    for _ in 1 2; do
+      code=$(curl -s -o /dev/null -w '%{http_code}' -b "$work/jar.stale" -X PUT \
+        -H 'Content-Type: application/json' --data '{"body":"edited during the lag"}' "$lb/api/posts/$stale_post")
+      [ "$code" = 401 ] || break
+      login stale # a lost session is not what this check is about
+    done
     [ "$code" = 200 ] || fail "stale check: edit post $stale_post: HTTP $code"
     ;;
   replica-lag:stop) rsql "START SLAVE SQL_THREAD" ;;
@@ -173,7 +179,8 @@ for fault in "${faults[@]}"; do
   if [ "$fault" = replica-lag ]; then
     # A post read through the cache before the lag, so its old body is cached
     # and fenced out by the edit; its fence expires during the lag.
-    code=$(curl -s -o "$work/out.stale" -w '%{http_code}' -b "$work/jar.1" -c "$work/jar.1" -X POST \
+    login stale
+    code=$(curl -s -o "$work/out.stale" -w '%{http_code}' -b "$work/jar.stale" -X POST \
       -H 'Content-Type: application/json' --data '{"body":"before the lag"}' "$lb/api/posts")
     [ "$code" = 201 ] || fail "stale check: create post: HTTP $code"
     stale_post=$(sed -n 's/.*"id":\([0-9][0-9]*\).*/\1/p' "$work/out.stale" | head -n 1)
