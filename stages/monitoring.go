@@ -100,7 +100,11 @@ func monitorUsersPlus4(b *builder, p *tierParts) error {
 	b.mon.site = site
 
 	if s := b.mon.sentry; s != nil {
-		for _, g := range []*components.ServerGroup{p.read, p.write} {
+		groups := []*components.ServerGroup{p.read, p.write}
+		if p.worker != nil {
+			groups = append(groups, p.worker) // a failed thumbnail job is reported too
+		}
+		for _, g := range groups {
 			if err := s.GrantRead(g.Role); err != nil {
 				return err
 			}
@@ -210,7 +214,7 @@ func sentryEnv(b *builder, role string) (map[string]pulumi.StringInput, error) {
 	if b.mon.sentry == nil {
 		s, err := components.NewConfigSecret(b.ctx, nameSentryDSN, &components.ConfigSecretArgs{
 			Value:       pulumi.ToSecret(pulumi.String(b.cfg.SentryDSN)).(pulumi.StringOutput),
-			Description: fmt.Sprintf("%s %s: the Sentry DSN the API servers report errors to", b.ctx.Project(), b.ctx.Stack()),
+			Description: fmt.Sprintf("%s %s: the Sentry DSN the app servers report errors to", b.ctx.Project(), b.ctx.Stack()),
 			Key:         b.dataKey(),
 		})
 		if err != nil {

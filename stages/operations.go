@@ -30,8 +30,12 @@ func operations(b *builder, p *tierParts) error {
 	if b.cfg.Environment != config.Prod {
 		days = devPatchApproveAfterDays
 	}
+	groups := []*components.ServerGroup{p.web, p.read, p.write}
+	if p.worker != nil {
+		groups = append(groups, p.worker) // users+++++'s fleet is patched and converged too
+	}
 	ops, err := components.NewOperations(b.ctx, nameOperations, &components.OperationsArgs{
-		Groups:                []*components.ServerGroup{p.web, p.read, p.write},
+		Groups:                groups,
 		Key:                   b.key,
 		PatchApproveAfterDays: days,
 	})

@@ -158,8 +158,8 @@ func (b *builder) thumbQueue(alarms *components.Alarms) (*components.Queue, erro
 // primary only; no migrations), the object store, and the queue with its dead-letter queue.
 // QUEUE_MAX_ATTEMPTS is the queue's maxReceiveCount, so the app dead-letters a failing job
 // with its reason at the delivery before SQS's redrive would move it without one.
-func (b *builder) workerEnv(p *tierParts, q *components.Queue) map[string]pulumi.StringInput {
-	return map[string]pulumi.StringInput{
+func (b *builder) workerEnv(p *tierParts, q *components.Queue) (map[string]pulumi.StringInput, error) {
+	env := map[string]pulumi.StringInput{
 		"APP_ROLE": pulumi.String("worker"), "APP_ADDR": pulumi.String(":8080"), "AWS_REGION": pulumi.String(b.cfg.Region),
 		"DB_HOST": p.db.Address, "DB_PORT": pulumi.Sprintf("%d", p.db.Port), "DB_NAME": pulumi.String("app"), "DB_USER": pulumi.String("admin"),
 		"DB_PASSWORD_SECRET_ARN": p.db.SecretArn, "DB_TLS": pulumi.String("rds"), "DB_MIGRATE": pulumi.String("false"),
@@ -168,6 +168,13 @@ func (b *builder) workerEnv(p *tierParts, q *components.Queue) map[string]pulumi
 		"QUEUE_MAX_ATTEMPTS": pulumi.String(fmt.Sprint(q.MaxReceiveCount)),
 		"WORKER_CONCURRENCY": pulumi.String(fmt.Sprint(workerConcurrency)),
 	}
+	// Error reporting as on the API servers; not StatsD: its gauge is in-flight requests,
+	// and a worker serves none (its fleet scales on the queue's backlog).
+	sentry, err := sentryEnv(b, "worker")
+	for k, v := range sentry {
+		env[k] = v
+	}
+	return env, err
 }
 
 // workers creates the worker fleet: an Auto Scaling group in the worker-tier subnets that
@@ -177,6 +184,10 @@ func (b *builder) workerEnv(p *tierParts, q *components.Queue) map[string]pulumi
 func (b *builder) workers(p *tierParts, q *components.Queue) (*components.ServerGroup, error) {
 	w := b.cfg.Worker
 	image, err := b.image(w.InstanceType)
+	if err != nil {
+		return nil, err
+	}
+	env, err := b.workerEnv(p, q)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +201,7 @@ func (b *builder) workers(p *tierParts, q *components.Queue) (*components.Server
 		// Created at min; then the backlog policy owns the count (ignored on later deploys).
 		DesiredCapacity: w.Min,
 		Script: &components.ServerScriptArgs{
-			Tier: nameWorker, Release: p.release, Region: b.cfg.Region, Env: b.workerEnv(p, q),
+			Tier: nameWorker, Release: p.release, Region: b.cfg.Region, Env: env,
 		},
 		Worker: true,
 		// No NAT: SQS, S3, CloudWatch and Secrets Manager are all reached through endpoints.

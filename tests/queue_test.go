@@ -90,6 +90,7 @@ func TestUsersPlus5KeepsState(t *testing.T) {
 	summaries := map[string]bool{
 		"aws:cloudwatch/queryDefinition:QueryDefinition": true, "aws:ssm/document:Document": true,
 		"aws:cloudwatch/compositeAlarm:CompositeAlarm": true, "aws:cloudwatch/dashboard:Dashboard": true,
+		"aws:ssm/maintenanceWindowTarget:MaintenanceWindowTarget": true, // the patch targets list the worker group too
 	}
 	for _, env := range []string{"dev", "prod"} {
 		extra := map[string]string(nil)
@@ -112,7 +113,7 @@ func TestUsersPlus5KeepsState(t *testing.T) {
 			}
 			// Besides the write API's boot script, what lists every tier or alarm grows by
 			// the workers and the queue: the log queries, the convergence documents, the
-			// look-tomorrow composite and the dashboard.
+			// patch targets, the look-tomorrow composite and the dashboard.
 			if c.Kind == diff.Update && r.Type != tLT && !summaries[r.Type] {
 				t.Errorf("%s: %s changes at users+++++ (%v): only the write API's boot script should", env, r.URN, c.Keys)
 			}
@@ -407,5 +408,36 @@ func TestServersMayReadTheirRelease(t *testing.T) {
 			require.Len(t, release, 1, "%s %s", stage, role)
 			assert.True(t, strings.HasSuffix(release[0], "/releases/"+version+"/scaling-app-linux-amd64"), "%s %s: %s", stage, role, release[0])
 		}
+	}
+}
+
+// TestWorkersAreOperatedAndReportErrors: users+++++'s worker fleet is operated like the API
+// tiers (Patch Manager's window patches it, State Manager converges it) and, with a Sentry
+// DSN configured, reports failed jobs there: it is told where the DSN's secret is and its
+// role may read it. It gets no StatsD address (its gauge is in-flight requests; a worker
+// serves none).
+func TestWorkersAreOperatedAndReportErrors(t *testing.T) {
+	for _, env := range []string{"dev", "prod"} {
+		s := evaluate(t, env, config.UsersPlus5, withMonitoring)
+		name, _ := s.g.Outputs["workerGroup"].(string)
+		require.NotEmpty(t, name, env)
+
+		target := s.one(t, "aws:ssm/maintenanceWindowTarget:MaintenanceWindowTarget")
+		assert.Contains(t, targets(t, target)["tag:aws:autoscaling:groupName"], name, "%s: the window patches the workers", env)
+		a := s.g.ByName("aws:ssm/association:Association", "operations-worker-converge")
+		require.NotNil(t, a, "%s: the workers have a convergence association", env)
+		assert.Equal(t, map[string][]string{"tag:aws:autoscaling:groupName": {name}}, targets(t, a))
+
+		boot := bootEnv(t, s, "worker")
+		assert.Contains(t, boot["SENTRY_DSN_SECRET_ARN"], ":secret:sentry-dsn", env)
+		assert.Contains(t, boot["SENTRY_ENVIRONMENT"], env)
+		assert.NotContains(t, boot, "STATSD_ADDR", env)
+		grants := 0
+		for _, p := range s.g.ByType("aws:iam/rolePolicy:RolePolicy") {
+			if strings.HasPrefix(p.Name, "sentry-dsn-secret-read-") {
+				grants++
+			}
+		}
+		assert.Equal(t, 3, grants, "%s: the read API, write API and worker roles read the DSN", env)
 	}
 }
