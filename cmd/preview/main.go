@@ -5,6 +5,7 @@
 //	go run ./cmd/preview -stack dev                  # readable tree and summary
 //	go run ./cmd/preview -stack prod -stage users++  # another stage, same stack config
 //	go run ./cmd/preview -stack dev -json            # the whole graph, for machines
+//	go run ./cmd/preview -stack dev -stage users++ -cost  # + the monthly cost, deployed and at the seed's load
 //	go run ./cmd/preview -list-stages                # the stage registry
 //
 // It reads Pulumi.<stack>.yaml as the CLI would. Bad config exits 1 with the program's
@@ -24,6 +25,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/scaling-aws/scaling-aws/config"
+	"github.com/scaling-aws/scaling-aws/internal/cost"
 	"github.com/scaling-aws/scaling-aws/internal/diagram"
 	"github.com/scaling-aws/scaling-aws/internal/diff"
 	"github.com/scaling-aws/scaling-aws/internal/graph"
@@ -71,6 +73,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	against := fs.String("against", "", "also compare with a graph saved by -json (the same stack on the base branch, say) and report the changes (exit 1 if they would lose data)")
 	mermaid := fs.Bool("mermaid", false, "write the stage's architecture as a Mermaid flowchart (components and who may reach whom)")
 	allRules := fs.Bool("rules", false, "print every security rule's result, not only the tally, waivers and failures")
+	withCost := fs.Bool("cost", false, "also estimate the monthly cost: deployed, and at the seed's load (internal/cost; with -json, as a \"cost\" field)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: preview [-stack dev] [-dir .] [-stage name] [-config key=value]... [-json] | -list-stages")
 		fs.PrintDefaults()
@@ -148,8 +151,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, diagram.Mermaid(g))
 		return exitOK
 	}
+	var estimate *cost.Report
+	if *withCost {
+		if estimate, err = estimateCost(g); err != nil {
+			fmt.Fprintln(stderr, "error:", err)
+			return exitError
+		}
+	}
 	if *asJSON {
-		if err := writeJSON(stdout, g); err != nil {
+		if err := writeJSON(stdout, jsonOutput{Graph: g, Cost: estimate}); err != nil {
 			fmt.Fprintln(stderr, "error:", err)
 			return exitError
 		}
@@ -162,6 +172,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			printMoves(stdout, *against, moves)
 		}
 		printRules(stdout, rep, *allRules)
+		if estimate != nil {
+			if err := estimate.WriteText(stdout); err != nil {
+				fmt.Fprintln(stderr, "error:", err)
+				return exitError
+			}
+		}
 	}
 	if lost := diff.Summarize(moves).LosesData; len(lost) > 0 {
 		fmt.Fprintln(stderr, "error: this change would lose data:")
@@ -194,8 +210,23 @@ func checkRules(g *graph.Graph, cfg map[string]string, secretKeys []string, stde
 	return rules.Check(g, rules.Context{Environment: string(c.Environment), Stage: int(c.Stage), Waivers: stages.Waivers(c)}), nil
 }
 
-// writeJSON writes the graph as indented JSON; map keys are sorted, so it is deterministic.
-func writeJSON(w io.Writer, g *graph.Graph) error {
+// jsonOutput is what -json writes: the graph's fields and, with -cost, the estimate.
+type jsonOutput struct {
+	*graph.Graph
+	Cost *cost.Report `json:"cost,omitempty"`
+}
+
+// estimateCost prices the graph with the committed price table at the seed's load.
+func estimateCost(g *graph.Graph) (*cost.Report, error) {
+	p, err := cost.Table()
+	if err != nil {
+		return nil, err
+	}
+	return cost.Estimate(g, p, cost.SeedLoad)
+}
+
+// writeJSON writes v as indented JSON; map keys are sorted, so it is deterministic.
+func writeJSON(w io.Writer, g any) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
