@@ -255,7 +255,7 @@ var estimators = map[string]func(*estimator, *graph.Resource) error{
 // server prices count servers of a type with a root volume and optional detailed
 // monitoring (no public IP: those are priced as Eip).
 func (e *estimator) server(instanceType string, rootGB float64, monitored bool) (float64, error) {
-	h, err := hourly(e.p.EC2Hourly, "EC2 instance type", instanceType)
+	h, err := e.p.EC2Hourly(instanceType)
 	if err != nil {
 		return 0, err
 	}
@@ -374,7 +374,7 @@ func (e *estimator) balancer(r *graph.Resource) error {
 
 func (e *estimator) database(r *graph.Resource) error {
 	class := r.String("instanceClass")
-	h, err := hourly(e.p.RDSHourly, "RDS instance class", class)
+	h, err := e.p.RDSHourlyPrice(class)
 	if err != nil {
 		return err
 	}
@@ -404,13 +404,10 @@ func (e *estimator) database(r *graph.Resource) error {
 
 func (e *estimator) cache(r *graph.Resource) error {
 	node := r.String("nodeType")
-	h, err := hourly(e.p.CacheHourly, "ElastiCache node type", node)
+	engine := r.String("engine")
+	h, err := e.p.CacheHourlyPrice(node, engine)
 	if err != nil {
 		return err
-	}
-	engine := r.String("engine")
-	if engine == "valkey" {
-		h *= 0.8
 	}
 	nodes := num(r, "numCacheClusters", 0)
 	if nodes == 0 {

@@ -58,11 +58,11 @@ type Prices struct {
 	HoursPerMonth float64 `json:"hoursPerMonth"`
 	// EC2Hourly, RDSHourly and CacheHourly are on-demand hourly prices by instance type,
 	// instance class and node type ("_source" names the page).
-	EC2Hourly   map[string]any    `json:"ec2Hourly"`
-	RDSHourly   map[string]any    `json:"rdsHourly"`
-	CacheHourly map[string]any    `json:"cacheHourly"`
-	Rates       map[string]Rate   `json:"rates"`
-	Tiers       map[string]Tiered `json:"tiers"`
+	EC2HourlyTable map[string]any    `json:"ec2Hourly"`
+	RDSHourly      map[string]any    `json:"rdsHourly"`
+	CacheHourly    map[string]any    `json:"cacheHourly"`
+	Rates          map[string]Rate   `json:"rates"`
+	Tiers          map[string]Tiered `json:"tiers"`
 	// Types says, for every resource type the program may register, "priced" (an
 	// estimator in this package prices it) or "free: why".
 	Types map[string]string `json:"types"`
@@ -81,7 +81,7 @@ func Table() (*Prices, error) {
 	if p.Region == "" || p.Date == "" || p.Source == "" || p.HoursPerMonth <= 0 {
 		problems = append(problems, "region, date, source and hoursPerMonth are required")
 	}
-	for _, table := range []map[string]any{p.EC2Hourly, p.RDSHourly, p.CacheHourly} {
+	for _, table := range []map[string]any{p.EC2HourlyTable, p.RDSHourly, p.CacheHourly} {
 		for k, v := range table {
 			if f, ok := v.(float64); k != "_source" && (!ok || f <= 0) {
 				problems = append(problems, fmt.Sprintf("%s: want a positive hourly price, got %v", k, v))
@@ -110,6 +110,9 @@ func Table() (*Prices, error) {
 	return &p, nil
 }
 
+// valkeyDiscount: ElastiCache prices Valkey nodes 20% below Redis OSS nodes.
+const valkeyDiscount = 0.8
+
 // hourly looks a size up in one of the hourly tables.
 func hourly(table map[string]any, what, size string) (float64, error) {
 	if f, ok := table[size].(float64); ok {
@@ -135,4 +138,36 @@ func (p *Prices) tier(name string) Tiered {
 		panic("internal/cost: prices.json has no tier " + name)
 	}
 	return t
+}
+
+// EC2Hourly returns an EC2 instance type's on-demand price per hour.
+func (p *Prices) EC2Hourly(instanceType string) (float64, error) {
+	return hourly(p.EC2HourlyTable, "EC2 instance type", instanceType)
+}
+
+// RDSHourlyPrice returns an RDS instance class's Single-AZ price per hour.
+func (p *Prices) RDSHourlyPrice(class string) (float64, error) {
+	return hourly(p.RDSHourly, "RDS instance class", class)
+}
+
+// CacheHourlyPrice returns an ElastiCache node type's price per hour for an engine (Valkey
+// at 80% of the Redis OSS list price).
+func (p *Prices) CacheHourlyPrice(node, engine string) (float64, error) {
+	h, err := hourly(p.CacheHourly, "ElastiCache node type", node)
+	if engine == "valkey" {
+		h *= valkeyDiscount
+	}
+	return h, err
+}
+
+// Sizes returns the sizes a table prices (instance types, classes or node types), sorted.
+func Sizes(table map[string]any) []string {
+	var out []string
+	for k := range table {
+		if k != "_source" {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

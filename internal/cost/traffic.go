@@ -59,7 +59,7 @@ func (e *estimator) traffic() {
 			fmt.Sprintf("one line of about %d bytes a request, ingested; storage (0.03 per GB-month compressed) adds a little each month of retention", accessLogBytes))
 	}
 
-	if azs := e.zones(); azs > 1 && len(e.g.ByType("aws:autoscaling/group:Group")) > 0 {
+	if azs := len(e.g.AvailabilityZones()); azs > 1 && len(e.g.ByType("aws:autoscaling/group:Group")) > 0 {
 		dataGB := outGB + inGB
 		share := float64(azs-1) / float64(azs)
 		add("traffic", fmt.Sprintf("between AZs, %.0f GB", dataGB*share), dataGB*share*e.p.rate("interAz.gb"),
@@ -83,15 +83,4 @@ func (e *estimator) shipsAccessLog() string {
 		}
 	}
 	return ""
-}
-
-// zones counts the AZs the stack's subnets are in.
-func (e *estimator) zones() int {
-	seen := map[string]bool{}
-	for _, s := range e.g.ByType("aws:ec2/subnet:Subnet") {
-		if az := s.String("availabilityZone"); az != "" {
-			seen[az] = true
-		}
-	}
-	return len(seen)
 }

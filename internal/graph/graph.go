@@ -173,3 +173,17 @@ func (r *Resource) Number(path string) (float64, bool) {
 	f, ok := v.(float64)
 	return f, ok
 }
+
+// AvailabilityZones returns the distinct AZs the graph's subnets are in, sorted.
+func (g *Graph) AvailabilityZones() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range g.ByType("aws:ec2/subnet:Subnet") {
+		if az := s.String("availabilityZone"); az != "" && !seen[az] {
+			seen[az] = true
+			out = append(out, az)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
