@@ -143,6 +143,8 @@ type Tier struct {
 	Type      string `json:"type"`
 	Count     int    `json:"count"`
 	Survivors int    `json:"survivors"`
+	// Min is a group's minSize (0 for the others).
+	Min int `json:"min,omitempty"`
 	// ReadRate and WriteRate are what one instance carries (req/s) of the reads and writes
 	// it serves; ReadShare and WriteShare the shares of the load's reads and writes it gets.
 	ReadRate   float64 `json:"readRate"`
@@ -301,7 +303,8 @@ func tiersOf(g *graph.Graph, m *Model) ([]Tier, int, error) {
 			continue
 		}
 		n, _ := grp.Number("maxSize")
-		tier := Tier{Name: name, Type: t, Count: int(n), Survivors: survivors(int(n), azs)}
+		lo, _ := grp.Number("minSize")
+		tier := Tier{Name: name, Type: t, Count: int(n), Survivors: survivors(int(n), azs), Min: int(lo)}
 		switch name {
 		case "web":
 			tier.ReadRate, tier.WriteRate = rate(FigureNginxProxy, t), rate(FigureNginxProxy, t)

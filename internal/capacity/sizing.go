@@ -168,7 +168,9 @@ func Size(rep *Report, m *Model, p *cost.Prices, cacheEngine string) (*Sizing, e
 		out.Tiers = append(out.Tiers, Sized{Tier: t.Name, Type: c.typ, Count: c.count, Headroom: math.Round(c.head*100) / 100, Monthly: math.Round(c.usd), Fits: true})
 		switch t.Name {
 		case "web", "read-api", "write-api":
-			out.Config[cfgKey[t.Name]] = map[string]any{"instanceType": c.typ, "max": max(c.count, minTierSize)}
+			// A scaling group's max must stay above its min (config refuses max = min from
+			// users++++: a fixed size is the users+++ design).
+			out.Config[cfgKey[t.Name]] = map[string]any{"instanceType": c.typ, "max": max(c.count, minTierSize, t.Min+1)}
 		case "db primary":
 			db := out.Config["db"]
 			if db == nil {
