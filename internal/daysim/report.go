@@ -86,6 +86,19 @@ func SVG(r *Result) ([]byte, error) {
 	if r == nil || len(r.Tiers) == 0 {
 		return nil, fmt.Errorf("daysim: no result to draw: run a day first")
 	}
+	c := vgsvg.New(chartWidth, chartHeight)
+	if err := render(r, c); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if _, err := c.WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("daysim: chart: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// render draws the chart on c.
+func render(r *Result, c vg.CanvasSizer) error {
 	hours := hourTicks(r)
 	load, inst := plot.New(), plot.New()
 	load.Title.Text = fmt.Sprintf("A day of traffic against the autoscaling (%s, %s)", r.Start.Format("Mon 2 Jan 2006"), r.Start.Location())
@@ -104,11 +117,11 @@ func SVG(r *Result) ([]byte, error) {
 		ixy[Minutes] = plotter.XY{X: Minutes, Y: float64(t.Minutes[Minutes-1].Running)}
 		ll, err := plotter.NewLine(lxy)
 		if err != nil {
-			return nil, fmt.Errorf("daysim: chart: %w", err)
+			return fmt.Errorf("daysim: chart: %w", err)
 		}
 		il, err := plotter.NewLine(ixy)
 		if err != nil {
-			return nil, fmt.Errorf("daysim: chart: %w", err)
+			return fmt.Errorf("daysim: chart: %w", err)
 		}
 		il.StepStyle = plotter.PostStep
 		for _, l := range []*plotter.Line{ll, il} {
@@ -137,7 +150,6 @@ func SVG(r *Result) ([]byte, error) {
 		}
 		return ts
 	})
-	c := vgsvg.New(chartWidth, chartHeight)
 	dc := draw.New(c)
 	tiles := draw.Tiles{Rows: 2, Cols: 1, PadX: vg.Millimeter, PadY: 4 * vg.Millimeter,
 		PadTop: 2 * vg.Millimeter, PadBottom: 2 * vg.Millimeter, PadLeft: 2 * vg.Millimeter, PadRight: 4 * vg.Millimeter}
@@ -145,11 +157,7 @@ func SVG(r *Result) ([]byte, error) {
 	canvases := plot.Align(plots, tiles, dc)
 	load.Draw(canvases[0][0])
 	inst.Draw(canvases[1][0])
-	var buf bytes.Buffer
-	if _, err := c.WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("daysim: chart: %w", err)
-	}
-	return buf.Bytes(), nil
+	return nil
 }
 
 // hourTicks labels every third hour of the day in its local time, with a minor tick each
