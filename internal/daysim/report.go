@@ -51,15 +51,15 @@ func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 func (r *Result) Markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "A day of traffic (%s, %s) against the recorded scaling:\n\n", r.Start.Format("Monday 2 January 2006"), r.Start.Location())
-	b.WriteString("| tier | min–max | triggers | peak load (req/s) | instances (night–peak) | instance-hours | cost (USD/day) | fixed at peak (USD/day) | saved | minutes over capacity |\n")
+	b.WriteString("| tier | min–max | triggers | peak load (req/s) | instances (fewest–most) | instance-hours | cost (USD/day) | fixed at peak (USD/day) | saved | minutes over capacity |\n")
 	b.WriteString("|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, t := range r.Tiers {
-		night := t.Minutes[0].Running
+		fewest := t.Minutes[0].Running
 		for _, m := range t.Minutes {
-			night = min(night, m.Running)
+			fewest = min(fewest, m.Running)
 		}
 		fmt.Fprintf(&b, "| %s | %d–%d | %s | %.0f | %d–%d | %.1f | %.2f | %.2f | %s | %d |\n",
-			t.Tier.Name, t.Group.MinSize, t.Group.MaxSize, t.Group.Triggers(), t.PeakLoad, night, t.PeakInstances,
+			t.Tier.Name, t.Group.MinSize, t.Group.MaxSize, t.Group.Triggers(), t.PeakLoad, fewest, t.PeakInstances,
 			t.InstanceHours, t.CostUSD, t.FixedPeakCostUSD, saved(t.CostUSD, t.FixedPeakCostUSD), t.OverCapacityMinutes)
 	}
 	fmt.Fprintf(&b, "| total | | | | | %.1f | %.2f | %.2f | %s | %d |\n", r.InstanceHours, r.CostUSD, r.FixedPeakCostUSD, saved(r.CostUSD, r.FixedPeakCostUSD), r.OverCapacityMinutes)

@@ -340,8 +340,11 @@ func (st *group) decide(gr *Group, mt metrics, n int, warming bool) {
 				// In ALARM: the step the breach falls in, added to the instances past
 				// warm-up (EC2 Auto Scaling User Guide, "Step and simple scaling
 				// policies": while instances warm up, a further breach adds only what
-				// exceeds the warming capacity), once a minute (CloudWatch repeats Auto
-				// Scaling actions every minute an alarm stays in ALARM).
+				// exceeds the warming capacity), once a minute ("Except for Auto Scaling
+				// actions, the actions happen only on state transitions", CloudWatch User
+				// Guide, "Alarm actions"; an alarm "invokes an Auto Scaling action once each
+				// minute when the alarm remains in a new state", AWS re:Post knowledge
+				// center, "autoscaling-policy-cloudwatch-alarm").
 				for _, s := range p.Steps {
 					if x := v - p.Threshold; x >= s.Lower && x < s.Upper {
 						out = max(out, n+s.Adjustment)
