@@ -246,6 +246,25 @@ func TestWarmupComesFromTheGroupThenThePoliciesThenTheCooldown(t *testing.T) {
 	}
 }
 
+func TestGroupSizesFromTheGraph(t *testing.T) {
+	pol := []map[string]any{tracking("ASGAverageCPUUtilization", 50)}
+	g := buildGraph(testGroup{name: "web", min: 2, max: 6, desired: 3, policies: pol})
+	delete(g.Resources[0].Inputs, "desiredCapacity")
+	gr, err := readGroup(g, "web")
+	require.NoError(t, err)
+	assert.Equal(t, [3]int{2, 6, 2}, [3]int{gr.MinSize, gr.MaxSize, gr.DesiredCapacity}, "no desired capacity: AWS starts at the minimum")
+	delete(g.Resources[0].Inputs, "maxSize")
+	_, err = readGroup(g, "web")
+	assert.ErrorContains(t, err, "group web: maxSize is missing, not a size")
+	_, err = readGroup(buildGraph(testGroup{name: "web", min: 3, max: 2, desired: 2, policies: pol}), "web")
+	assert.ErrorContains(t, err, "maxSize 2 is below minSize 3")
+
+	r := run(t, buildGraph(testGroup{name: "web", min: 2, max: 6, desired: 3, policies: pol}), flatDay(t, 100), tier("web"))
+	require.NotNil(t, r.Tier("web"))
+	assert.Equal(t, 3, r.Tier("web").Minutes[0].Running, "from the recorded desired capacity")
+	assert.Nil(t, r.Tier("read-api"))
+}
+
 func TestPoliciesAndSchedulesBelongToTheirGroup(t *testing.T) {
 	g := buildGraph(
 		testGroup{name: "web", min: 1, max: 4, desired: 2, policies: []map[string]any{tracking("ASGAverageCPUUtilization", 60)},

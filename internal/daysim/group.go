@@ -115,18 +115,16 @@ func readGroup(g *graph.Graph, name string) (*Group, error) {
 		to  *int
 	}{{"minSize", &out.MinSize}, {"maxSize", &out.MaxSize}, {"desiredCapacity", &out.DesiredCapacity}} {
 		v, ok := r.Number(f.key)
+		if !ok && f.key == "desiredCapacity" {
+			v, ok = float64(out.MinSize), true // AWS starts a group without one at its minimum
+		}
 		if !ok || v < 0 || v != math.Trunc(v) {
-			return nil, fmt.Errorf("daysim: group %s: %s is %v, not a size: the graph must record the group's sizes", name, f.key, inputText(r, f.key))
+			return nil, fmt.Errorf("daysim: group %s: %s is %s, not a size: the graph must record the group's sizes", name, f.key, inputText(r, f.key))
 		}
 		*f.to = int(v)
 	}
 	if out.MaxSize < out.MinSize {
 		return nil, fmt.Errorf("daysim: group %s: maxSize %d is below minSize %d", name, out.MaxSize, out.MinSize)
-	}
-	if out.DesiredCapacity == 0 {
-		if _, set := r.Lookup("desiredCapacity"); !set {
-			out.DesiredCapacity = out.MinSize // AWS starts a group without one at its minimum
-		}
 	}
 	out.DesiredCapacity = min(max(out.DesiredCapacity, out.MinSize), out.MaxSize)
 

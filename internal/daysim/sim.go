@@ -84,6 +84,16 @@ type Result struct {
 	OverCapacityMinutes                      int
 }
 
+// Tier returns the day of the tier named name, or nil.
+func (r *Result) Tier(name string) *TierResult {
+	for i := range r.Tiers {
+		if r.Tiers[i].Tier.Name == name {
+			return &r.Tiers[i]
+		}
+	}
+	return nil
+}
+
 // Target-tracking alarms as AWS creates them for a policy (EC2 Auto Scaling User Guide,
 // "Target tracking scaling policies": AWS creates and manages two alarms per policy and
 // scales in more gradually than out; the alarms it creates are, on 1-minute metrics, the
