@@ -3,6 +3,7 @@ package daysim
 import (
 	"bytes"
 	"fmt"
+	"image/color"
 	"math"
 	"strconv"
 	"strings"
@@ -76,11 +77,12 @@ func saved(cost, fixed float64) string {
 // Chart size: a page-wide figure.
 const (
 	chartWidth  = 8 * vg.Inch
-	chartHeight = 6 * vg.Inch
+	chartHeight = 8 * vg.Inch
 )
 
-// SVG draws the day: the load of each tier (requests per second) on top and its running
-// instances below, against the hours of the day's local time. The same result gives the
+// SVG draws the day in three panels against the hours of the day's local time: each
+// tier's load (requests per second), its running instances, and its load over the
+// capacity in service (above 100 % the tier is over capacity; clipped at 400 %). The same result gives the
 // same bytes (fonts are named, not embedded; nothing depends on the clock or map order).
 func SVG(r *Result) ([]byte, error) {
 	if r == nil || len(r.Tiers) == 0 {
@@ -97,51 +99,86 @@ func SVG(r *Result) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// render draws the chart on c.
+// utilisationCeiling clips the utilisation panel (a tier far over capacity, or with no
+// instance in service, would flatten the others).
+const utilisationCeiling = 400.0
+
+// legendHeadroom raises each panel's top so the legend (top left) does not cover lines.
+const legendHeadroom = 1.35
+
+// render draws the chart on c: load, instances running and utilisation, one panel each.
 func render(r *Result, c vg.CanvasSizer) error {
-	hours := hourTicks(r)
-	load, inst := plot.New(), plot.New()
+	load, inst, util := plot.New(), plot.New(), plot.New()
 	load.Title.Text = fmt.Sprintf("A day of traffic against the autoscaling (%s, %s)", r.Start.Format("Mon 2 Jan 2006"), r.Start.Location())
 	load.Y.Label.Text = "load (requests/s)"
 	inst.Y.Label.Text = "instances running"
-	inst.X.Label.Text = "local time"
+	util.Y.Label.Text = "load / capacity in service (%)"
+	util.X.Label.Text = "local time"
+	var peakLoad, peakUtil float64
 	peakInst := 0
 	for i, t := range r.Tiers {
-		lxy := make(plotter.XYs, Minutes)
+		lxy := make(plotter.XYs, Minutes+1)
 		ixy := make(plotter.XYs, Minutes+1)
+		uxy := make(plotter.XYs, Minutes+1)
 		for k, m := range t.Minutes {
+			u := math.Min(m.Utilisation*100, utilisationCeiling)
 			lxy[k] = plotter.XY{X: float64(k), Y: m.Load}
 			ixy[k] = plotter.XY{X: float64(k), Y: float64(m.Running)}
+			uxy[k] = plotter.XY{X: float64(k), Y: u}
 			peakInst = max(peakInst, m.Running)
+			peakLoad = math.Max(peakLoad, m.Load)
+			peakUtil = math.Max(peakUtil, u)
 		}
-		ixy[Minutes] = plotter.XY{X: Minutes, Y: float64(t.Minutes[Minutes-1].Running)}
-		ll, err := plotter.NewLine(lxy)
-		if err != nil {
-			return fmt.Errorf("daysim: chart: %w", err)
-		}
-		il, err := plotter.NewLine(ixy)
-		if err != nil {
-			return fmt.Errorf("daysim: chart: %w", err)
-		}
-		il.StepStyle = plotter.PostStep
-		for _, l := range []*plotter.Line{ll, il} {
+		// Each minute is drawn as a step to the next; the last one ends at 24:00.
+		lxy[Minutes], ixy[Minutes], uxy[Minutes] = lxy[Minutes-1], ixy[Minutes-1], uxy[Minutes-1]
+		lxy[Minutes].X, ixy[Minutes].X, uxy[Minutes].X = Minutes, Minutes, Minutes
+		for _, panel := range []struct {
+			p   *plot.Plot
+			xys plotter.XYs
+		}{{load, lxy}, {inst, ixy}, {util, uxy}} {
+			l, err := plotter.NewLine(panel.xys)
+			if err != nil {
+				return fmt.Errorf("daysim: chart: %w", err)
+			}
+			l.StepStyle = plotter.PostStep
 			l.Color = plotutil.Color(i)
 			l.Width = vg.Points(1.2)
+			panel.p.Add(l)
+			panel.p.Legend.Add(t.Tier.Name, l)
 		}
-		load.Add(ll)
-		inst.Add(il)
-		load.Legend.Add(t.Tier.Name, ll)
-		inst.Legend.Add(t.Tier.Name, il)
 	}
-	for _, p := range []*plot.Plot{load, inst} {
+	full, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 100}, {X: Minutes, Y: 100}})
+	if err != nil {
+		return fmt.Errorf("daysim: chart: %w", err)
+	}
+	full.Color = color.Gray{Y: 96}
+	full.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	util.Add(full)
+	util.Legend.Add("100 %: over capacity above", full)
+
+	hours := hourTicks(r)
+	for _, p := range []*plot.Plot{load, inst, util} {
 		p.X.Min, p.X.Max = 0, Minutes
 		p.X.Tick.Marker = hours
 		p.Y.Min = 0
 		p.Add(plotter.NewGrid())
 		p.Legend.Top = true
 		p.Legend.Left = true
+		p.Legend.TextStyle.Font.Size = vg.Points(9)
 	}
-	inst.Y.Max = float64(peakInst) + 1
+	whole := plot.TickerFunc(func(lo, hi float64) []plot.Tick {
+		ts := plot.DefaultTicks{}.Ticks(lo, hi)
+		for i := range ts {
+			if ts[i].Label != "" {
+				ts[i].Label = strconv.FormatFloat(ts[i].Value, 'f', -1, 64)
+			}
+		}
+		return ts
+	})
+	load.Y.Tick.Marker, util.Y.Tick.Marker = whole, whole
+	load.Y.Max = math.Max(peakLoad, 1) * legendHeadroom
+	inst.Y.Max = math.Ceil(float64(max(peakInst, 1)) * legendHeadroom)
+	util.Y.Max = math.Max(peakUtil, 100) * legendHeadroom
 	inst.Y.Tick.Marker = plot.TickerFunc(func(lo, hi float64) []plot.Tick {
 		step := math.Max(1, math.Ceil((hi-lo)/8))
 		var ts []plot.Tick
@@ -150,13 +187,13 @@ func render(r *Result, c vg.CanvasSizer) error {
 		}
 		return ts
 	})
-	dc := draw.New(c)
-	tiles := draw.Tiles{Rows: 2, Cols: 1, PadX: vg.Millimeter, PadY: 4 * vg.Millimeter,
+	tiles := draw.Tiles{Rows: 3, Cols: 1, PadX: vg.Millimeter, PadY: 4 * vg.Millimeter,
 		PadTop: 2 * vg.Millimeter, PadBottom: 2 * vg.Millimeter, PadLeft: 2 * vg.Millimeter, PadRight: 4 * vg.Millimeter}
-	plots := [][]*plot.Plot{{load}, {inst}}
-	canvases := plot.Align(plots, tiles, dc)
-	load.Draw(canvases[0][0])
-	inst.Draw(canvases[1][0])
+	plots := [][]*plot.Plot{{load}, {inst}, {util}}
+	canvases := plot.Align(plots, tiles, draw.New(c))
+	for k, p := range plots {
+		p[0].Draw(canvases[k][0])
+	}
 	return nil
 }
 
