@@ -163,6 +163,18 @@ func TestTwoPoliciesTakeTheLargerCapacityAndBothMustAgreeToScaleIn(t *testing.T)
 	assert.Equal(t, 1, run(t, one, flatDay(t, 300), tier("web")).Tiers[0].Minutes[15].Running, "the CPU policy alone scales in after 15 minutes")
 }
 
+// A policy with disableScaleIn never scales in and does not hold the others back.
+func TestDisableScaleInLeavesScaleInToTheOtherPolicies(t *testing.T) {
+	noIn := tracking("ALBRequestCountPerTarget", 10000)
+	noIn["targetTrackingConfiguration"].(map[string]any)["disableScaleIn"] = true
+	alone := buildGraph(testGroup{name: "web", min: 1, max: 20, desired: 4, policies: []map[string]any{noIn}})
+	assert.Equal(t, 4, run(t, alone, flatDay(t, 100), tier("web")).Tiers[0].Minutes[Minutes-1].Running, "nothing scales in")
+	both := buildGraph(testGroup{name: "web", min: 1, max: 20, desired: 4, policies: []map[string]any{tracking("ASGAverageCPUUtilization", 50), noIn}})
+	// 300 req/s on 4: CPU 7.5 %, and the request policy does not vote: the CPU policy
+	// scales in after 15 minutes to ceil(4 x 7.5 / 50) = 1.
+	assert.Equal(t, 1, run(t, both, flatDay(t, 300), tier("web")).Tiers[0].Minutes[15].Desired)
+}
+
 // A lower target gives more instance-hours on the seed's day shape.
 func TestALowerTargetGivesMoreInstanceHours(t *testing.T) {
 	d, err := SeedDay(0.1) // 4,000 reads/s on average
