@@ -36,7 +36,10 @@ var measuredJSON []byte
 
 // Figure is one measured throughput and where it was measured.
 type Figure struct {
-	RPS    float64 `json:"rps"`
+	RPS float64 `json:"rps"`
+	// P50Ms is the median latency of the run, where the model uses it (a request's time
+	// at load, for the day-of-traffic simulation's latency and in-flight triggers).
+	P50Ms  float64 `json:"p50Ms,omitempty"`
 	Source string  `json:"source"`
 }
 
@@ -113,6 +116,20 @@ func (m *Model) Rate(figure, instanceType string) (float64, error) {
 		return f * math.Min(1, s.VCPUs*s.Baseline), nil
 	}
 	return f / m.Cores * s.VCPUs * s.Baseline, nil
+}
+
+// FullRate is the requests per second one instance of a type carries at 100% of every
+// vCPU: Rate without the burstable baseline (what a burstable type does while it has CPU
+// credits; the same as Rate for the others and for Redis).
+func (m *Model) FullRate(figure, instanceType string) (float64, error) {
+	s, err := m.Spec(instanceType)
+	if err != nil {
+		return 0, err
+	}
+	if figure == FigureRedisServer {
+		return m.Figures[figure].RPS * math.Min(1, s.VCPUs), nil
+	}
+	return m.Figures[figure].RPS / m.Cores * s.VCPUs, nil
 }
 
 // Demand is a load in requests per second.

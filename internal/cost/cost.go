@@ -496,3 +496,11 @@ func (e *estimator) webACL(r *graph.Resource) error {
 // distribution and wafLogging have no fixed price: their cost is traffic (traffic()).
 func (e *estimator) distribution(*graph.Resource) error { return nil }
 func (e *estimator) wafLogging(*graph.Resource) error   { return nil }
+
+// ServerHourly is one server's price per hour as the estimate counts it: the instance, its
+// gp3 root volume, the agent's metrics and, when monitored, detailed monitoring.
+func (p *Prices) ServerHourly(instanceType string, rootGB float64, monitored bool) (float64, error) {
+	e := &estimator{p: p, hours: p.HoursPerMonth}
+	usd, err := e.server(instanceType, rootGB, monitored)
+	return usd / p.HoursPerMonth, err
+}
