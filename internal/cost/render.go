@@ -121,6 +121,10 @@ func byComponent(r *Report) map[string][2]float64 {
 	return out
 }
 
+// FormatUSD formats dollars as the reports do: cents below 100, whole dollars with
+// thousands separators above.
+func FormatUSD(f float64) string { return usd(f) }
+
 // usd formats dollars: cents below 100, whole dollars with thousands separators above.
 func usd(f float64) string {
 	if f < 100 {
