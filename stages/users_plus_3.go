@@ -55,7 +55,7 @@ func cacheAndReplicas(b *builder, net *components.Network, alarms *components.Al
 	return &dataTier{
 		cache: cache,
 		env: func(role string) map[string]pulumi.StringInput {
-			return appCacheEnv(role, cache, db, replicas)
+			return appCacheEnv(role, cache, db, replicas, b.cfg.Cache.Replicas)
 		},
 		link: func(read, write *components.ServerGroup) error {
 			for _, err := range []error{
@@ -79,14 +79,21 @@ func cacheAndReplicas(b *builder, net *components.Network, alarms *components.Al
 const replicaMaxLag = "30s"
 
 // appCacheEnv is the environment users+++ adds to an API server of role "read" or "write":
-// the cache over TLS with its token's secret, and, for the read API only, every replica.
-func appCacheEnv(role string, cache *components.Cache, db *components.Database, replicas int) map[string]pulumi.StringInput {
+// the cache over TLS with its token's secret, and, for the read API only, every database
+// replica and, when the cache has replicas, its reader endpoint: the post cache's GETs
+// spread over the cache's replicas, so they scale with cache.replicas while the primary
+// node serves the writes (Redis runs commands on one thread: a bigger node would not add
+// reads; internal/capacity, docs/benchmarks.md "Capacity figures").
+func appCacheEnv(role string, cache *components.Cache, db *components.Database, replicas, cacheReplicas int) map[string]pulumi.StringInput {
 	env := map[string]pulumi.StringInput{
 		"REDIS_ADDR": pulumi.Sprintf("%s:%d", cache.PrimaryAddress, cache.Port),
 		// ElastiCache's certificate is public (Amazon's CA): the app verifies it with the
 		// system roots and the endpoint's name (REDIS_TLS, app/redis).
 		"REDIS_TLS":             pulumi.String("true"),
 		"REDIS_AUTH_SECRET_ARN": cache.SecretArn,
+	}
+	if role == "read" && cacheReplicas > 0 {
+		env["REDIS_READ_ADDR"] = pulumi.Sprintf("%s:%d", cache.ReaderAddress, cache.Port)
 	}
 	if role == "read" && replicas > 0 {
 		env["DB_REPLICAS"] = db.ReplicaAddresses.ApplyT(func(addrs []string) string {

@@ -76,6 +76,10 @@ func TestUsersPlus3ServersAreStateless(t *testing.T) {
 		}
 		assert.Equal(t, "30s", read["DB_REPLICA_MAX_LAG"], "lagging replicas are ejected")
 		assert.NotContains(t, write, "DB_REPLICAS", "%s: the write API never reads a replica", env)
+		// The read API's cache GETs go to the reader endpoint (over the cache's replicas).
+		assert.True(t, strings.HasPrefix(read["REDIS_READ_ADDR"], "replica."+cache.String("replicationGroupId")+"."), "%s: %q", env, read["REDIS_READ_ADDR"])
+		assert.True(t, strings.HasSuffix(read["REDIS_READ_ADDR"], ":6379"))
+		assert.NotContains(t, write, "REDIS_READ_ADDR", "%s: the write API reads what it writes from the primary", env)
 		assert.Empty(t, bootEnv(t, s, "web"), "the web tier is nginx: no app, no sessions")
 
 		// One reader name over the replicas for other clients.
@@ -88,6 +92,10 @@ func TestUsersPlus3ServersAreStateless(t *testing.T) {
 	e := bootEnv(t, evaluate(t, "dev", config.UsersPlus2, nil), "read-api")
 	assert.NotContains(t, e, "REDIS_ADDR")
 	assert.NotContains(t, e, "DB_REPLICAS")
+	// A single-node cache (dev's SINGLE-NODE-CACHE exception) has no reader to spread over.
+	e = bootEnv(t, evaluate(t, "dev", config.UsersPlus3, map[string]string{"scaling-aws:cache": `{"replicas": 0}`}), "read-api")
+	assert.Contains(t, e, "REDIS_ADDR")
+	assert.NotContains(t, e, "REDIS_READ_ADDR")
 }
 
 // TestUsersPlus3Sizes: more web and app servers, still fixed-size groups.

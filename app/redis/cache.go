@@ -51,6 +51,16 @@ type CacheOptions struct {
 	Logger *slog.Logger
 	// Registerer receives the cache metrics. Default: none.
 	Registerer prometheus.Registerer
+	// Reader, when set, answers the cache's GETs: a client of the replication group's
+	// reader endpoint, which spreads connections over the read replicas, so reads scale
+	// with replicas while one thread of the primary serves only the writes, fences and
+	// fills. What a replica may miss is a write younger than its replication lag
+	// (milliseconds): a GET there can return the value a write has just deleted, served
+	// and kept in the in-process layer for at most LocalTTL, the staleness other
+	// instances accept already; a fill still goes to the primary with NX, which a fence
+	// refuses. A failed read falls back to the primary for that read (the replicas'
+	// trouble does not mark the cache down). Default: nil, every command on the primary.
+	Reader goredis.UniversalClient
 }
 
 func (o CacheOptions) withDefaults() CacheOptions {
@@ -120,7 +130,7 @@ func NewPostCache(c goredis.UniversalClient, store app.PostStore, o CacheOptions
 	go pc.fencer()
 	pc.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "app_cache_requests_total",
-		Help: "Cache lookups by layer (local, redis) and result (hit, miss, error, skipped); fills refused because a lagging replica served the read (layer fill, result replica_lag).",
+		Help: "Cache lookups by layer (local, redis) and result (hit, miss, error, skipped); fills refused because a lagging replica served the read (layer fill, result replica_lag); GETs answered by the reader endpoint or failed there and retried on the primary (layer reader, result ok or error).",
 	}, []string{"layer", "result"})
 	if o.Registerer != nil {
 		o.Registerer.MustRegister(pc.requests)
@@ -174,7 +184,7 @@ func get[T any](ctx context.Context, pc *PostCache, key string, load func(contex
 		ctx := context.WithoutCancel(ctx)
 		fenced := fencedHere
 		if !fenced && pc.up() {
-			b, err := pc.c.Get(ctx, key).Bytes()
+			b, err := pc.read(ctx, key)
 			switch {
 			case err == nil && string(b) == fence:
 				fenced = true
@@ -207,6 +217,20 @@ func get[T any](ctx context.Context, pc *PostCache, key string, load func(contex
 		return nil, err
 	}
 	return v.(*T), nil
+}
+
+// read GETs key from the reader when one is set, and from the primary otherwise or when the
+// reader fails (a miss on the reader is an answer, not a failure).
+func (pc *PostCache) read(ctx context.Context, key string) ([]byte, error) {
+	if pc.o.Reader != nil {
+		b, err := pc.o.Reader.Get(ctx, key).Bytes()
+		if err == nil || errors.Is(err, goredis.Nil) {
+			pc.requests.WithLabelValues("reader", "ok").Inc()
+			return b, err
+		}
+		pc.requests.WithLabelValues("reader", "error").Inc()
+	}
+	return pc.c.Get(ctx, key).Bytes()
 }
 
 // fresh reports whether a store read may be cached: it came from the

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/scaling-aws/scaling-aws/app"
 	"github.com/scaling-aws/scaling-aws/app/apptest"
@@ -379,4 +380,59 @@ func TestRedisStallAndLoss(t *testing.T) {
 	srv.RestartRedis()
 	srv.Pause() // and now it hangs again, with no data
 	check("Redis restarted empty, then stalled")
+}
+
+// TestReaderAnswersTheGets: with a Reader, the cache's GETs go to it and everything else to
+// the primary. Here the reader is another database of the same server, which the primary's
+// fills never reach: every read past the in-process layer misses there and goes to the
+// store, where a GET on the primary would have hit. A reader that fails (nothing listens)
+// costs nothing: the GET is retried on the primary, which answers, and the cache stays up.
+func TestReaderAnswersTheGets(t *testing.T) {
+	addr, prefix := apptest.Redis(t)
+	primary := redis.NewClient(redis.Options{Addr: addr})
+	t.Cleanup(func() { primary.Close() })
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name        string
+		reader      *goredis.Client
+		storeReads  int64
+		readerOK    float64
+		readerError float64
+	}{
+		{"reader", goredis.NewClient(&goredis.Options{Addr: addr, DB: 1}), 3, 3, 0},
+		{"reader down", goredis.NewClient(&goredis.Options{Addr: apptest.ClosedAddr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond}), 1, 0, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Cleanup(func() { tc.reader.Close() })
+			store := newPosts()
+			clk := &clock{t: time.Now()}
+			reg := prometheus.NewRegistry()
+			pc := redis.NewPostCache(primary, store, redis.CacheOptions{Prefix: prefix + tc.name + ":", Now: clk.now, Registerer: reg, Reader: tc.reader})
+			t.Cleanup(pc.Close)
+			p := &app.Post{UserID: 7, Body: "v1"}
+			if err := pc.CreatePost(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+			clk.t = clk.t.Add(10 * time.Second) // past the write's fence
+			for i := 0; i < 3; i++ {
+				got, err := pc.Post(ctx, p.ID)
+				if err != nil || got.Body != "v1" {
+					t.Fatalf("read %d: Post = %+v, %v", i, got, err)
+				}
+				clk.t = clk.t.Add(2 * time.Second) // past the in-process layer
+			}
+			if n := store.reads.Load(); n != tc.storeReads {
+				t.Errorf("store reads = %d, want %d", n, tc.storeReads)
+			}
+			if n := cacheCount(t, reg, "reader", "ok"); n != tc.readerOK {
+				t.Errorf("reader ok = %v, want %v", n, tc.readerOK)
+			}
+			if n := cacheCount(t, reg, "reader", "error"); n != tc.readerError {
+				t.Errorf("reader errors = %v, want %v", n, tc.readerError)
+			}
+			if n := cacheCount(t, reg, "redis", "error"); n != 0 {
+				t.Errorf("the primary's errors = %v, want 0: a failing reader must not mark the cache down", n)
+			}
+		})
+	}
 }

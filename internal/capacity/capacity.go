@@ -22,6 +22,7 @@ package capacity
 
 import (
 	_ "embed"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -382,6 +383,7 @@ func tiersOf(g *graph.Graph, m *Model) ([]Tier, int, error) {
 				ReadRate: rate(FigurePKSelect, class), ReadShare: share, Basis: basis})
 		}
 	}
+	readsFromReplicas := readerInUse(g)
 	for _, c := range caches {
 		node := c.String("nodeType")
 		if !check(node) {
@@ -392,10 +394,22 @@ func tiersOf(g *graph.Graph, m *Model) ([]Tier, int, error) {
 		if c.Bool("automaticFailoverEnabled") && n > 1 {
 			surv = 1
 		}
-		// Reads and writes go to the primary node (the app uses the primary endpoint); the
-		// others are standbys for failover.
+		nodeRate := rate(FigureRedisServer, node)
+		if readsFromReplicas && n > 1 {
+			// The read API's GETs go to the reader endpoint (the replicas); the primary takes
+			// the writes' invalidations and fences and the fills after a miss.
+			tiers = append(tiers,
+				Tier{Name: "cache primary", Type: node, Count: 1, Survivors: surv,
+					ReadRate: nodeRate, WriteRate: nodeRate, ReadShare: 1 - CacheHitRatio, WriteShare: 1,
+					Basis: fmt.Sprintf("redis_server: the writes and the fills after a miss (%.0f%% of reads); a replica takes over", 100*(1-CacheHitRatio))},
+				Tier{Name: "cache replicas", Type: node, Count: int(n) - 1, Survivors: cacheReadersLeft(int(n), azs),
+					ReadRate: nodeRate, ReadShare: 1,
+					Basis: "redis_server: every read's GET, through the reader endpoint; with an AZ lost, one of the nodes left is the primary"})
+			continue
+		}
+		// Reads and writes go to the primary node; the others are standbys for failover.
 		tiers = append(tiers, Tier{Name: "cache", Type: node, Count: 1, Survivors: surv,
-			ReadRate: rate(FigureRedisServer, node), WriteRate: rate(FigureRedisServer, node), ReadShare: 1, WriteShare: 1,
+			ReadRate: nodeRate, WriteRate: nodeRate, ReadShare: 1, WriteShare: 1,
 			Basis: fmt.Sprintf("redis_server: Redis's own GET rate, one thread; the primary node serves, %g standby", n-1)})
 	}
 	if len(errs) > 0 {
@@ -406,4 +420,30 @@ func tiersOf(g *graph.Graph, m *Model) ([]Tier, int, error) {
 		return nil, 0, fmt.Errorf("the graph has no server, database or cache to size")
 	}
 	return tiers, azs, nil
+}
+
+// cacheReadersLeft is how many of a replication group's n nodes, spread over azs AZs, serve
+// reads with the AZ holding the most of them lost: one of those left is (or becomes) the
+// primary, which the reader endpoint does not include while a replica is left; when only
+// the primary is left, the reader endpoint resolves to it, and it serves the reads too.
+func cacheReadersLeft(n, azs int) int {
+	left := n - int(math.Ceil(float64(n)/float64(azs)))
+	if left >= 2 {
+		return left - 1
+	}
+	return max(0, left)
+}
+
+// readerInUse reports whether the read API's boot script gives the app the cache's reader
+// endpoint (REDIS_READ_ADDR, stages/users_plus_3.go).
+func readerInUse(g *graph.Graph) bool {
+	lt := g.ByName("aws:ec2/launchTemplate:LaunchTemplate", "read-api")
+	if lt == nil {
+		return false
+	}
+	script := lt.String("userData")
+	if b, err := base64.StdEncoding.DecodeString(script); err == nil {
+		script = string(b)
+	}
+	return strings.Contains(script, "REDIS_READ_ADDR=")
 }

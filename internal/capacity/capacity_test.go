@@ -177,7 +177,7 @@ func TestSizeCarriesThePeakAtTheLeastCost(t *testing.T) {
 	}
 	assert.Equal(t, map[string]any{"instanceType": web.Type, "max": web.Count}, s.Config["web"])
 	assert.False(t, byName["cache"].Fits)
-	assert.Contains(t, byName["cache"].Note, "reader endpoint")
+	assert.Contains(t, byName["cache"].Note, "REDIS_READ_ADDR unset")
 	assert.False(t, s.Fits)
 	assert.Equal(t, 1, s.Shards)
 	assert.Contains(t, s.ConfigYAML("scaling-aws"), `  scaling-aws:web: '{"instanceType":"`+web.Type+`","max":`)
@@ -185,3 +185,41 @@ func TestSizeCarriesThePeakAtTheLeastCost(t *testing.T) {
 	_, err = Size(&Report{AZs: 1}, m, p, "valkey")
 	require.Error(t, err, "one AZ: nothing survives")
 }
+
+// TestCacheReadsScaleWithReplicasThroughTheReader: when the read API is given the reader
+// endpoint, the cache is two tiers: the replicas serve the GETs (one of the nodes left after
+// an AZ loss is the primary) and the primary the writes and fills; the sizing then finds
+// the replica count that carries the peak, and every tier fits.
+func TestCacheReadsScaleWithReplicasThroughTheReader(t *testing.T) {
+	m := model(t)
+	p, err := cost.Table()
+	require.NoError(t, err)
+	g := stack(3, 6)
+	g.ByName("aws:ec2/launchTemplate:LaunchTemplate", "read-api").Inputs["userData"] = "#!/bin/bash\nREDIS_READ_ADDR=reader:6379\n"
+	rep, err := Analyze(g, m)
+	require.NoError(t, err)
+	byName := map[string]Result{}
+	for _, r := range rep.Tiers {
+		byName[r.Name] = r
+	}
+	require.Contains(t, byName, "cache replicas")
+	require.Contains(t, byName, "cache primary")
+	assert.Equal(t, 1, byName["cache replicas"].Count)
+	assert.Equal(t, 1, byName["cache replicas"].Survivors, "2 nodes over 3 AZs: the one left is the primary, and the reader endpoint resolves to it")
+	assert.InDelta(t, 120000/m.Figures[FigureRedisServer].RPS, byName["cache replicas"].Need, 1e-9)
+	assert.InDelta(t, (12000+1200)/m.Figures[FigureRedisServer].RPS, byName["cache primary"].Need, 1e-9)
+
+	s, err := Size(rep, m, p, "valkey")
+	require.NoError(t, err)
+	assert.True(t, s.Fits, "%+v", s.Tiers)
+	cache := s.Config["cache"]
+	require.NotNil(t, cache)
+	replicas := cache["replicas"].(int)
+	need := 120000 / m.Figures[FigureRedisServer].RPS
+	assert.GreaterOrEqual(t, float64(cacheReadersLeft(replicas+1, 3)), need)
+	assert.Less(t, float64(cacheReadersLeft(replicas, 3)), need, "the fewest replicas that carry it")
+	for _, tc := range []struct{ n, azs, want int }{{2, 3, 1}, {3, 3, 1}, {6, 3, 3}, {4, 2, 1}, {1, 2, 0}, {5, 3, 2}} {
+		assert.Equal(t, tc.want, cacheReadersLeft(tc.n, tc.azs), "%d nodes over %d AZs", tc.n, tc.azs)
+	}
+}
+

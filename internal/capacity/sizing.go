@@ -42,9 +42,10 @@ type Sizing struct {
 
 // Limits of what the stack's config accepts (config/config.go).
 const (
-	maxTierSize = 100 // MaxTierSize
-	maxReplicas = 15  // db.replicas: RDS for MySQL's read replicas per source
-	minTierSize = 2   // a tier keeps a server in two AZs
+	maxTierSize      = 100 // MaxTierSize
+	maxReplicas      = 15  // db.replicas: RDS for MySQL's read replicas per source
+	maxCacheReplicas = 5   // cache.replicas: ElastiCache's replicas per shard
+	minTierSize      = 2   // a tier keeps a server in two AZs
 )
 
 // Size sizes every tier of rep (a stage's Analyze) for the seed's peak with one AZ lost,
@@ -59,12 +60,6 @@ func Size(rep *Report, m *Model, p *cost.Prices, cacheEngine string) (*Sizing, e
 		return nil, fmt.Errorf("one AZ: nothing survives losing it; size a stack with azCount 2 or more")
 	}
 	hours := p.HoursPerMonth
-	type candidate struct {
-		typ   string
-		count int
-		head  float64
-		usd   float64
-	}
 	best := func(t Tier, sizes []string, price func(string) (float64, error), fig map[string]string, fixed int, maxCount int) (candidate, error) {
 		var found []candidate
 		for _, s := range sizes {
@@ -148,15 +143,32 @@ func Size(rep *Report, m *Model, p *cost.Prices, cacheEngine string) (*Sizing, e
 		case "db replicas":
 			c, err = best(t.Tier, rds, p.RDSHourlyPrice, map[string]string{"read": FigurePKSelect}, 0, maxReplicas)
 		case "cache":
+			// Reads and writes on the primary, one thread: a bigger node does not help, and
+			// neither do replicas the app does not read from.
 			c, err = best(t.Tier, caches, func(s string) (float64, error) { return p.CacheHourlyPrice(s, cacheEngine) }, map[string]string{"read": FigureRedisServer, "write": FigureRedisServer}, 1, 1)
 			if err == nil {
 				c.usd *= 2 // the serving node and its standby
 			} else {
-				// Redis serves commands on one thread: a bigger node does not help.
 				serving := int(math.Ceil(t.Need))
 				out.Fits = false
 				out.Tiers = append(out.Tiers, Sized{Tier: t.Name, Type: t.Type, Count: serving,
-					Note: fmt.Sprintf("the peak's GETs take %d nodes serving reads; the app reads and writes through the primary endpoint only, so reading from %d replicas (the reader endpoint) or cluster mode with %d shards would carry it, and this stack deploys neither yet", serving, serving-1, serving)})
+					Note: fmt.Sprintf("the peak's GETs take %d nodes serving reads, and the app reads through the primary endpoint only here (REDIS_READ_ADDR unset: cache.replicas 0)", serving)})
+				continue
+			}
+		case "cache primary":
+			continue // sized with the replicas: one node type for the group
+		case "cache replicas":
+			var primary Tier
+			for _, r := range rep.Tiers {
+				if r.Name == "cache primary" {
+					primary = r.Tier
+				}
+			}
+			c, err = sizeCache(t.Tier, primary, rep, m, caches, func(s string) (float64, error) { return p.CacheHourlyPrice(s, cacheEngine) }, hours)
+			if err != nil {
+				out.Fits = false
+				out.Tiers = append(out.Tiers, Sized{Tier: "cache", Type: t.Type, Count: int(math.Ceil(t.Need)),
+					Note: fmt.Sprintf("the peak's GETs take %d replicas serving reads with an AZ lost, more than ElastiCache's %d per shard: cluster mode (shards), which this stack does not deploy yet", int(math.Ceil(t.Need)), maxCacheReplicas)})
 				continue
 			}
 		default: // the box: a single server, nothing survives an AZ
@@ -165,7 +177,11 @@ func Size(rep *Report, m *Model, p *cost.Prices, cacheEngine string) (*Sizing, e
 		if err != nil {
 			return nil, err
 		}
-		out.Tiers = append(out.Tiers, Sized{Tier: t.Name, Type: c.typ, Count: c.count, Headroom: math.Round(c.head*100) / 100, Monthly: math.Round(c.usd), Fits: true})
+		name := t.Name
+		if name == "cache replicas" {
+			name = "cache" // the group: its primary and replicas
+		}
+		out.Tiers = append(out.Tiers, Sized{Tier: name, Type: c.typ, Count: c.count, Headroom: math.Round(c.head*100) / 100, Monthly: math.Round(c.usd), Fits: true})
 		switch t.Name {
 		case "web", "read-api", "write-api":
 			// A scaling group's max must stay above its min (config refuses max = min from
@@ -186,10 +202,61 @@ func Size(rep *Report, m *Model, p *cost.Prices, cacheEngine string) (*Sizing, e
 			db["replicas"], db["replicaInstanceClass"] = c.count, c.typ
 			out.Config["db"] = db
 		case "cache":
-			out.Config["cache"] = map[string]any{"nodeType": c.typ}
+			out.Config["cache"] = map[string]any{"nodeType": c.typ, "replicas": 0}
+		case "cache replicas":
+			out.Config["cache"] = map[string]any{"nodeType": c.typ, "replicas": c.count - 1}
 		}
 	}
 	return out, nil
+}
+
+// candidate is one size considered: a type, the count it takes, the survivors' share of the
+// peak and the monthly cost.
+type candidate struct {
+	typ   string
+	count int
+	head  float64
+	usd   float64
+}
+
+// sizeCache picks the cheapest node type and replica count (1 to 5) whose replicas left
+// after an AZ loss carry the peak's GETs and whose primary carries the writes and fills.
+func sizeCache(readers, primary Tier, rep *Report, m *Model, sizes []string, price func(string) (float64, error), hours float64) (candidate, error) {
+	var found []candidate
+	for _, s := range sizes {
+		spec, err := m.Spec(s)
+		if err != nil || spec.Baseline < 1 {
+			continue
+		}
+		h, err := price(s)
+		if err != nil {
+			return candidate{}, err
+		}
+		r, _ := m.Rate(FigureRedisServer, s)
+		rd, pr := readers, primary
+		rd.ReadRate, pr.ReadRate, pr.WriteRate = r, r, r
+		if pr.Name != "" && pr.Need(rep.Peak) > 1 {
+			continue
+		}
+		need := rd.Need(rep.Peak)
+		for replicas := 1; replicas <= maxCacheReplicas; replicas++ {
+			n := replicas + 1
+			if left := cacheReadersLeft(n, rep.AZs); float64(left) >= need {
+				found = append(found, candidate{s, n, float64(left) / need, float64(n) * h * hours})
+				break
+			}
+		}
+	}
+	if len(found) == 0 {
+		return candidate{}, fmt.Errorf("cache: no node type carries the peak's reads with %d replicas", maxCacheReplicas)
+	}
+	sort.Slice(found, func(i, j int) bool {
+		if found[i].usd != found[j].usd {
+			return found[i].usd < found[j].usd
+		}
+		return found[i].typ < found[j].typ
+	})
+	return found[0], nil
 }
 
 // ConfigYAML renders the sizing's config as lines of a Pulumi.<stack>.yaml (objects as

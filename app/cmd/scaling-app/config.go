@@ -30,7 +30,10 @@ type Config struct {
 	DBReplicaMaxLag                    time.Duration
 
 	RedisAddr, RedisPassword, RedisAuthSecretARN string
-	RedisTLS                                     bool
+	// RedisReadAddr (REDIS_READ_ADDR) is the cache's reader endpoint: the post
+	// cache's GETs go there, everything else to RedisAddr.
+	RedisReadAddr string
+	RedisTLS      bool
 	RedisPoolSize                                int
 	CacheTTL, CacheLocalTTL                      time.Duration
 
@@ -117,7 +120,7 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		DBMaxOpenConns: num("DB_MAX_OPEN_CONNS", 32), DBMaxIdleConns: num("DB_MAX_IDLE_CONNS", 0),
 		DBReplicaMaxLag: durOrZero(e, "DB_REPLICA_MAX_LAG", &errs),
 
-		RedisAddr: e.str("REDIS_ADDR", ""), RedisPassword: e("REDIS_PASSWORD"),
+		RedisAddr: e.str("REDIS_ADDR", ""), RedisPassword: e("REDIS_PASSWORD"), RedisReadAddr: e.str("REDIS_READ_ADDR", ""),
 		RedisAuthSecretARN: e.str("REDIS_AUTH_SECRET_ARN", ""), RedisTLS: boolean("REDIS_TLS", false),
 		RedisPoolSize: num("REDIS_POOL_SIZE", 0),
 		CacheTTL:      dur("CACHE_TTL", 5*time.Minute), CacheLocalTTL: dur("CACHE_LOCAL_TTL", time.Second),
@@ -227,6 +230,9 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		}
 	default:
 		errs = append(errs, fmt.Sprintf("QUEUE_BACKEND=%q must be none, sqs or redis", c.QueueBackend))
+	}
+	if c.RedisReadAddr != "" && c.RedisAddr == "" {
+		errs = append(errs, "REDIS_READ_ADDR (the cache's reader endpoint) needs REDIS_ADDR (its primary endpoint)")
 	}
 	if c.QueueBackend != "none" && c.S3Bucket == "" {
 		errs = append(errs, fmt.Sprintf("QUEUE_BACKEND=%s needs S3_BUCKET for the photos", c.QueueBackend))

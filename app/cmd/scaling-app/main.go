@@ -154,8 +154,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			PoolSize: cfg.RedisPoolSize})
 		defer rc.Close()
 		srv.Sessions = redis.NewSessions(rc, "", nil)
-		cache := redis.NewPostCache(rc, db, redis.CacheOptions{TTL: cfg.CacheTTL, LocalTTL: cfg.CacheLocalTTL,
-			Logger: log, Registerer: reg})
+		opts := redis.CacheOptions{TTL: cfg.CacheTTL, LocalTTL: cfg.CacheLocalTTL, Logger: log, Registerer: reg}
+		if cfg.RedisReadAddr != "" {
+			// The reader endpoint, with the primary's credentials and TLS.
+			reader := redis.NewClient(redis.Options{Addr: cfg.RedisReadAddr, Password: cfg.RedisPassword, TLS: cfg.RedisTLS,
+				PoolSize: cfg.RedisPoolSize})
+			defer reader.Close()
+			opts.Reader = reader
+		}
+		cache := redis.NewPostCache(rc, db, opts)
 		defer cache.Close()
 		srv.Posts = cache
 		srv.Ready = append(srv.Ready, apphttp.Check{Name: "cache", Pinger: redis.Pinger{C: rc}, Optional: true})
