@@ -222,4 +222,3 @@ func TestCacheReadsScaleWithReplicasThroughTheReader(t *testing.T) {
 		assert.Equal(t, tc.want, cacheReadersLeft(tc.n, tc.azs), "%d nodes over %d AZs", tc.n, tc.azs)
 	}
 }
-

@@ -32,10 +32,10 @@ type Config struct {
 	RedisAddr, RedisPassword, RedisAuthSecretARN string
 	// RedisReadAddr (REDIS_READ_ADDR) is the cache's reader endpoint: the post
 	// cache's GETs go there, everything else to RedisAddr.
-	RedisReadAddr string
-	RedisTLS      bool
-	RedisPoolSize                                int
-	CacheTTL, CacheLocalTTL                      time.Duration
+	RedisReadAddr           string
+	RedisTLS                bool
+	RedisPoolSize           int
+	CacheTTL, CacheLocalTTL time.Duration
 
 	S3Bucket, S3Endpoint, AWSRegion, CDNBaseURL string
 	// Origins (APP_ORIGINS) are the site's public origins trusted for
