@@ -177,3 +177,38 @@ func mustRead(t *testing.T, path string) string {
 	require.NoError(t, err)
 	return string(b)
 }
+
+// TestPreviewCost: -cost appends the estimate (deployed, then at the seed's load) to the
+// text, and with -json adds a "cost" field beside the graph's, whose totals add up; without
+// -cost the JSON has no such field.
+func TestPreviewCost(t *testing.T) {
+	code, out, errOut := preview(t, "-stack", "dev", "-stage", "users++", "-cost")
+	require.Equal(t, 0, code, errOut)
+	for _, want := range []string{"Monthly cost of dev at users++", "internal/cost/prices.json", "deployed, before traffic",
+		"CloudFront HTTPS requests", "deployed + the load", "Assumptions:"} {
+		assert.Contains(t, out, want)
+	}
+	code, out, errOut = preview(t, "-stack", "prod", "-stage", "single-box", "-cost", "-json")
+	require.Equal(t, 0, code, errOut)
+	var v struct {
+		graph.Graph
+		Cost *struct {
+			Stage    string  `json:"stage"`
+			Fixed    float64 `json:"fixedUsd"`
+			Traffic  float64 `json:"trafficUsd"`
+			Total    float64 `json:"totalUsd"`
+			Lines    []any   `json:"lines"`
+			PriceSrc string  `json:"priceSource"`
+		} `json:"cost"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &v))
+	require.NotNil(t, v.Cost)
+	assert.Equal(t, "single-box", v.Cost.Stage)
+	assert.NotEmpty(t, v.Resources, "the graph's fields are still there")
+	assert.Positive(t, v.Cost.Fixed)
+	assert.InDelta(t, v.Cost.Fixed+v.Cost.Traffic, v.Cost.Total, 0.011)
+	assert.NotEmpty(t, v.Cost.Lines)
+
+	_, out, _ = preview(t, "-stack", "dev", "-stage", "single-box", "-json")
+	assert.NotContains(t, out, `"cost"`)
+}
