@@ -2,7 +2,6 @@ package tests
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -54,45 +53,15 @@ func daysimTiers(t *testing.T, s *stack, m *capacity.Model, p *cost.Prices) []da
 	return out
 }
 
-// sizedConfig is the last stage's sizing for the seed's full load as config overrides,
-// merged into the prod stack file's objects.
-func sizedConfig(t *testing.T, m *capacity.Model, p *cost.Prices) (map[string]string, *capacity.Sizing) {
-	t.Helper()
-	last := implemented()[len(implemented())-1]
-	prod := evaluate(t, "prod", last, nil)
-	load, err := capacity.Analyze(prod.g, m)
-	require.NoError(t, err)
-	sz, err := capacity.Size(load, m, p, cacheEngine(prod))
-	require.NoError(t, err)
-	base, _ := stackConfig(t, "prod", last, nil)
-	extra := map[string]string{}
-	for key, obj := range sz.Config {
-		merged := map[string]any{}
-		if cur, ok := base["scaling-aws:"+key]; ok {
-			require.NoError(t, json.Unmarshal([]byte(cur), &merged), key)
-		}
-		for k, v := range obj {
-			merged[k] = v
-		}
-		b, err := json.Marshal(merged)
-		require.NoError(t, err)
-		extra["scaling-aws:"+key] = string(b)
-	}
-	return extra, sz
-}
-
 // TestDayOfTrafficIsCurrent: from users++++ on, each stage page carries a day of the seed's
 // traffic against the prod stack's recorded scaling, as configured and as sized for the
 // full load, and the chart of the sized day (docs/stages/<page>-day.svg); -update
 // regenerates both.
 func TestDayOfTrafficIsCurrent(t *testing.T) {
-	p, err := cost.Table()
-	require.NoError(t, err)
-	m, err := capacity.Load()
-	require.NoError(t, err)
+	p, m := models(t)
 	day, err := daysim.SeedDay(1)
 	require.NoError(t, err)
-	sized, sz := sizedConfig(t, m, p)
+	sized, sz, _ := sizedConfig(t, m, p)
 	for _, stage := range implemented() {
 		if stage < config.UsersPlus4 {
 			continue
@@ -137,10 +106,7 @@ func TestDayOfTrafficIsCurrent(t *testing.T) {
 // read-API request target twice as high runs the read API on fewer instance-hours, and the
 // sized stack carries the seed's day with fewer minutes over capacity than the defaults.
 func TestDayOfTrafficFollowsTheConfig(t *testing.T) {
-	p, err := cost.Table()
-	require.NoError(t, err)
-	m, err := capacity.Load()
-	require.NoError(t, err)
+	p, m := models(t)
 	day, err := daysim.SeedDay(0.1)
 	require.NoError(t, err)
 	run := func(extra map[string]string) *daysim.Result {
@@ -156,7 +122,7 @@ func TestDayOfTrafficFollowsTheConfig(t *testing.T) {
 
 	full, err := daysim.SeedDay(1)
 	require.NoError(t, err)
-	sized, _ := sizedConfig(t, m, p)
+	sized, _, _ := sizedConfig(t, m, p)
 	asIs := evaluate(t, "prod", config.UsersPlus4, nil)
 	big := evaluate(t, "prod", config.UsersPlus4, sized)
 	a, err := daysim.Run(asIs.g, daysimTiers(t, asIs, m, p), full)

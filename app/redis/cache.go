@@ -52,9 +52,11 @@ type CacheOptions struct {
 	// Registerer receives the cache metrics. Default: none.
 	Registerer prometheus.Registerer
 	// Reader, when set, answers the cache's GETs: a client of the replication group's
-	// reader endpoint, which spreads connections over the read replicas, so reads scale
-	// with replicas while one thread of the primary serves only the writes, fences and
-	// fills. What a replica may miss is a write younger than its replication lag
+	// reader endpoint, so reads scale with replicas while one thread of the primary serves
+	// only the writes, fences and fills. The reader endpoint is a DNS name, not a load
+	// balancer: it splits new connections evenly over the replicas (over the primary when
+	// there is none), so the spread is per pooled connection, even across a fleet of
+	// servers (ElastiCache guide, "Finding replication group endpoints"). What a replica may miss is a write younger than its replication lag
 	// (milliseconds): a GET there can return the value a write has just deleted, served
 	// and kept in the in-process layer for at most LocalTTL, the staleness other
 	// instances accept already; a fill still goes to the primary with NX, which a fence

@@ -22,7 +22,6 @@ package capacity
 
 import (
 	_ "embed"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -185,26 +184,14 @@ func (t Tier) Need(d Demand) float64 {
 	return n
 }
 
-// Carries is the share of a load's requests the tier serves at n instances: the load
-// scaled by n / Need (so 1 means exactly the load).
-func (t Tier) Carries(d Demand, n int) float64 {
-	need := t.Need(d)
-	if need == 0 {
-		return math.Inf(1)
-	}
-	return float64(n) / need
-}
-
 // Result is one tier's verdict at the seed's peak with one AZ lost.
 type Result struct {
 	Tier
 	// Need is the instances the peak takes; Headroom is Survivors / Need (>= 1 fits).
 	Need     float64 `json:"need"`
 	Headroom float64 `json:"headroom"`
-	// Average is the requests/s reaching the tier at the seed's average; AtMax is what all
-	// Count instances carry (req/s of that mix).
+	// Average is the requests/s reaching the tier at the seed's average.
 	Average float64 `json:"averageRps"`
-	AtMax   float64 `json:"carriesRps"`
 }
 
 // Report is a stage's capacity.
@@ -235,7 +222,6 @@ func Analyze(g *graph.Graph, m *Model) (*Report, error) {
 		need := t.Need(peak)
 		r := Result{Tier: t, Need: need, Headroom: float64(t.Survivors) / need,
 			Average: SeedAverage.Reads*t.ReadShare + SeedAverage.Writes*t.WriteShare}
-		r.AtMax = r.Average * PeakFactor * float64(t.Count) / need
 		if r.Headroom < 1 {
 			rep.Fits = false
 		}
@@ -259,21 +245,20 @@ func survivors(n, azs int) int {
 // tiersOf reads the tiers from the graph.
 func tiersOf(g *graph.Graph, m *Model) ([]Tier, int, error) {
 	azs := len(g.AvailabilityZones())
-	rate := func(fig, typ string) float64 {
-		r, err := m.Rate(fig, typ)
-		if err != nil {
-			panic(err) // checked below by Spec before any rate is asked
-		}
-		return r
-	}
 	var tiers []Tier
 	var errs []string
+	// check records a type measured.json has no size for; the tiers built anyway are
+	// dropped with the error at the end.
 	check := func(typ string) bool {
 		if _, err := m.Spec(typ); err != nil {
 			errs = append(errs, err.Error())
 			return false
 		}
 		return true
+	}
+	rate := func(fig, typ string) float64 {
+		r, _ := m.Rate(fig, typ) // typ passed check
+		return r
 	}
 	caches := g.ByType("aws:elasticache/replicationGroup:ReplicationGroup")
 	var primary *graph.Resource
@@ -307,12 +292,7 @@ func tiersOf(g *graph.Graph, m *Model) ([]Tier, int, error) {
 		if grp == nil {
 			continue
 		}
-		var lt *graph.Resource
-		for _, c := range g.Children(grp.Parent) {
-			if c.Type == "aws:ec2/launchTemplate:LaunchTemplate" {
-				lt = c
-			}
-		}
+		lt := g.Sibling(grp, "aws:ec2/launchTemplate:LaunchTemplate")
 		if lt == nil {
 			return nil, 0, fmt.Errorf("group %s has no launch template beside it", name)
 		}
@@ -441,9 +421,5 @@ func readerInUse(g *graph.Graph) bool {
 	if lt == nil {
 		return false
 	}
-	script := lt.String("userData")
-	if b, err := base64.StdEncoding.DecodeString(script); err == nil {
-		script = string(b)
-	}
-	return strings.Contains(script, "REDIS_READ_ADDR=")
+	return strings.Contains(lt.Script("userData"), "REDIS_READ_ADDR=")
 }

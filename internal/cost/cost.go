@@ -204,16 +204,6 @@ func (e *estimator) component(r *graph.Resource) string {
 	return cur.Name
 }
 
-// sibling returns the resource of a type under the same parent as r, or nil.
-func (e *estimator) sibling(r *graph.Resource, typ string) *graph.Resource {
-	for _, c := range e.g.Children(r.Parent) {
-		if c.Type == typ {
-			return c
-		}
-	}
-	return nil
-}
-
 // num reads a number input, with a default when absent.
 func num(r *graph.Resource, path string, def float64) float64 {
 	if f, ok := r.Number(path); ok {
@@ -241,15 +231,40 @@ var estimators = map[string]func(*estimator, *graph.Resource) error{
 	"aws:rds/instance:Instance":                                       (*estimator).database,
 	"aws:elasticache/replicationGroup:ReplicationGroup":               (*estimator).cache,
 	"aws:cloudwatch/metricAlarm:MetricAlarm":                          (*estimator).alarm,
-	"aws:cloudwatch/compositeAlarm:CompositeAlarm":                    (*estimator).composite,
-	"aws:cloudwatch/dashboard:Dashboard":                              (*estimator).dashboard,
-	"aws:kms/key:Key":                                                 (*estimator).key,
-	"aws:secretsmanager/secret:Secret":                                (*estimator).secret,
-	"aws:route53/zone:Zone":                                           (*estimator).zone,
+	"aws:cloudwatch/compositeAlarm:CompositeAlarm":                    flat("composite alarms", "cloudwatch.compositeAlarm.month", ""),
+	"aws:cloudwatch/dashboard:Dashboard":                              flat("dashboard", "cloudwatch.dashboard.month", "priced although an account's first 3 dashboards are free"),
+	"aws:kms/key:Key":                                                 flat("KMS key", "kms.key.month", "its requests (0.03 per 10,000) are small: servers cache what they decrypt"),
+	"aws:secretsmanager/secret:Secret":                                flat("secrets", "secret.month", "read at boot and on rotation: API calls are negligible"),
+	"aws:route53/zone:Zone":                                           flat("hosted zone", "route53.zone.month", "alias queries to CloudFront and load balancers are free"),
 	"aws:route53/healthCheck:HealthCheck":                             (*estimator).healthCheck,
 	"aws:wafv2/webAcl:WebAcl":                                         (*estimator).webACL,
 	"aws:cloudfront/distribution:Distribution":                        (*estimator).distribution,
 	"aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": (*estimator).wafLogging,
+}
+
+// flat prices a resource at one monthly rate of the table.
+func flat(item, rate, assumption string) func(*estimator, *graph.Resource) error {
+	return func(e *estimator, r *graph.Resource) error {
+		e.add(r, item, e.p.rate(rate), assumption)
+		return nil
+	}
+}
+
+// metricCount counts the entries of a list input that carry key (the metrics an alarm or
+// a customized target-tracking metric evaluates); absent or empty, one metric.
+func metricCount(r *graph.Resource, path, key string) float64 {
+	qs, _ := r.Lookup(path)
+	list, _ := qs.([]any)
+	if len(list) == 0 {
+		return 1
+	}
+	n := 0.0
+	for _, q := range list {
+		if m, ok := q.(map[string]any); ok && m[key] != nil {
+			n++
+		}
+	}
+	return n
 }
 
 // server prices count servers of a type with a root volume and optional detailed
@@ -279,7 +294,7 @@ func (e *estimator) instance(r *graph.Resource) error {
 }
 
 func (e *estimator) group(r *graph.Resource) error {
-	lt := e.sibling(r, "aws:ec2/launchTemplate:LaunchTemplate")
+	lt := e.g.Sibling(r, "aws:ec2/launchTemplate:LaunchTemplate")
 	if lt == nil {
 		return fmt.Errorf("no launch template beside the group (under %s)", r.Parent)
 	}
@@ -309,17 +324,7 @@ func (e *estimator) policy(r *graph.Resource) error {
 	if r.Bool("targetTrackingConfiguration.disableScaleIn") {
 		alarms = 1
 	}
-	metrics := 1.0
-	if v, ok := r.Lookup("targetTrackingConfiguration.customizedMetricSpecification.metrics"); ok {
-		if qs, ok := v.([]any); ok {
-			metrics = 0
-			for _, q := range qs {
-				if m, ok := q.(map[string]any); ok && m["metricStat"] != nil {
-					metrics++
-				}
-			}
-		}
-	}
+	metrics := metricCount(r, "targetTrackingConfiguration.customizedMetricSpecification.metrics", "metricStat")
 	e.add(r, "target-tracking alarms", alarms*metrics*e.p.rate("cloudwatch.alarm.month"), "")
 	return nil
 }
@@ -419,47 +424,12 @@ func (e *estimator) cache(r *graph.Resource) error {
 }
 
 func (e *estimator) alarm(r *graph.Resource) error {
-	metrics := 1.0
-	if v, ok := r.Lookup("metricQueries"); ok {
-		if qs, ok := v.([]any); ok && len(qs) > 0 {
-			metrics = 0
-			for _, q := range qs {
-				if m, ok := q.(map[string]any); ok && m["metric"] != nil {
-					metrics++
-				}
-			}
-		}
-	}
+	metrics := metricCount(r, "metricQueries", "metric")
 	rate := e.p.rate("cloudwatch.alarm.month")
 	if p := num(r, "period", 60); p < 60 {
 		rate = e.p.rate("cloudwatch.alarmHighRes.month")
 	}
 	e.add(r, "metric alarms", metrics*rate, "")
-	return nil
-}
-
-func (e *estimator) composite(r *graph.Resource) error {
-	e.add(r, "composite alarms", e.p.rate("cloudwatch.compositeAlarm.month"), "")
-	return nil
-}
-
-func (e *estimator) dashboard(r *graph.Resource) error {
-	e.add(r, "dashboard", e.p.rate("cloudwatch.dashboard.month"), "priced although an account's first 3 dashboards are free")
-	return nil
-}
-
-func (e *estimator) key(r *graph.Resource) error {
-	e.add(r, "KMS key", e.p.rate("kms.key.month"), "its requests (0.03 per 10,000) are small: servers cache what they decrypt")
-	return nil
-}
-
-func (e *estimator) secret(r *graph.Resource) error {
-	e.add(r, "secrets", e.p.rate("secret.month"), "read at boot and on rotation: API calls are negligible")
-	return nil
-}
-
-func (e *estimator) zone(r *graph.Resource) error {
-	e.add(r, "hosted zone", e.p.rate("route53.zone.month"), "alias queries to CloudFront and load balancers are free")
 	return nil
 }
 

@@ -1,7 +1,6 @@
 package cost
 
 import (
-	"encoding/base64"
 	"fmt"
 	"strings"
 )
@@ -74,11 +73,7 @@ func (e *estimator) shipsAccessLog() string {
 		if r.Type != "aws:ec2/launchTemplate:LaunchTemplate" && r.Type != "aws:ec2/instance:Instance" {
 			continue
 		}
-		script := r.String("userData")
-		if b, err := base64.StdEncoding.DecodeString(script); err == nil {
-			script = string(b)
-		}
-		if strings.Contains(script, "/var/log/nginx/access.log") {
+		if strings.Contains(r.Script("userData"), "/var/log/nginx/access.log") {
 			return e.component(r)
 		}
 	}

@@ -6,6 +6,7 @@
 package graph
 
 import (
+	"encoding/base64"
 	"sort"
 	"strings"
 )
@@ -186,4 +187,25 @@ func (g *Graph) AvailabilityZones() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Sibling returns the first resource of a type with the same parent as r (the launch
+// template beside a component's Auto Scaling group), or nil.
+func (g *Graph) Sibling(r *Resource, typ string) *Resource {
+	for _, c := range g.Children(r.Parent) {
+		if c.Type == typ {
+			return c
+		}
+	}
+	return nil
+}
+
+// Script returns the text input at path decoded from base64 when it is base64 (a launch
+// template's userData), as it is otherwise (an instance's userData).
+func (r *Resource) Script(path string) string {
+	s := r.String(path)
+	if b, err := base64.StdEncoding.DecodeString(s); err == nil {
+		return string(b)
+	}
+	return s
 }
