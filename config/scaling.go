@@ -22,9 +22,9 @@ import (
 // was measured. A t3.small sustains 20% of its 2 vCPUs without spending CPU credits, so a
 // server's sustainable rate is about a fifth of those (1 970, 830 and 8 560 req/s); the
 // request targets are a quarter of that, leaving room for a peak while new servers boot.
-// nginx as the web tier configures it has since been measured at 6 382 req/s (a new
+// nginx as the web tier configures it has since been measured at 7 822 req/s (a new
 // upstream connection per request; docs/benchmarks.md "Capacity figures"), a sustainable
-// 1 276 req/s on a t3.small: the web target (2 000/s) is above it, so the web tier's CPU
+// 1 564 req/s on a t3.small: the web target (2 000/s) is above it, so the web tier's CPU
 // target is what scales it there (internal/capacity and the stage pages use the measured
 // figure); lowering the web default is left to a change of its own.
 

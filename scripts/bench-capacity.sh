@@ -72,12 +72,6 @@ NGINX
 start nginx nginx -c "$work/nginx/nginx.conf"
 wait_http nginx "http://127.0.0.1:$nginx_port/api/posts/1"
 
-to_ms() {
-  awk -v v="$1" 'BEGIN {
-    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
-    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
-    else { sub(/s$/, "", v); printf "%.3f", v * 1000 } }'
-}
 results="$work/results.tsv"
 : >"$results"
 measure() { # measure RUN NAME URL

@@ -183,14 +183,6 @@ wrk.headers["Cookie"] = "session=$token"
 wrk.body = '{"body":"$body1k"}'
 EOF
 
-# to_ms VALUE: wrk's latency (850.00us, 1.20ms, 1.01s) in milliseconds.
-to_ms() {
-  awk -v v="$1" 'BEGIN {
-    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
-    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
-    else if (v ~ /m$/) { sub(/m$/, "", v); printf "%.3f", v * 60000 }
-    else { sub(/s$/, "", v); printf "%.3f", v * 1000 } }'
-}
 
 results="$work/results.tsv"
 : >"$results"

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# Process handling shared by scripts/e2e.sh, scripts/bench.sh and
-# scripts/faults.sh: a temporary
+# Process handling shared by scripts/e2e.sh, scripts/bench.sh,
+# scripts/bench-capacity.sh and scripts/faults.sh (and wrk's latency in ms, to_ms): a temporary
 # work folder, background servers on free loopback ports, readiness waits, and a
 # cleanup on exit that stops everything (servers in reverse order, then the
 # databases of scripts/services.sh), prints the logs' tails on failure and
@@ -169,4 +169,13 @@ frontend stats
   stats enable
   stats uri /stats
 EOF
+}
+
+# to_ms VALUE: wrk's latency (850.00us, 1.20ms, 1.01s) in milliseconds.
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
+    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
+    else if (v ~ /m$/) { sub(/m$/, "", v); printf "%.3f", v * 60000 }
+    else { sub(/s$/, "", v); printf "%.3f", v * 1000 } }'
 }
