@@ -32,6 +32,11 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+// shardMigrations is the schema of shards 1 and up (see shard.go).
+//
+//go:embed shard_migrations/*.sql
+var shardMigrations embed.FS
+
 // Options tunes a DB. The zero value is usable.
 type Options struct {
 	// MaxOpenConns caps connections per pool (primary and each replica).
@@ -124,6 +129,9 @@ type DB struct {
 	next     atomic.Uint64
 	opts     Options
 	reads    *prometheus.CounterVec
+	// schema is the migration set this database must be at (Ping):
+	// migrations for shard 0, shard_migrations for shards 1 and up.
+	schema schemaSet
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -164,9 +172,20 @@ func Config(cfg *drv.Config) *drv.Config {
 // address (same user, password, database and TLS as the primary). It does
 // not fail when a replica is down: that replica is skipped until healthy.
 func Open(ctx context.Context, primary *drv.Config, replicaAddrs []string, o Options) (*DB, error) {
+	return openSet(ctx, primary, replicaAddrs, o, mainSchema)
+}
+
+// OpenShard is Open for a content shard 1 and up (DB_SHARD_<i>_*): the
+// same pools and read routing, with readiness checked against the shard
+// schema (MigrateShard) instead of shard 0's.
+func OpenShard(ctx context.Context, primary *drv.Config, replicaAddrs []string, o Options) (*DB, error) {
+	return openSet(ctx, primary, replicaAddrs, o, shardSchema)
+}
+
+func openSet(ctx context.Context, primary *drv.Config, replicaAddrs []string, o Options, set schemaSet) (*DB, error) {
 	o = o.withDefaults()
 	pc := Config(primary)
-	db := &DB{opts: o}
+	db := &DB{opts: o, schema: set}
 	var err error
 	if db.primary, err = open(pc, o); err != nil {
 		return nil, err
@@ -240,15 +259,16 @@ func (db *DB) Ping(ctx context.Context) error {
 	var dirty bool
 	err := db.primary.QueryRowContext(ctx, "SELECT version, dirty FROM schema_migrations").Scan(&version, &dirty)
 	var me *drv.MySQLError
+	want := db.schema.version
 	switch {
 	case errors.Is(err, sql.ErrNoRows) || errors.As(err, &me) && me.Number == errNoSuchTable:
-		return fmt.Errorf("schema not migrated yet: want version %d", SchemaVersion)
+		return fmt.Errorf("%s not migrated yet: want version %d", db.schema.name, want)
 	case err != nil:
 		return err
 	case dirty:
-		return fmt.Errorf("schema version %d is dirty: a migration failed halfway, see the write tier's logs", version)
-	case version < SchemaVersion:
-		return fmt.Errorf("schema at version %d, this binary needs %d", version, SchemaVersion)
+		return fmt.Errorf("%s version %d is dirty: a migration failed halfway, see the write tier's logs", db.schema.name, version)
+	case version < want:
+		return fmt.Errorf("%s at version %d, this binary needs %d", db.schema.name, version, want)
 	}
 	return nil
 }
@@ -256,8 +276,26 @@ func (db *DB) Ping(ctx context.Context) error {
 const errNoSuchTable = 1146
 
 // SchemaVersion is the version of the newest embedded migration.
-var SchemaVersion = func() int {
-	entries, _ := migrations.ReadDir("migrations")
+var SchemaVersion = newestVersion(migrations, "migrations")
+
+// ShardSchemaVersion is the version of the newest embedded migration of
+// the shard schema (shards 1 and up).
+var ShardSchemaVersion = newestVersion(shardMigrations, "shard_migrations")
+
+// schemaSet is one embedded migration set.
+type schemaSet struct {
+	name, dir string
+	fs        embed.FS
+	version   int
+}
+
+var (
+	mainSchema  = schemaSet{name: "schema", dir: "migrations", fs: migrations, version: SchemaVersion}
+	shardSchema = schemaSet{name: "shard schema", dir: "shard_migrations", fs: shardMigrations, version: ShardSchemaVersion}
+)
+
+func newestVersion(fsys embed.FS, dir string) int {
+	entries, _ := fsys.ReadDir(dir)
 	v := 0
 	for _, e := range entries {
 		n, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
@@ -266,7 +304,7 @@ var SchemaVersion = func() int {
 		}
 	}
 	return v
-}()
+}
 
 func (db *DB) healthLoop(ctx context.Context) {
 	defer db.wg.Done()
@@ -431,6 +469,17 @@ func (db *DB) writeCtx(ctx context.Context) (context.Context, context.CancelFunc
 // the library's GET_LOCK lock meanwhile, so instances starting together
 // apply each migration once; it retries while another instance holds it.
 func Migrate(ctx context.Context, cfg *drv.Config, log *slog.Logger) error {
+	return migrateSet(ctx, cfg, log, mainSchema)
+}
+
+// MigrateShard is Migrate for a content shard 1 and up: it applies the
+// shard schema (shard_migrations: posts and photos without their foreign
+// key to users, which live on shard 0).
+func MigrateShard(ctx context.Context, cfg *drv.Config, log *slog.Logger) error {
+	return migrateSet(ctx, cfg, log, shardSchema)
+}
+
+func migrateSet(ctx context.Context, cfg *drv.Config, log *slog.Logger, set schemaSet) error {
 	c := Config(cfg)
 	c.MultiStatements = true // migration files hold several statements
 	c.InterpolateParams = false
@@ -447,7 +496,7 @@ func Migrate(ctx context.Context, cfg *drv.Config, log *slog.Logger) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		last = migrateOnce(ctx, db, c.DBName)
+		last = migrateOnce(ctx, db, c.DBName, set)
 		if last == nil || !(errors.Is(last, database.ErrLocked) || errors.Is(last, migrate.ErrLocked) ||
 			errors.Is(last, migrate.ErrLockTimeout)) {
 			return last
@@ -457,7 +506,7 @@ func Migrate(ctx context.Context, cfg *drv.Config, log *slog.Logger) error {
 	return last
 }
 
-func migrateOnce(ctx context.Context, db *sql.DB, dbName string) error {
+func migrateOnce(ctx context.Context, db *sql.DB, dbName string, set schemaSet) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return internal("migrate connect", err)
@@ -468,7 +517,7 @@ func migrateOnce(ctx context.Context, db *sql.DB, dbName string) error {
 		conn.Close()
 		return fmt.Errorf("migrate database %q: %w", dbName, err)
 	}
-	src, err := iofs.New(migrations, "migrations")
+	src, err := iofs.New(set.fs, set.dir)
 	if err != nil {
 		target.Close()
 		return fmt.Errorf("read embedded migrations: %w", err)

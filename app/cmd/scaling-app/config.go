@@ -28,6 +28,13 @@ type Config struct {
 	DBMaxOpenConns, DBMaxIdleConns     int
 	DBMigrate                          bool
 	DBReplicaMaxLag                    time.Duration
+	// DBShards are the content shards (DB_SHARD_COUNT, 1 to 16): index 0 is
+	// the database above (DB_HOST, ...), the others DB_SHARD_<i>_*. One
+	// shard (the default) is the single database of every earlier stage.
+	DBShards []DBShard
+	// DBShardMapRefresh (DB_SHARD_MAP_REFRESH) is how often the bucket map
+	// is read again from shard 0 when there are several shards.
+	DBShardMapRefresh time.Duration
 
 	RedisAddr, RedisPassword, RedisAuthSecretARN string
 	// RedisReadAddr (REDIS_READ_ADDR) is the cache's reader endpoint: the post
@@ -59,6 +66,18 @@ type Config struct {
 	// SentryDSN (SENTRY_DSN, or the string of the secret
 	// SENTRY_DSN_SECRET_ARN) turns error reporting on.
 	SentryDSN, SentryDSNSecretARN, SentryEnvironment string
+}
+
+// DBShard is one content shard's primary and replicas. User, database
+// name and TLS are shard 0's (DB_USER, DB_NAME, DB_TLS).
+type DBShard struct {
+	Host              string   // DB_SHARD_<i>_HOST
+	Port              int      // DB_SHARD_<i>_PORT, default DB_PORT
+	Replicas          []string // DB_SHARD_<i>_REPLICAS, host[:port] comma-separated
+	PasswordSecretARN string   // DB_SHARD_<i>_PASSWORD_SECRET_ARN; unset: DB_PASSWORD
+	// User and Password are filled from the secret (resolveSecrets); unset
+	// they are shard 0's.
+	User, Password string
 }
 
 type env func(string) string
@@ -187,6 +206,7 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 			c.Origins = append(c.Origins, o)
 		}
 	}
+	c.DBShards, c.DBShardMapRefresh = loadShards(e, c, &errs)
 	// Migrations run where writes are served: the write API and the single
 	// box. Read and worker instances wait for the schema instead.
 	c.DBMigrate = boolean("DB_MIGRATE", c.Role == "all" || c.Role == "write")
@@ -247,6 +267,81 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		return nil, fmt.Errorf("invalid configuration: %s", strings.Join(errs, "; "))
 	}
 	return c, nil
+}
+
+// loadShards reads DB_SHARD_COUNT and the DB_SHARD_<i>_* of shards 1 and
+// up. Settings of a shard beyond the count are refused rather than ignored:
+// they mean the count or a name is wrong.
+func loadShards(e env, c *Config, errs *[]string) ([]DBShard, time.Duration) {
+	refresh := 2 * time.Second // a moved bucket's reads follow within it
+	if v := e.str("DB_SHARD_MAP_REFRESH", ""); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 100*time.Millisecond || d > time.Minute {
+			*errs = append(*errs, fmt.Sprintf("DB_SHARD_MAP_REFRESH=%q must be a duration from 100ms to 1m, such as 2s", v))
+		}
+		refresh = d
+	}
+	count := 1
+	if v := e.str("DB_SHARD_COUNT", ""); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 16 {
+			*errs = append(*errs, fmt.Sprintf("DB_SHARD_COUNT=%q must be a number from 1 to 16 (1: one database, "+
+				"as before sharding)", v))
+			return nil, refresh
+		}
+		count = n
+	}
+	shards := []DBShard{{Host: c.DBHost, Port: c.DBPort, Replicas: c.DBReplicas, PasswordSecretARN: c.DBPasswordSecretARN}}
+	seen := map[string]int{net.JoinHostPort(c.DBHost, strconv.Itoa(c.DBPort)): 0}
+	for i := 0; i <= 16; i++ {
+		k := func(s string) string { return fmt.Sprintf("DB_SHARD_%d_%s", i, s) }
+		if i == 0 || i >= count {
+			for _, s := range []string{"HOST", "PORT", "REPLICAS", "PASSWORD_SECRET_ARN"} {
+				if e.str(k(s), "") == "" {
+					continue
+				}
+				if i == 0 {
+					*errs = append(*errs, fmt.Sprintf("%s is set, but shard 0 is the primary database: "+
+						"use DB_HOST, DB_PORT, DB_REPLICAS and DB_PASSWORD_SECRET_ARN", k(s)))
+				} else {
+					*errs = append(*errs, fmt.Sprintf("%s is set, but DB_SHARD_COUNT=%d uses shards 0 to %d: "+
+						"raise DB_SHARD_COUNT to %d or unset it", k(s), count, count-1, i+1))
+				}
+			}
+			continue
+		}
+		sh := DBShard{Host: e.str(k("HOST"), ""), Port: c.DBPort, PasswordSecretARN: e.str(k("PASSWORD_SECRET_ARN"), "")}
+		if sh.Host == "" || strings.ContainsAny(sh.Host, " \t/@?#:") {
+			*errs = append(*errs, fmt.Sprintf("%s=%q: DB_SHARD_COUNT=%d needs a host name (no port) for shard %d, "+
+				"e.g. shard%d.db.internal", k("HOST"), sh.Host, count, i, i))
+		}
+		if v := e.str(k("PORT"), ""); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 65535 {
+				*errs = append(*errs, fmt.Sprintf("%s=%q must be a port from 1 to 65535 (default DB_PORT)", k("PORT"), v))
+			}
+			sh.Port = n
+		}
+		if v := e.str(k("REPLICAS"), ""); v != "" {
+			for _, r := range strings.Split(v, ",") {
+				addr, err := replicaAddr(strings.TrimSpace(r), sh.Port)
+				if err != nil {
+					*errs = append(*errs, fmt.Sprintf("%s=%q: %s; expected a comma-separated list of host or host:port "+
+						"(default port %s)", k("REPLICAS"), v, err, k("PORT")))
+					break
+				}
+				sh.Replicas = append(sh.Replicas, addr)
+			}
+		}
+		addr := net.JoinHostPort(sh.Host, strconv.Itoa(sh.Port))
+		if j, dup := seen[addr]; dup && sh.Host != "" {
+			*errs = append(*errs, fmt.Sprintf("%s=%s (port %d) is the same server as shard %d: each shard is its own "+
+				"database server (the database name, DB_NAME, is the same on all)", k("HOST"), sh.Host, sh.Port, j))
+		}
+		seen[addr] = i
+		shards = append(shards, sh)
+	}
+	return shards, refresh
 }
 
 // replicaAddr checks one DB_REPLICAS entry and returns it as host:port.

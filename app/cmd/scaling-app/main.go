@@ -7,6 +7,7 @@
 // Usage:
 //
 //	scaling-app [-role all|read|write|worker] [-addr :8080] [-migrate-only] [-export-static DIR]
+//	scaling-app -move-buckets FROM:TO:BUCKETS   (move content buckets between shards, then exit)
 package main
 
 import (
@@ -70,6 +71,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	addr := fl.String("addr", "", "listen address, overriding APP_ADDR")
 	migrateOnly := fl.Bool("migrate-only", false, "apply the database migrations and exit")
 	exportStatic := fl.String("export-static", "", "write the embedded static content to this folder (for the object store) and exit")
+	move := fl.String("move-buckets", "", "move buckets between content shards and exit: FROM:TO:BUCKETS, e.g. 0:1:512-1023 (docs/database.md)")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -92,7 +94,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	log := slog.New(logHandler)
 	slog.SetDefault(log)
 	log.Info("starting", "version", appVersion(), "role", cfg.Role, "addr", cfg.Addr, "db_host", cfg.DBHost,
-		"db_replicas", len(cfg.DBReplicas), "cache", cfg.RedisAddr != "", "s3_bucket", cfg.S3Bucket,
+		"db_replicas", len(cfg.DBReplicas), "db_shards", len(cfg.DBShards), "cache", cfg.RedisAddr != "", "s3_bucket", cfg.S3Bucket,
 		"queue", cfg.QueueBackend, "cdn", cfg.CDNBaseURL, "statsd", cfg.StatsDAddr,
 		"sentry", cfg.SentryDSN != "" || cfg.SentryDSNSecretARN != "")
 
@@ -126,7 +128,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		if err := mysql.Migrate(ctx, dbCfg, log); err != nil {
 			return err
 		}
-		log.Info("migrations applied")
+		if err := migrateShards(ctx, cfg, dbCfg, log); err != nil {
+			return err
+		}
+		log.Info("migrations applied", "shards", len(cfg.DBShards))
 		if *migrateOnly {
 			return nil
 		}
@@ -134,18 +139,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	db, err := mysql.Open(ctx, dbCfg, cfg.DBReplicas, mysql.Options{MaxOpenConns: cfg.DBMaxOpenConns,
+	shards, router, closeShards, err := openShards(ctx, cfg, dbCfg, mysql.Options{MaxOpenConns: cfg.DBMaxOpenConns,
 		MaxIdleConns: cfg.DBMaxIdleConns, MaxReplicaLag: cfg.DBReplicaMaxLag, Logger: log, Registerer: reg})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer closeShards()
+	if *move != "" {
+		return moveBuckets(ctx, *move, router, cfg, log, stdout)
+	}
+	// Users and sessions are on shard 0; posts and photos on the user's
+	// shard (one shard: the same database).
+	db := shards[0]
+	var posts app.PostStore = db
+	var photos app.PhotoStore = db
+	if router != nil {
+		posts, photos = router, router
+	}
 
 	srv := &apphttp.Server{
-		Role: apphttp.Role(cfg.Role), Users: db, Posts: db, Photos: db, Sessions: db,
+		Role: apphttp.Role(cfg.Role), Users: db, Posts: posts, Photos: photos, Sessions: db,
 		CDNBaseURL: cfg.CDNBaseURL, Origins: cfg.Origins, SessionTTL: cfg.SessionTTL, StickyFor: cfg.StickyFor,
 		Logger: log, Registerer: reg, Gatherer: reg, SlowRequest: cfg.SlowRequest,
 		Ready: []apphttp.Check{{Name: "database", Pinger: db}},
+	}
+	// A shard down affects only its users: reported, not failing /readyz.
+	for i, sh := range shards[1:] {
+		srv.Ready = append(srv.Ready, apphttp.Check{Name: fmt.Sprintf("database_shard_%d", i+1), Pinger: sh, Optional: true})
 	}
 	var rc *goredis.Client
 	if cfg.RedisAddr != "" {
@@ -162,7 +182,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			defer reader.Close()
 			opts.Reader = reader
 		}
-		cache := redis.NewPostCache(rc, db, opts)
+		cache := redis.NewPostCache(rc, posts, opts)
 		defer cache.Close()
 		srv.Posts = cache
 		srv.Ready = append(srv.Ready, apphttp.Check{Name: "cache", Pinger: redis.Pinger{C: rc}, Optional: true})
@@ -177,7 +197,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		blobs := apps3.New(awsCfg, cfg.S3Bucket, cfg.S3Endpoint)
 		srv.Blobs = blobs
 		srv.Ready = append(srv.Ready, apphttp.Check{Name: "object_store", Pinger: blobs, Optional: true})
-		w = &worker.Worker{Photos: db, Blobs: blobs, Thumbnail: thumb.Make, MaxAttempts: cfg.QueueMaxAttempts,
+		w = &worker.Worker{Photos: photos, Blobs: blobs, Thumbnail: thumb.Make, MaxAttempts: cfg.QueueMaxAttempts,
 			Concurrency: cfg.WorkerConcurrency, Logger: log, Registerer: reg}
 		switch cfg.QueueBackend {
 		case "none":
@@ -294,14 +314,24 @@ func appVersion() string {
 
 func (c *Config) needsAWS() bool {
 	return c.S3Bucket != "" || c.QueueBackend == "sqs" || c.DBPasswordSecretARN != "" || c.RedisAuthSecretARN != "" ||
-		c.SentryDSNSecretARN != ""
+		c.SentryDSNSecretARN != "" || c.shardSecrets()
+}
+
+// shardSecrets reports whether a shard 1 and up has a password secret.
+func (c *Config) shardSecrets() bool {
+	for _, sh := range c.DBShards[min(1, len(c.DBShards)):] {
+		if sh.PasswordSecretARN != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // resolveSecrets fetches passwords, the cache token and the Sentry DSN from
 // Secrets Manager, all within secretsTimeout. Secret values are never
 // logged nor put in errors.
 func resolveSecrets(ctx context.Context, c *Config, awsCfg aws.Config) error {
-	if c.DBPasswordSecretARN == "" && c.RedisAuthSecretARN == "" && c.SentryDSNSecretARN == "" {
+	if c.DBPasswordSecretARN == "" && c.RedisAuthSecretARN == "" && c.SentryDSNSecretARN == "" && !c.shardSecrets() {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, secretsTimeout)
@@ -327,6 +357,21 @@ func resolveSecrets(ctx context.Context, c *Config, awsCfg aws.Config) error {
 		if user != "" {
 			c.DBUser = user
 		}
+	}
+	for i := 1; i < len(c.DBShards); i++ {
+		sh := &c.DBShards[i]
+		if sh.PasswordSecretARN == "" {
+			continue
+		}
+		s, err := get(sh.PasswordSecretARN)
+		if err != nil {
+			return err
+		}
+		user, pass, err := parseDBSecret(s)
+		if err != nil {
+			return fmt.Errorf("secret DB_SHARD_%d_PASSWORD_SECRET_ARN=%s: %w", i, sh.PasswordSecretARN, err)
+		}
+		sh.User, sh.Password = user, pass
 	}
 	if c.RedisAuthSecretARN != "" {
 		s, err := get(c.RedisAuthSecretARN)

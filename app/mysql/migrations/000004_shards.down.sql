@@ -1,0 +1,4 @@
+DROP TABLE IF EXISTS moved_ids;
+DROP TABLE IF EXISTS id_seq;
+DROP TABLE IF EXISTS shard_owned;
+DROP TABLE IF EXISTS shard_map;
