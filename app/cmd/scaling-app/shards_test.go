@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scaling-aws/scaling-aws/app/apptest"
+	"github.com/scaling-aws/scaling-aws/app/mysql"
+)
+
+func TestLoadShardConfig(t *testing.T) {
+	c, err := loadConfig(envOf(map[string]string{"DB_HOST": "db0", "DB_PORT": "3307", "DB_REPLICAS": "r0"}))
+	if err != nil || len(c.DBShards) != 1 || c.DBShards[0].Host != "db0" || c.DBShards[0].Port != 3307 ||
+		c.DBShardMapRefresh != 2*time.Second {
+		t.Fatalf("default: one shard, the primary database: %+v %v", c, err)
+	}
+	c, err = loadConfig(envOf(map[string]string{"DB_SHARD_COUNT": "3", "DB_PORT": "3307",
+		"DB_SHARD_1_HOST": "db1", "DB_SHARD_1_REPLICAS": "r1a, r1b:3310", "DB_SHARD_1_PASSWORD_SECRET_ARN": "arn:s1",
+		"DB_SHARD_2_HOST": "db2", "DB_SHARD_2_PORT": "3308", "DB_SHARD_MAP_REFRESH": "500ms"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1, s2 := c.DBShards[1], c.DBShards[2]
+	if len(c.DBShards) != 3 || s1.Host != "db1" || s1.Port != 3307 || strings.Join(s1.Replicas, ",") != "r1a:3307,r1b:3310" ||
+		s1.PasswordSecretARN != "arn:s1" || s2.Port != 3308 || s2.Replicas != nil || c.DBShardMapRefresh != 500*time.Millisecond {
+		t.Errorf("three shards: %+v", c.DBShards)
+	}
+	if !c.needsAWS() {
+		t.Error("a shard's password secret needs AWS")
+	}
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"DB_SHARD_COUNT": "0"}, `DB_SHARD_COUNT="0" must be a number from 1 to 16`},
+		{map[string]string{"DB_SHARD_COUNT": "17"}, `DB_SHARD_COUNT="17" must be a number from 1 to 16`},
+		{map[string]string{"DB_SHARD_COUNT": "2"}, `DB_SHARD_1_HOST="": DB_SHARD_COUNT=2 needs a host name`},
+		{map[string]string{"DB_SHARD_COUNT": "2", "DB_SHARD_1_HOST": "db1:3306"}, `DB_SHARD_1_HOST="db1:3306"`},
+		{map[string]string{"DB_SHARD_COUNT": "2", "DB_SHARD_1_HOST": "db1", "DB_SHARD_1_PORT": "0"},
+			`DB_SHARD_1_PORT="0" must be a port from 1 to 65535`},
+		{map[string]string{"DB_SHARD_COUNT": "2", "DB_SHARD_1_HOST": "db1", "DB_SHARD_1_REPLICAS": "r,,s"},
+			`DB_SHARD_1_REPLICAS="r,,s": an entry is empty`},
+		{map[string]string{"DB_SHARD_COUNT": "2", "DB_SHARD_1_HOST": "127.0.0.1"},
+			`DB_SHARD_1_HOST=127.0.0.1 (port 3306) is the same server as shard 0`},
+		{map[string]string{"DB_SHARD_COUNT": "3", "DB_SHARD_1_HOST": "db1", "DB_SHARD_2_HOST": "db1"},
+			`DB_SHARD_2_HOST=db1 (port 3306) is the same server as shard 1`},
+		{map[string]string{"DB_SHARD_2_HOST": "db2"}, `DB_SHARD_2_HOST is set, but DB_SHARD_COUNT=1 uses shards 0 to 0: raise DB_SHARD_COUNT to 3`},
+		{map[string]string{"DB_SHARD_COUNT": "2", "DB_SHARD_1_HOST": "db1", "DB_SHARD_16_PORT": "1"}, `DB_SHARD_16_PORT is set`},
+		{map[string]string{"DB_SHARD_0_HOST": "db0"}, `DB_SHARD_0_HOST is set, but shard 0 is the primary database: use DB_HOST`},
+		{map[string]string{"DB_SHARD_MAP_REFRESH": "1ms"}, `DB_SHARD_MAP_REFRESH="1ms" must be a duration from 100ms to 1m`},
+	} {
+		_, err := loadConfig(envOf(tc.env))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want one containing %q", tc.env, err, tc.want)
+		}
+	}
+}
+
+func TestParseMove(t *testing.T) {
+	from, to, b, err := parseMove("0:2:3,5-6", 3)
+	if err != nil || from != 0 || to != 2 || fmt.Sprint(b) != "[3 5 6]" {
+		t.Errorf("parseMove: %d %d %v %v", from, to, b, err)
+	}
+	for _, bad := range []string{"0:1", "0:0:1", "0:3:1", "x:1:1", "0:1:1024", "0:1:"} {
+		if _, _, _, err := parseMove(bad, 3); err == nil || !strings.Contains(err.Error(), "expected FROM:TO:BUCKETS") {
+			t.Errorf("parseMove(%q): %v, want an error explaining the form", bad, err)
+		}
+	}
+}
+
+// TestRunSharded runs the binary with two shards (shard 1 a private
+// server), moves a user's bucket with -move-buckets while the server runs,
+// and checks over HTTP that the user's posts go to shard 1, and that with
+// shard 1 hung that user gets 503 with Retry-After naming the data shard
+// while another user is served and /readyz stays ready.
+func TestRunSharded(t *testing.T) {
+	m := apptest.NewMySQL(t)
+	srv1, c1 := apptest.StartMariaDB(t, m.Primary.User, m.Primary.Passwd)
+	admin, err := sql.Open("mysql", c1.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec("CREATE DATABASE `" + m.Primary.DBName + "`"); err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := strings.Cut(m.Primary.Addr, ":")
+	_, port1, _ := strings.Cut(c1.Addr, ":")
+	env := map[string]string{
+		"APP_ADDR": "127.0.0.1:0", "DB_HOST": host, "DB_PORT": port, "DB_NAME": m.Primary.DBName,
+		"DB_USER": m.Primary.User, "DB_PASSWORD": m.Primary.Passwd, "DB_REPLICAS": m.Replica.Addr,
+		"DB_SHARD_COUNT": "2", "DB_SHARD_1_HOST": "127.0.0.1", "DB_SHARD_1_PORT": port1,
+		"DB_SHARD_MAP_REFRESH": "100ms", "SESSION_CACHE_TTL": "0",
+	}
+	if err := run(context.Background(), []string{"-migrate-only"}, envOf(env), io.Discard); err != nil {
+		t.Fatalf("-migrate-only: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"-role", "write"}, envOf(env), pw); pw.Close() }()
+	logs := bufio.NewScanner(pr)
+	var addr string
+	for addr == "" && logs.Scan() {
+		var line map[string]any
+		json.Unmarshal(logs.Bytes(), &line)
+		if line["msg"] == "listening" {
+			addr = line["addr"].(string)
+		}
+	}
+	if addr == "" {
+		t.Fatal("never listened")
+	}
+	go io.Copy(io.Discard, pr)
+	base := "http://" + addr
+	call := func(method, path, token, body string) (int, http.Header, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var v map[string]any
+		json.NewDecoder(res.Body).Decode(&v)
+		return res.StatusCode, res.Header, v
+	}
+	login := func(name string) (int64, string) {
+		t.Helper()
+		cred := fmt.Sprintf(`{"name":%q,"password":"a long enough passphrase 42"}`, name)
+		st, _, u := call("POST", "/api/users", "", cred)
+		if st != 201 {
+			t.Fatalf("sign up %s: %d %v", name, st, u)
+		}
+		st, _, s := call("POST", "/api/sessions", "", cred)
+		if st != 201 && st != 200 {
+			t.Fatalf("log in %s: %d %v", name, st, s)
+		}
+		return int64(u["id"].(float64)), s["token"].(string)
+	}
+	movedID, movedTok := login("moved")
+	_, stayTok := login("stayed")
+
+	var out bytes.Buffer
+	spec := fmt.Sprintf("0:1:%d", mysql.BucketOf(movedID))
+	if err := run(context.Background(), []string{"-move-buckets", spec}, envOf(env), &out); err != nil {
+		t.Fatalf("-move-buckets %s: %v", spec, err)
+	}
+	if !strings.Contains(out.String(), "moved 1 buckets from shard 0 to shard 1") {
+		t.Errorf("-move-buckets printed %q", out.String())
+	}
+	post := func(tok, body string) string {
+		t.Helper()
+		st, _, p := call("POST", "/api/posts", tok, fmt.Sprintf(`{"body":%q}`, body))
+		if st != 201 {
+			t.Fatalf("post: %d %v", st, p)
+		}
+		return fmt.Sprint(int64(p["id"].(float64)))
+	}
+	movedPost, stayPost := post(movedTok, "on shard 1"), post(stayTok, "on shard 0")
+	var n int
+	if err := admin.QueryRow("SELECT COUNT(*) FROM `"+m.Primary.DBName+"`.posts WHERE id = ?", movedPost).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the moved user's post is not on shard 1: %d %v", n, err)
+	}
+
+	srv1.Pause()
+	defer srv1.Resume()
+	st, h, body := call("GET", "/api/posts/"+movedPost, "", "")
+	if st != 503 || h.Get("Retry-After") == "" || !strings.Contains(fmt.Sprint(body), "data shard is unavailable") {
+		t.Errorf("the moved user's post with shard 1 hung: %d Retry-After %q %v, want 503 naming the data shard", st, h.Get("Retry-After"), body)
+	}
+	if st, _, body := call("GET", "/api/posts/"+stayPost, "", ""); st != 200 {
+		t.Errorf("the other user's post with shard 1 hung: %d %v", st, body)
+	}
+	if st, _, body := call("GET", "/readyz", "", ""); st != 200 {
+		t.Errorf("readyz with shard 1 hung: %d %v, want 200 (shard 1's check is optional)", st, body)
+	}
+	srv1.Resume()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not return after cancellation")
+	}
+}
