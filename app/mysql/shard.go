@@ -269,21 +269,26 @@ func (s *Sharded) shardOfID(ctx context.Context, kind string, id int64) (int, er
 }
 
 // elsewhere is where to look again after a row was not found on shard
-// tried by its id's bucket: moved_ids on shard 0 knows the rows whose id
-// carries another bucket than their user's (written by a server that still
-// ran with one shard while others already ran with more). -1: nowhere.
+// tried by its id's bucket, -1 for nowhere. An id can carry another bucket
+// than its user's only if shard 0's AUTO_INCREMENT issued it (a server still
+// running with one shard, after ids of the sharded form raised the counter):
+// such a row is on shard 0, or where moved_ids says its user's bucket went.
 func (s *Sharded) elsewhere(ctx context.Context, kind string, id int64, tried int) (int, error) {
 	if _, ok := IDBucket(id); !ok || !s.m.Load().moved {
 		return -1, nil
 	}
 	uid, ok, err := s.movedUser(ctx, kind, id)
-	if err != nil || !ok {
+	if err != nil {
 		return -1, err
 	}
-	if sh := s.ShardOfUser(uid); sh != tried {
-		return sh, nil
+	sh := 0
+	if ok {
+		sh = s.ShardOfUser(uid)
 	}
-	return -1, nil
+	if sh == tried {
+		return -1, nil
+	}
+	return sh, nil
 }
 
 // shardErr turns a shard's unavailability into the client's message: only

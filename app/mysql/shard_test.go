@@ -375,6 +375,27 @@ func TestMoveBuckets(t *testing.T) {
 		t.Errorf("moving to a shard that holds the bucket already: %v, %d posts left of %d", err,
 			count(t, p.m0, "posts", stay.ID), before)
 	}
+	// A server still running with one shard (a rolling deploy) inserts on
+	// shard 0 with AUTO_INCREMENT, which the sharded ids have raised: its id
+	// looks sharded but carries another bucket. It is found on shard 0, and
+	// after its user's bucket moves, through moved_ids.
+	mixed := users[4]
+	odd := &app.Post{UserID: mixed.ID, Body: "from a one-shard server"}
+	if err := p.db0.CreatePost(ctx, odd); err != nil {
+		t.Fatal(err)
+	}
+	if b, ok := mysql.IDBucket(odd.ID); !ok || b == mysql.BucketOf(mixed.ID) || s.ShardOfUser(mixed.ID) != 0 {
+		t.Fatalf("id %d (bucket %d %v) does not exercise a misleading id", odd.ID, b, ok)
+	}
+	if got, err := s.Post(ctx, odd.ID); err != nil || got.Body != odd.Body {
+		t.Errorf("a one-shard server's post on shard 0: %+v %v", got, err)
+	}
+	if _, err := s.MoveBuckets(ctx, 0, 1, []int{mysql.BucketOf(mixed.ID)}, fastMove()); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Post(ctx, odd.ID); err != nil || got.Body != odd.Body {
+		t.Errorf("a one-shard server's post after its bucket moved: %+v %v", got, err)
+	}
 	if _, err := s.MoveBuckets(ctx, 1, 1, []int{1}, fastMove()); err == nil {
 		t.Error("a move from a shard to itself is accepted")
 	}
