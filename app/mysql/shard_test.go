@@ -117,7 +117,9 @@ func count(t *testing.T, m *apptest.MySQL, table string, user int64) int {
 	return n
 }
 
-func fastMove() mysql.MoveOptions { return mysql.MoveOptions{Wait: 300 * time.Millisecond, BatchUsers: 2} }
+func fastMove() mysql.MoveOptions {
+	return mysql.MoveOptions{Wait: 300 * time.Millisecond, BatchUsers: 2}
+}
 
 // TestShardRouting: a user's content lives on the shard of their bucket and
 // every read and write of it goes there, found by id with no scatter.
