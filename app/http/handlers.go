@@ -260,6 +260,26 @@ func (s *Server) listPosts(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, page)
 }
 
+// latestPosts answers GET /api/posts?limit=: the newest posts of all users.
+func (s *Server) latestPosts(w http.ResponseWriter, r *http.Request) {
+	limit := defaultLimit
+	if v := r.URL.Query().Get("limit"); v != "" {
+		var err error
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > maxLimit {
+			s.Error(w, r, app.Errorf(app.EINVALID, "limit must be an integer from 1 to %d", maxLimit))
+			return
+		}
+	}
+	posts, err := s.Latest.LatestPosts(r.Context(), limit)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Posts []*app.Post `json:"posts"`
+	}{posts})
+}
+
 func (s *Server) updatePost(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "id")
 	if err != nil {

@@ -65,6 +65,9 @@ type Server struct {
 	Posts app.PostStore
 	// Photos stores photo records; nil disables photos.
 	Photos app.PhotoStore
+	// Latest serves GET /api/posts, the newest posts of all users (with
+	// sharding, a merge over every shard). Default: nil, no such route.
+	Latest Feed
 	// Sessions stores sessions (Redis or the database, maybe behind an
 	// in-process lookup cache).
 	Sessions app.SessionStore
@@ -121,6 +124,12 @@ type Server struct {
 	// dummyHash is verified against when a login names no user: a hash of
 	// the same cost as real ones, so that both answers take as long.
 	dummyHash []byte
+}
+
+// Feed is the global "latest posts" read: the newest posts of all users,
+// newest first, at most limit of them.
+type Feed interface {
+	LatestPosts(ctx context.Context, limit int) ([]*app.Post, error)
 }
 
 // Check is one dependency /readyz looks at.
@@ -209,6 +218,9 @@ func (s *Server) Handler() http.Handler {
 	// Reads: every API role.
 	mux.HandleFunc("GET /api/posts/{id}", s.getPost)
 	mux.HandleFunc("GET /api/users/{id}/posts", s.listPosts)
+	if s.Latest != nil {
+		mux.HandleFunc("GET /api/posts", s.latestPosts)
+	}
 	mux.HandleFunc("GET /api/me", s.me)
 	mux.HandleFunc("GET /api/photos/{id}", s.getPhoto)
 	mux.HandleFunc("GET /media/{key...}", s.media)

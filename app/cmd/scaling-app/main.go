@@ -157,8 +157,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		posts, photos = router, router
 	}
 
+	// The newest posts of all users: a merge of every shard's, in memory.
+	feed := mysql.NewFeed(shards, mysql.FeedOptions{Logger: log})
+	defer feed.Close()
+
 	srv := &apphttp.Server{
-		Role: apphttp.Role(cfg.Role), Users: db, Posts: posts, Photos: photos, Sessions: db,
+		Role: apphttp.Role(cfg.Role), Users: db, Posts: posts, Photos: photos, Sessions: db, Latest: feed,
 		CDNBaseURL: cfg.CDNBaseURL, Origins: cfg.Origins, SessionTTL: cfg.SessionTTL, StickyFor: cfg.StickyFor,
 		Logger: log, Registerer: reg, Gatherer: reg, SlowRequest: cfg.SlowRequest,
 		Ready: []apphttp.Check{{Name: "database", Pinger: db}},

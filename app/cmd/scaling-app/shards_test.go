@@ -177,8 +177,17 @@ func TestRunSharded(t *testing.T) {
 		t.Fatalf("the moved user's post is not on shard 1: %d %v", n, err)
 	}
 
-	srv1.Pause()
-	defer srv1.Resume()
+	// The feed merges both shards, and keeps shard 1's posts while it hangs.
+	for _, when := range []string{"before", "with"} {
+		if st, _, body := call("GET", "/api/posts?limit=10", "", ""); st != 200 || !strings.Contains(fmt.Sprint(body), "on shard 1") ||
+			!strings.Contains(fmt.Sprint(body), "on shard 0") {
+			t.Errorf("the feed %s shard 1 hung: %d %v, want both users' posts", when, st, body)
+		}
+		if when == "before" {
+			srv1.Pause()
+			defer srv1.Resume()
+		}
+	}
 	st, h, body := call("GET", "/api/posts/"+movedPost, "", "")
 	if st != 503 || h.Get("Retry-After") == "" || !strings.Contains(fmt.Sprint(body), "data shard is unavailable") {
 		t.Errorf("the moved user's post with shard 1 hung: %d Retry-After %q %v, want 503 naming the data shard", st, h.Get("Retry-After"), body)
