@@ -37,6 +37,11 @@ var migrations embed.FS
 //go:embed shard_migrations/*.sql
 var shardMigrations embed.FS
 
+// identityMigrations is the schema of the identity database (identity.go).
+//
+//go:embed identity_migrations/*.sql
+var identityMigrations embed.FS
+
 // Options tunes a DB. The zero value is usable.
 type Options struct {
 	// MaxOpenConns caps connections per pool (primary and each replica).
@@ -182,6 +187,13 @@ func OpenShard(ctx context.Context, primary *drv.Config, replicaAddrs []string, 
 	return openSet(ctx, primary, replicaAddrs, o, shardSchema)
 }
 
+// OpenIdentity is Open for the identity database (IDENTITY_DB_*): users
+// and sessions apart from the content, readiness checked against the
+// identity schema (MigrateIdentity).
+func OpenIdentity(ctx context.Context, primary *drv.Config, replicaAddrs []string, o Options) (*DB, error) {
+	return openSet(ctx, primary, replicaAddrs, o, identitySchema)
+}
+
 func openSet(ctx context.Context, primary *drv.Config, replicaAddrs []string, o Options, set schemaSet) (*DB, error) {
 	o = o.withDefaults()
 	pc := Config(primary)
@@ -282,6 +294,10 @@ var SchemaVersion = newestVersion(migrations, "migrations")
 // the shard schema (shards 1 and up).
 var ShardSchemaVersion = newestVersion(shardMigrations, "shard_migrations")
 
+// IdentitySchemaVersion is the version of the newest embedded migration of
+// the identity schema.
+var IdentitySchemaVersion = newestVersion(identityMigrations, "identity_migrations")
+
 // schemaSet is one embedded migration set.
 type schemaSet struct {
 	name, dir string
@@ -292,6 +308,9 @@ type schemaSet struct {
 var (
 	mainSchema  = schemaSet{name: "schema", dir: "migrations", fs: migrations, version: SchemaVersion}
 	shardSchema = schemaSet{name: "shard schema", dir: "shard_migrations", fs: shardMigrations, version: ShardSchemaVersion}
+	// identitySchema is the identity database's.
+	identitySchema = schemaSet{name: "identity schema", dir: "identity_migrations", fs: identityMigrations,
+		version: IdentitySchemaVersion}
 )
 
 func newestVersion(fsys embed.FS, dir string) int {
@@ -477,6 +496,12 @@ func Migrate(ctx context.Context, cfg *drv.Config, log *slog.Logger) error {
 // key to users, which live on shard 0).
 func MigrateShard(ctx context.Context, cfg *drv.Config, log *slog.Logger) error {
 	return migrateSet(ctx, cfg, log, shardSchema)
+}
+
+// MigrateIdentity is Migrate for the identity database: users and sessions
+// (identity_migrations).
+func MigrateIdentity(ctx context.Context, cfg *drv.Config, log *slog.Logger) error {
+	return migrateSet(ctx, cfg, log, identitySchema)
 }
 
 func migrateSet(ctx context.Context, cfg *drv.Config, log *slog.Logger, set schemaSet) error {

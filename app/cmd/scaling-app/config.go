@@ -32,6 +32,10 @@ type Config struct {
 	// the database above (DB_HOST, ...), the others DB_SHARD_<i>_*. One
 	// shard (the default) is the single database of every earlier stage.
 	DBShards []DBShard
+	// IdentityDB (IDENTITY_DB_*) is the identity database of federation:
+	// users and sessions apart from the content. Host "" (the default):
+	// they stay on shard 0, as before.
+	IdentityDB DBShard
 	// DBShardMapRefresh (DB_SHARD_MAP_REFRESH) is how often the bucket map
 	// is read again from shard 0 when there are several shards.
 	DBShardMapRefresh time.Duration
@@ -207,6 +211,7 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		}
 	}
 	c.DBShards, c.DBShardMapRefresh = loadShards(e, c, &errs)
+	c.IdentityDB = loadIdentity(e, c, &errs)
 	// Migrations run where writes are served: the write API and the single
 	// box. Read and worker instances wait for the schema instead.
 	c.DBMigrate = boolean("DB_MIGRATE", c.Role == "all" || c.Role == "write")
@@ -342,6 +347,50 @@ func loadShards(e env, c *Config, errs *[]string) ([]DBShard, time.Duration) {
 		shards = append(shards, sh)
 	}
 	return shards, refresh
+}
+
+// loadIdentity reads IDENTITY_DB_*: unset host, no identity database.
+func loadIdentity(e env, c *Config, errs *[]string) DBShard {
+	id := DBShard{Host: e.str("IDENTITY_DB_HOST", ""), Port: c.DBPort,
+		PasswordSecretARN: e.str("IDENTITY_DB_PASSWORD_SECRET_ARN", "")}
+	if id.Host == "" {
+		for _, k := range []string{"IDENTITY_DB_PORT", "IDENTITY_DB_REPLICAS", "IDENTITY_DB_PASSWORD_SECRET_ARN"} {
+			if e.str(k, "") != "" {
+				*errs = append(*errs, fmt.Sprintf("%s is set but IDENTITY_DB_HOST is not: set IDENTITY_DB_HOST "+
+					"(the identity database) or unset %s (users then stay on shard 0)", k, k))
+			}
+		}
+		return id
+	}
+	if strings.ContainsAny(id.Host, " \t/@?#:") {
+		*errs = append(*errs, fmt.Sprintf("IDENTITY_DB_HOST=%q must be a host name (no port), e.g. identity.db.internal", id.Host))
+	}
+	if v := e.str("IDENTITY_DB_PORT", ""); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 65535 {
+			*errs = append(*errs, fmt.Sprintf("IDENTITY_DB_PORT=%q must be a port from 1 to 65535 (default DB_PORT)", v))
+		}
+		id.Port = n
+	}
+	if v := e.str("IDENTITY_DB_REPLICAS", ""); v != "" {
+		for _, r := range strings.Split(v, ",") {
+			addr, err := replicaAddr(strings.TrimSpace(r), id.Port)
+			if err != nil {
+				*errs = append(*errs, fmt.Sprintf("IDENTITY_DB_REPLICAS=%q: %s; expected a comma-separated list of "+
+					"host or host:port (default port IDENTITY_DB_PORT)", v, err))
+				break
+			}
+			id.Replicas = append(id.Replicas, addr)
+		}
+	}
+	addr := net.JoinHostPort(id.Host, strconv.Itoa(id.Port))
+	for i, sh := range c.DBShards {
+		if net.JoinHostPort(sh.Host, strconv.Itoa(sh.Port)) == addr {
+			*errs = append(*errs, fmt.Sprintf("IDENTITY_DB_HOST=%s (port %d) is the same server as shard %d: the identity "+
+				"database is a server of its own (the database name, DB_NAME, is the same on all)", id.Host, id.Port, i))
+		}
+	}
+	return id
 }
 
 // replicaAddr checks one DB_REPLICAS entry and returns it as host:port.

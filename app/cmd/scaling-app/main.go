@@ -8,6 +8,7 @@
 //
 //	scaling-app [-role all|read|write|worker] [-addr :8080] [-migrate-only] [-export-static DIR]
 //	scaling-app -move-buckets FROM:TO:BUCKETS   (move content buckets between shards, then exit)
+//	scaling-app -copy-identity                  (copy users and sessions to the identity database, then exit)
 package main
 
 import (
@@ -71,6 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	addr := fl.String("addr", "", "listen address, overriding APP_ADDR")
 	migrateOnly := fl.Bool("migrate-only", false, "apply the database migrations and exit")
 	exportStatic := fl.String("export-static", "", "write the embedded static content to this folder (for the object store) and exit")
+	copyIdentity := fl.Bool("copy-identity", false, "copy users and sessions from shard 0 to the identity database (IDENTITY_DB_*), verify, and exit")
 	move := fl.String("move-buckets", "", "move buckets between content shards and exit: FROM:TO:BUCKETS, e.g. 0:1:512-1023 (docs/database.md)")
 	if err := fl.Parse(args); err != nil {
 		return err
@@ -131,6 +133,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		if err := migrateShards(ctx, cfg, dbCfg, log); err != nil {
 			return err
 		}
+		if cfg.IdentityDB.Host != "" {
+			if err := mysql.MigrateIdentity(ctx, cfg.identityDBConfig(dbCfg), log); err != nil {
+				return fmt.Errorf("identity database (IDENTITY_DB_HOST=%s): %w", cfg.IdentityDB.Host, err)
+			}
+		}
 		log.Info("migrations applied", "shards", len(cfg.DBShards))
 		if *migrateOnly {
 			return nil
@@ -148,13 +155,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if *move != "" {
 		return moveBuckets(ctx, *move, router, cfg, log, stdout)
 	}
-	// Users and sessions are on shard 0; posts and photos on the user's
-	// shard (one shard: the same database).
+	// Users and sessions are on shard 0, or in the identity database;
+	// posts and photos on the user's shard (one shard: the same database).
 	db := shards[0]
 	var posts app.PostStore = db
 	var photos app.PhotoStore = db
 	if router != nil {
 		posts, photos = router, router
+	}
+	identity := db
+	if cfg.IdentityDB.Host != "" {
+		o := mysql.Options{MaxOpenConns: cfg.DBMaxOpenConns, MaxIdleConns: cfg.DBMaxIdleConns,
+			MaxReplicaLag: cfg.DBReplicaMaxLag, Logger: log, Registerer: prometheus.WrapRegistererWithPrefix("identity_", reg)}
+		if identity, err = mysql.OpenIdentity(ctx, cfg.identityDBConfig(dbCfg), cfg.IdentityDB.Replicas, o); err != nil {
+			return fmt.Errorf("open the identity database: %w", err)
+		}
+		defer identity.Close()
+	}
+	if *copyIdentity {
+		return copyIdentityCmd(ctx, cfg, db, identity, log, stdout)
 	}
 
 	// The newest posts of all users: a merge of every shard's, in memory.
@@ -162,10 +181,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	defer feed.Close()
 
 	srv := &apphttp.Server{
-		Role: apphttp.Role(cfg.Role), Users: db, Posts: posts, Photos: photos, Sessions: db, Latest: feed,
+		Role: apphttp.Role(cfg.Role), Users: identity, Posts: posts, Photos: photos, Sessions: identity, Latest: feed,
 		CDNBaseURL: cfg.CDNBaseURL, Origins: cfg.Origins, SessionTTL: cfg.SessionTTL, StickyFor: cfg.StickyFor,
 		Logger: log, Registerer: reg, Gatherer: reg, SlowRequest: cfg.SlowRequest,
 		Ready: []apphttp.Check{{Name: "database", Pinger: db}},
+	}
+	if identity != db {
+		// Without it nobody logs in: required, as shard 0 is.
+		srv.Ready = append(srv.Ready, apphttp.Check{Name: "identity_database", Pinger: identity})
 	}
 	// A shard down affects only its users: reported, not failing /readyz.
 	for i, sh := range shards[1:] {
@@ -321,8 +344,12 @@ func (c *Config) needsAWS() bool {
 		c.SentryDSNSecretARN != "" || c.shardSecrets()
 }
 
-// shardSecrets reports whether a shard 1 and up has a password secret.
+// shardSecrets reports whether a shard 1 and up, or the identity database,
+// has a password secret.
 func (c *Config) shardSecrets() bool {
+	if c.IdentityDB.PasswordSecretARN != "" {
+		return true
+	}
 	for _, sh := range c.DBShards[min(1, len(c.DBShards)):] {
 		if sh.PasswordSecretARN != "" {
 			return true
@@ -376,6 +403,17 @@ func resolveSecrets(ctx context.Context, c *Config, awsCfg aws.Config) error {
 			return fmt.Errorf("secret DB_SHARD_%d_PASSWORD_SECRET_ARN=%s: %w", i, sh.PasswordSecretARN, err)
 		}
 		sh.User, sh.Password = user, pass
+	}
+	if arn := c.IdentityDB.PasswordSecretARN; arn != "" {
+		s, err := get(arn)
+		if err != nil {
+			return err
+		}
+		user, pass, err := parseDBSecret(s)
+		if err != nil {
+			return fmt.Errorf("secret IDENTITY_DB_PASSWORD_SECRET_ARN=%s: %w", arn, err)
+		}
+		c.IdentityDB.User, c.IdentityDB.Password = user, pass
 	}
 	if c.RedisAuthSecretARN != "" {
 		s, err := get(c.RedisAuthSecretARN)

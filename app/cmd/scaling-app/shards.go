@@ -31,6 +31,35 @@ func (c *Config) shardDBConfig(i int, base *drv.Config) *drv.Config {
 	return dc
 }
 
+// identityDBConfig is the identity database's driver configuration, as
+// shardDBConfig.
+func (c *Config) identityDBConfig(base *drv.Config) *drv.Config {
+	id := c.IdentityDB
+	dc := base.Clone()
+	dc.Addr = net.JoinHostPort(id.Host, strconv.Itoa(id.Port))
+	if id.Password != "" {
+		dc.Passwd = id.Password
+	}
+	if id.User != "" {
+		dc.User = id.User
+	}
+	return dc
+}
+
+// copyIdentityCmd runs -copy-identity and prints its report.
+func copyIdentityCmd(ctx context.Context, c *Config, shard0, identity *mysql.DB, log *slog.Logger, stdout io.Writer) error {
+	if c.IdentityDB.Host == "" {
+		return fmt.Errorf("-copy-identity needs IDENTITY_DB_HOST (the identity database to copy users and sessions to)")
+	}
+	rep, err := mysql.CopyIdentity(ctx, shard0, identity, mysql.CopyOptions{Logger: log})
+	if err != nil {
+		return fmt.Errorf("-copy-identity: %w", err)
+	}
+	fmt.Fprintf(stdout, "identity database holds all %d users and %d unexpired sessions of shard 0 (%d users written this run)\n",
+		rep.Users, rep.Sessions, rep.Copied)
+	return nil
+}
+
 // migrateShards applies the shard schema on shards 1 and up.
 func migrateShards(ctx context.Context, c *Config, base *drv.Config, log *slog.Logger) error {
 	for i := 1; i < len(c.DBShards); i++ {
