@@ -109,7 +109,9 @@ func TestRunIdentity(t *testing.T) {
 		json.NewDecoder(res.Body).Decode(&v)
 		return res.StatusCode, v
 	}
-	cred := func(name string) string { return fmt.Sprintf(`{"name":%q,"password":"a long enough passphrase 42"}`, name) }
+	cred := func(name string) string {
+		return fmt.Sprintf(`{"name":%q,"password":"a long enough passphrase 42"}`, name)
+	}
 
 	base, stop := serve(env)
 	if st, u := call(base, "POST", "/api/users", "", cred("before")); st != 201 {
@@ -144,13 +146,15 @@ func TestRunIdentity(t *testing.T) {
 	if st, u := call(base, "POST", "/api/users", "", cred("after")); st != 201 {
 		t.Fatalf("sign up with the identity database: %d %v", st, u)
 	}
-	_, s = call(base, "POST", "/api/sessions", "", cred("after"))
+	if st, s = call(base, "POST", "/api/sessions", "", cred("after")); st != 201 {
+		t.Fatalf("log in of the new user: %d %v", st, s)
+	}
 	if st, p := call(base, "POST", "/api/posts", s["token"].(string), `{"body":"hello"}`); st != 201 {
 		t.Errorf("a post of a user of the identity database: %d %v", st, p)
 	}
 	var onID, on0 int
-	admin.QueryRow("SELECT COUNT(*) FROM `"+m.Primary.DBName+"`.users WHERE name = 'after'").Scan(&onID)
-	m.PrimaryDB.QueryRow("SELECT COUNT(*) FROM `"+m.Primary.DBName+"`.users WHERE name = 'after'").Scan(&on0)
+	admin.QueryRow("SELECT COUNT(*) FROM `" + m.Primary.DBName + "`.users WHERE name = 'after'").Scan(&onID)
+	m.PrimaryDB.QueryRow("SELECT COUNT(*) FROM `" + m.Primary.DBName + "`.users WHERE name = 'after'").Scan(&on0)
 	if onID != 1 || on0 != 0 {
 		t.Errorf("the new user: %d rows in the identity database, %d on shard 0; want 1 and 0", onID, on0)
 	}
