@@ -273,17 +273,25 @@ func (s *Sharded) shardOfID(ctx context.Context, kind string, id int64) (int, er
 // than its user's only if shard 0's AUTO_INCREMENT issued it (a server still
 // running with one shard, after ids of the sharded form raised the counter):
 // such a row is on shard 0, or where moved_ids says its user's bucket went.
+//
+// An id from before sharding was routed by moved_ids already, but read on a
+// replica of shard 0 that may lag behind the move: it is asked again on the
+// primary.
 func (s *Sharded) elsewhere(ctx context.Context, kind string, id int64, tried int) (int, error) {
-	if _, ok := IDBucket(id); !ok || !s.m.Load().moved {
+	if !s.m.Load().moved {
 		return -1, nil
 	}
-	uid, ok, err := s.movedUser(ctx, kind, id)
+	_, sharded := IDBucket(id)
+	uid, ok, err := s.movedUser(app.WithPrimary(ctx), kind, id)
 	if err != nil {
 		return -1, err
 	}
-	sh := 0
-	if ok {
+	sh := -1
+	switch {
+	case ok:
 		sh = s.ShardOfUser(uid)
+	case sharded:
+		sh = 0
 	}
 	if sh == tried {
 		return -1, nil

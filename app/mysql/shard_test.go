@@ -239,6 +239,7 @@ func TestMoveBuckets(t *testing.T) {
 		}
 		legacyPhotos[u.ID] = ph.ID
 	}
+	p.m0.Sync(t)
 	stale := p.router(t, time.Hour) // reads the map once, before the move
 	s := p.router(t, 100*time.Millisecond)
 	stay, moving, moving2 := users[0], users[1], users[2]
@@ -389,12 +390,14 @@ func TestMoveBuckets(t *testing.T) {
 	if b, ok := mysql.IDBucket(odd.ID); !ok || b == mysql.BucketOf(mixed.ID) || s.ShardOfUser(mixed.ID) != 0 {
 		t.Fatalf("id %d (bucket %d %v) does not exercise a misleading id", odd.ID, b, ok)
 	}
+	p.m0.Sync(t)
 	if got, err := s.Post(ctx, odd.ID); err != nil || got.Body != odd.Body {
 		t.Errorf("a one-shard server's post on shard 0: %+v %v", got, err)
 	}
 	if _, err := s.MoveBuckets(ctx, 0, 1, []int{mysql.BucketOf(mixed.ID)}, fastMove()); err != nil {
 		t.Fatal(err)
 	}
+	p.m1.Sync(t)
 	if got, err := s.Post(ctx, odd.ID); err != nil || got.Body != odd.Body {
 		t.Errorf("a one-shard server's post after its bucket moved: %+v %v", got, err)
 	}
