@@ -187,6 +187,67 @@ func (s *Server) RestartRedis() {
 // takes a few seconds (mariadb-install-db).
 func StartMariaDB(t testing.TB, user, password string) (*Server, *drv.Config) {
 	t.Helper()
+	return startMariaDB(t, user, password, nil)
+}
+
+// StartMariaDBPair starts two private mariadbd as StartMariaDB does, the
+// second a read-only replica of the first (binlog, GTID, MASTER_USE_GTID),
+// so that a test can stop a primary and keep its replica, or both. The user
+// is created on each server outside the binlog, so replication starts clean.
+func StartMariaDBPair(t testing.TB, user, password string) (primary, replica *Server, pc, rc *drv.Config) {
+	t.Helper()
+	primary, pc = startMariaDB(t, user, password, []string{"--log-bin=mariadb-bin", "--server-id=1", "--binlog-format=ROW"})
+	replica, rc = startMariaDB(t, user, password, []string{"--server-id=2", "--read-only=ON", "--log-bin=mariadb-bin"})
+	db, err := sql.Open("mysql", rc.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	host, port, _ := net.SplitHostPort(primary.Addr)
+	for _, q := range []string{
+		fmt.Sprintf("CHANGE MASTER TO MASTER_HOST='%s', MASTER_PORT=%s, MASTER_USER='%s', MASTER_PASSWORD='%s', "+
+			"MASTER_USE_GTID=slave_pos", host, port, user, password),
+		"START SLAVE",
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("private replica: %s: %v", strings.SplitN(q, " MASTER_PASSWORD", 2)[0], err)
+		}
+	}
+	t.Cleanup(func() {
+		if c, err := sql.Open("mysql", rc.FormatDSN()); err == nil {
+			c.Exec("STOP SLAVE")
+			c.Close()
+		}
+	})
+	return primary, replica, pc, rc
+}
+
+// SyncPair waits until the replica of StartMariaDBPair has applied all the
+// primary has written (MASTER_GTID_WAIT).
+func SyncPair(t testing.TB, pc, rc *drv.Config) {
+	t.Helper()
+	p, err := sql.Open("mysql", pc.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	r, err := sql.Open("mysql", rc.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var pos string
+	if err := p.QueryRow("SELECT @@gtid_binlog_pos").Scan(&pos); err != nil {
+		t.Fatalf("private primary GTID position: %v", err)
+	}
+	var res int
+	if err := r.QueryRow("SELECT MASTER_GTID_WAIT(?, 30)", pos).Scan(&res); err != nil || res != 0 {
+		t.Fatalf("private replica did not reach GTID %s within 30s (result %d, err %v)", pos, res, err)
+	}
+}
+
+func startMariaDB(t testing.TB, user, password string, extra []string) (*Server, *drv.Config) {
+	t.Helper()
 	mariadbd := findBin(t, "mariadbd", "mysqld")
 	installDB := findBin(t, "mariadb-install-db", "mysql_install_db")
 	// A short folder: the socket path must fit in sun_path (108 bytes).
@@ -211,7 +272,7 @@ func StartMariaDB(t testing.TB, user, password string) (*Server, *drv.Config) {
 		"--port=" + strconv.Itoa(port), "--bind-address=127.0.0.1", "--skip-name-resolve",
 		"--log-error=" + dir + "/error.log", "--performance-schema=OFF", "--innodb-buffer-pool-size=32M",
 		"--innodb-flush-log-at-trx-commit=2", "--character-set-server=utf8mb4",
-		"--collation-server=utf8mb4_general_ci"}, asUser...)}
+		"--collation-server=utf8mb4_general_ci"}, append(extra, asUser...)...)}
 	s.start()
 	t.Cleanup(s.stopProcess)
 
@@ -222,6 +283,9 @@ func StartMariaDB(t testing.TB, user, password string) (*Server, *drv.Config) {
 		t.Fatal(err)
 	}
 	defer admin.Close()
+	// One connection, so that sql_log_bin below holds for the statements
+	// after it.
+	admin.SetMaxOpenConns(1)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -242,6 +306,8 @@ func StartMariaDB(t testing.TB, user, password string) (*Server, *drv.Config) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	for _, q := range []string{
+		// Not in the binlog: each server of a pair creates the user itself.
+		"SET SESSION sql_log_bin = 0",
 		fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY '%s'", user, password),
 		fmt.Sprintf("GRANT ALL PRIVILEGES ON *.* TO '%s'@'%%'", user),
 	} {

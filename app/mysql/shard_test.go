@@ -409,12 +409,14 @@ func TestMoveBuckets(t *testing.T) {
 	}
 }
 
-// TestShardDown: with shard 1 hung, its users get a quick "data shard
-// unavailable" and the others are served.
+// TestShardDown: shard 1 is a private primary and replica. With its
+// primary hung, its users still read (from the replica) and their writes
+// get a quick "data shard unavailable"; with its replica hung too, their
+// reads get it as well; the other users are served throughout.
 func TestShardDown(t *testing.T) {
 	ctx := context.Background()
 	m0 := apptest.NewMySQL(t)
-	srv, c1 := apptest.StartMariaDB(t, m0.Primary.User, m0.Primary.Passwd)
+	srv, rsrv, c1, r1 := apptest.StartMariaDBPair(t, m0.Primary.User, m0.Primary.Passwd)
 	admin, err := sql.Open("mysql", c1.FormatDSN())
 	if err != nil {
 		t.Fatal(err)
@@ -436,7 +438,7 @@ func TestShardDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db0.Close()
-	db1, err := mysql.OpenShard(ctx, c1, nil, o)
+	db1, err := mysql.OpenShard(ctx, c1, []string{r1.Addr}, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -459,9 +461,22 @@ func TestShardDown(t *testing.T) {
 	if err := db1.Ping(ctx); err != nil {
 		t.Fatalf("shard 1 not ready: %v", err)
 	}
+	apptest.SyncPair(t, c1, r1)
 
 	srv.Pause()
 	defer srv.Resume()
+	if got, err := s.Post(ctx, pd.ID); err != nil || got.Body != "d" {
+		t.Errorf("with shard 1's primary hung, a read of its user: %+v %v, want it from the replica", got, err)
+	}
+	if page, err := s.PostsByUser(ctx, down.ID, 0, 10); err != nil || len(page.Posts) != 1 {
+		t.Errorf("with shard 1's primary hung, its user's page: %+v %v", page, err)
+	}
+	err = s.CreatePost(ctx, &app.Post{UserID: down.ID, Body: "d1"})
+	if app.ErrorCode(err) != app.EUNAVAILABLE || !strings.Contains(app.ErrorMessage(err), "data shard is unavailable") {
+		t.Errorf("with shard 1's primary hung, a write of its user: %v, want unavailable naming the data shard", err)
+	}
+	rsrv.Pause()
+	defer rsrv.Resume()
 	start := time.Now()
 	_, rerr := s.Post(ctx, pd.ID)
 	werr := s.CreatePost(ctx, &app.Post{UserID: down.ID, Body: "d2"})
@@ -488,6 +503,7 @@ func TestShardDown(t *testing.T) {
 		t.Error("shard 1's own check passes while it is hung")
 	}
 	srv.Resume()
+	rsrv.Resume()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		_, err := s.Post(ctx, pd.ID)
