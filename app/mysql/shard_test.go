@@ -519,3 +519,52 @@ func TestShardDown(t *testing.T) {
 		t.Errorf("write after shard 1 is back: %v", err)
 	}
 }
+
+// TestMoveVerifyFails: when the target does not hold exactly the source's
+// rows (here a trigger on the target alters every copied body), the move
+// stops at the check: the source keeps the bucket, its writes and reads go
+// on there, nothing is deleted; once the target is fixed the same command
+// moves it.
+func TestMoveVerifyFails(t *testing.T) {
+	ctx := context.Background()
+	p := newShardPair(t, mysql.Options{})
+	s := p.router(t, 100*time.Millisecond)
+	u := mustUser(t, p.db0, "victim")
+	for i := 0; i < 3; i++ {
+		if err := s.CreatePost(ctx, &app.Post{UserID: u.ID, Body: fmt.Sprint("row ", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	trigger := "`" + p.m1.Primary.DBName + "`.corrupt"
+	for _, q := range []string{
+		"CREATE TRIGGER " + trigger + " BEFORE INSERT ON `" + p.m1.Primary.DBName + "`.posts FOR EACH ROW SET NEW.body = CONCAT(NEW.body, '!')",
+	} {
+		if _, err := p.m1.PrimaryDB.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := mysql.BucketOf(u.ID)
+	_, err := s.MoveBuckets(ctx, 0, 1, []int{b}, fastMove())
+	if err == nil || !strings.Contains(err.Error(), "verify") {
+		t.Fatalf("move onto a target that alters rows: %v, want a verify error", err)
+	}
+	var owned int
+	p.m0.PrimaryDB.QueryRow("SELECT COUNT(*) FROM `"+p.m0.Primary.DBName+"`.shard_owned WHERE bucket = ?", b).Scan(&owned)
+	if owned != 1 || s.ShardOfUser(u.ID) != 0 || count(t, p.m0, "posts", u.ID) != 3 {
+		t.Fatalf("after a failed check: shard 0 owns %d, map says %d, %d rows on shard 0; want 1, 0, 3",
+			owned, s.ShardOfUser(u.ID), count(t, p.m0, "posts", u.ID))
+	}
+	if err := s.CreatePost(ctx, &app.Post{UserID: u.ID, Body: "still here"}); err != nil || count(t, p.m0, "posts", u.ID) != 4 {
+		t.Errorf("a write after the failed move: %v, want it on shard 0", err)
+	}
+	if _, err := p.m1.PrimaryDB.Exec("DROP TRIGGER " + trigger); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.MoveBuckets(ctx, 0, 1, []int{b}, fastMove()); err != nil {
+		t.Fatalf("the move once the target is fixed: %v", err)
+	}
+	if count(t, p.m1, "posts", u.ID) != 4 || count(t, p.m0, "posts", u.ID) != 0 {
+		t.Errorf("after the fixed move: %d rows on shard 1, %d on shard 0; want 4 and 0",
+			count(t, p.m1, "posts", u.ID), count(t, p.m0, "posts", u.ID))
+	}
+}

@@ -8,10 +8,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/scaling-aws/scaling-aws/app/apptest"
 	"github.com/scaling-aws/scaling-aws/app/mysql"
@@ -206,6 +209,15 @@ func TestRunSharded(t *testing.T) {
 	if st, _, body := call("GET", "/api/posts/"+stayPost, "", ""); st != 200 {
 		t.Errorf("the other user's post with shard 1 hung: %d %v", st, body)
 	}
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(metrics), `shard="1"`) || !strings.Contains(string(metrics), `shard="0"`) {
+		t.Errorf("/metrics has no series labelled with shard 0 and 1")
+	}
 	if st, _, body := call("GET", "/readyz", "", ""); st != 200 {
 		t.Errorf("readyz with shard 1 hung: %d %v, want 200 (shard 1's check is optional)", st, body)
 	}
@@ -218,5 +230,41 @@ func TestRunSharded(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("run did not return after cancellation")
+	}
+}
+
+// TestOpenShardsOne: with the default single shard nothing of sharding is
+// opened: shard 0 alone, no router (so no map is read, no fence is taken),
+// and its metrics keep their names and labels.
+func TestOpenShardsOne(t *testing.T) {
+	m := apptest.NewMySQL(t)
+	if err := mysql.Migrate(context.Background(), m.Primary, slog.Default()); err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadConfig(envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	shards, router, closeAll, err := openShards(context.Background(), c, m.Primary, mysql.Options{Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAll()
+	if len(shards) != 1 || router != nil {
+		t.Fatalf("one shard: %d databases, router %v; want shard 0 only", len(shards), router)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "shard" {
+					t.Errorf("metric %s has a shard label with one shard", mf.GetName())
+				}
+			}
+		}
 	}
 }
