@@ -144,6 +144,9 @@ func (s *Sharded) MoveBuckets(ctx context.Context, from, to int, buckets []int, 
 		if err := mv.flip(ctx, todo); err != nil {
 			return nil, fmt.Errorf("move: flip: %w", err)
 		}
+		if err := mv.raiseSeq(ctx); err != nil {
+			return nil, fmt.Errorf("move: %w", err)
+		}
 		if _, err := mv.dst.primary.ExecContext(ctx, `INSERT IGNORE INTO shard_owned (bucket) VALUES `+
 			placeholders(len(flip), "(?)"), ints(flip)...); err != nil {
 			return nil, fmt.Errorf("move: target shard %d takes the buckets: %w", to, err)
@@ -498,6 +501,25 @@ func (mv *mover) flip(ctx context.Context, owned []int) error {
 	}
 	mv.o.Logger.Info("buckets flipped: the source shard no longer takes their writes", "from", mv.from,
 		"writes_held", time.Since(start).String())
+	return nil
+}
+
+// raiseSeq sets the target's id sequence above every seq the source has
+// issued, so that the moved users' new ids sort above their moved ones:
+// a user's posts stay newest first by id (their pages' order and cursor).
+// A row with an explicit id raises InnoDB's counter; the trim of nextID
+// keeps the highest row, so MAX(id) is the counter.
+func (mv *mover) raiseSeq(ctx context.Context) error {
+	var top int64
+	if err := mv.src.primary.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM id_seq`).Scan(&top); err != nil {
+		return fmt.Errorf("read source shard %d's id sequence: %w", mv.from, err)
+	}
+	if top == 0 {
+		return nil
+	}
+	if _, err := mv.dst.primary.ExecContext(ctx, `INSERT IGNORE INTO id_seq (id) VALUES (?)`, top); err != nil {
+		return fmt.Errorf("raise target shard %d's id sequence to %d: %w", mv.to, top, err)
+	}
 	return nil
 }
 

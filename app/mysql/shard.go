@@ -360,14 +360,41 @@ func (s *Sharded) inTx(ctx context.Context, shard int, fn func(ctx context.Conte
 	return nil
 }
 
+// moveWait bounds how long a write refused by a shard's fence waits for the
+// map to name the bucket's new shard: a move hands the bucket over in about
+// a second (the target's replicas catch up, then the map is written).
+const moveWait = 2 * time.Second
+
+// awaitMove reads the map again until it names another shard than refused
+// for userID's bucket, within moveWait; else the bucket is in the middle of
+// its move (503, msgMoving).
+func (s *Sharded) awaitMove(ctx context.Context, userID int64, refused int, cause error) (int, error) {
+	deadline := time.Now().Add(moveWait)
+	for {
+		if err := s.refresh(ctx, 100*time.Millisecond); err != nil {
+			return 0, s.shardErr(0, err)
+		}
+		if sh := s.ShardOfUser(userID); sh != refused {
+			return sh, nil
+		}
+		if time.Now().After(deadline) {
+			return 0, app.Unavailable(cause, msgMoving)
+		}
+		select {
+		case <-ctx.Done():
+			return 0, app.Unavailable(cause, msgMoving)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 // userWrite runs fn, fenced, on the shard of userID. When the shard refuses
-// (the bucket moved and this server's map is old) it reads the map again and
-// retries once; a bucket in the middle of its move is unavailable for a
-// moment (503, msgMoving).
+// (the bucket moved and this server's map is old) it waits for the map to
+// name the new shard (awaitMove) and retries there once.
 func (s *Sharded) userWrite(ctx context.Context, userID int64, fn func(ctx context.Context, tx *sql.Tx, shard int) error) error {
 	var no *notOwned
+	sh := s.ShardOfUser(userID)
 	for attempt := 0; ; attempt++ {
-		sh := s.ShardOfUser(userID)
 		err := s.inTx(ctx, sh, func(ctx context.Context, tx *sql.Tx) error {
 			if err := fence(ctx, tx, userID); err != nil {
 				return err
@@ -380,8 +407,8 @@ func (s *Sharded) userWrite(ctx context.Context, userID int64, fn func(ctx conte
 		if attempt > 0 {
 			return app.Unavailable(err, msgMoving)
 		}
-		if err := s.refresh(ctx, 100*time.Millisecond); err != nil {
-			return s.shardErr(0, err)
+		if sh, err = s.awaitMove(ctx, userID, sh, err); err != nil {
+			return err
 		}
 	}
 }
@@ -414,10 +441,9 @@ func (s *Sharded) idWrite(ctx context.Context, id int64, fn func(ctx context.Con
 			if attempt > 0 {
 				return app.Unavailable(err, msgMoving)
 			}
-			if err := s.refresh(ctx, 100*time.Millisecond); err != nil {
-				return s.shardErr(0, err)
+			if sh, err = s.awaitMove(ctx, no.userID, sh, err); err != nil {
+				return err
 			}
-			sh = s.ShardOfUser(no.userID)
 		case errors.Is(err, errNoRow):
 			alt, aerr := s.elsewhere(ctx, kindPhoto, id, sh)
 			if aerr != nil {

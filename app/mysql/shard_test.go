@@ -319,6 +319,13 @@ func TestMoveBuckets(t *testing.T) {
 		if err != nil || len(page.Posts) != want {
 			t.Errorf("PostsByUser(%d) after the move: %d posts %v, want %d", u.ID, len(page.Posts), err, want)
 		}
+		for i := 1; err == nil && i < len(page.Posts); i++ {
+			if page.Posts[i].CreatedAt.After(page.Posts[i-1].CreatedAt) {
+				t.Errorf("user %d's page is not newest first after the move: post %d (%s) above post %d (%s)", u.ID,
+					page.Posts[i-1].ID, page.Posts[i-1].CreatedAt, page.Posts[i].ID, page.Posts[i].CreatedAt)
+				break
+			}
+		}
 		if ph, err := s.Photo(app.WithPrimary(ctx), legacyPhotos[u.ID]); err != nil || ph.UserID != u.ID {
 			t.Errorf("legacy photo %d of moved user %d: %+v %v", legacyPhotos[u.ID], u.ID, ph, err)
 		}
