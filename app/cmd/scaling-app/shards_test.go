@@ -268,3 +268,31 @@ func TestOpenShardsOne(t *testing.T) {
 		}
 	}
 }
+
+// TestShardDBConfig: a shard's and the identity database's driver settings
+// are shard 0's at their own address, with their own credentials when their
+// secret gave some, and a TLS setup still unresolved, so that the driver
+// checks each server's certificate against the host it dials.
+func TestShardDBConfig(t *testing.T) {
+	c, err := loadConfig(envOf(map[string]string{"DB_HOST": "db0", "DB_USER": "app", "DB_PASSWORD": "p0", "DB_TLS": "true",
+		"DB_SHARD_COUNT": "2", "DB_SHARD_1_HOST": "db1", "DB_SHARD_1_PORT": "3310", "IDENTITY_DB_HOST": "id"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := c.mysqlConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1 := c.shardDBConfig(1, base)
+	if s1.Addr != "db1:3310" || s1.User != "app" || s1.Passwd != "p0" || s1.DBName != base.DBName || s1.TLSConfig != "app" || s1.TLS != nil {
+		t.Errorf("shard 1 without a secret: %+v", s1)
+	}
+	c.DBShards[1].User, c.DBShards[1].Password = "admin", "p1"
+	c.IdentityDB.Password = "pi"
+	if s1 := c.shardDBConfig(1, base); s1.User != "admin" || s1.Passwd != "p1" || base.Passwd != "p0" {
+		t.Errorf("shard 1 with its secret: user %q, base password changed: %v", s1.User, base.Passwd != "p0")
+	}
+	if id := c.identityDBConfig(base); id.Addr != "id:3306" || id.User != "app" || id.Passwd != "pi" || id.TLS != nil {
+		t.Errorf("identity database: %+v", id)
+	}
+}
