@@ -528,6 +528,9 @@ func (mv *mover) raiseSeq(ctx context.Context) error {
 // them.
 func (mv *mover) waitReplicas(ctx context.Context) error {
 	if len(mv.dst.replicas) == 0 {
+		mv.o.Logger.Warn("the target shard has no replicas configured here, so the move cannot wait for them: "+
+			"reads on its replicas may miss the copied rows for as long as they lag; run the move with the read "+
+			"tier's environment (DB_SHARD_<i>_REPLICAS)", "shard", mv.to)
 		return nil
 	}
 	us, err := mv.users(ctx)
