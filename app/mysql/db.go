@@ -42,6 +42,13 @@ var shardMigrations embed.FS
 //go:embed identity_migrations/*.sql
 var identityMigrations embed.FS
 
+// federationMigrations is what shard 0 changes when users move to the
+// identity database: kept in a migrations table of its own, applied only
+// with federation.
+//
+//go:embed federation_migrations/*.sql
+var federationMigrations embed.FS
+
 // Options tunes a DB. The zero value is usable.
 type Options struct {
 	// MaxOpenConns caps connections per pool (primary and each replica).
@@ -137,6 +144,8 @@ type DB struct {
 	// schema is the migration set this database must be at (Ping):
 	// migrations for shard 0, shard_migrations for shards 1 and up.
 	schema schemaSet
+	// federated also requires the federation set (RequireFederationSchema).
+	federated bool
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -267,20 +276,32 @@ func (db *DB) Primary() *sql.DB { return db.primary }
 func (db *DB) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
+	if err := db.checkSchema(ctx, db.schema); err != nil || !db.federated {
+		return err
+	}
+	return db.checkSchema(ctx, federationSchema)
+}
+
+// RequireFederationSchema makes Ping of shard 0 also require the federation
+// migrations (MigrateFederation): with an identity database, a post of a
+// user created there would fail shard 0's foreign key without them.
+func (db *DB) RequireFederationSchema() { db.federated = true }
+
+func (db *DB) checkSchema(ctx context.Context, set schemaSet) error {
 	var version int
 	var dirty bool
-	err := db.primary.QueryRowContext(ctx, "SELECT version, dirty FROM schema_migrations").Scan(&version, &dirty)
+	err := db.primary.QueryRowContext(ctx, "SELECT version, dirty FROM "+set.migrationsTable()).Scan(&version, &dirty)
 	var me *drv.MySQLError
-	want := db.schema.version
+	want := set.version
 	switch {
 	case errors.Is(err, sql.ErrNoRows) || errors.As(err, &me) && me.Number == errNoSuchTable:
-		return fmt.Errorf("%s not migrated yet: want version %d", db.schema.name, want)
+		return fmt.Errorf("%s not migrated yet: want version %d", set.name, want)
 	case err != nil:
 		return err
 	case dirty:
-		return fmt.Errorf("%s version %d is dirty: a migration failed halfway, see the write tier's logs", db.schema.name, version)
+		return fmt.Errorf("%s version %d is dirty: a migration failed halfway, see the write tier's logs", set.name, version)
 	case version < want:
-		return fmt.Errorf("%s at version %d, this binary needs %d", db.schema.name, version, want)
+		return fmt.Errorf("%s at version %d, this binary needs %d", set.name, version, want)
 	}
 	return nil
 }
@@ -303,6 +324,15 @@ type schemaSet struct {
 	name, dir string
 	fs        embed.FS
 	version   int
+	// table is its migrations table; "": schema_migrations.
+	table string
+}
+
+func (s schemaSet) migrationsTable() string {
+	if s.table == "" {
+		return migratemysql.DefaultMigrationsTable
+	}
+	return s.table
 }
 
 var (
@@ -311,6 +341,10 @@ var (
 	// identitySchema is the identity database's.
 	identitySchema = schemaSet{name: "identity schema", dir: "identity_migrations", fs: identityMigrations,
 		version: IdentitySchemaVersion}
+	// federationSchema is shard 0's change for federation, beside its own.
+	federationSchema = schemaSet{name: "federation schema of shard 0", dir: "federation_migrations",
+		fs: federationMigrations, version: newestVersion(federationMigrations, "federation_migrations"),
+		table: "schema_migrations_federation"}
 )
 
 func newestVersion(fsys embed.FS, dir string) int {
@@ -504,6 +538,14 @@ func MigrateIdentity(ctx context.Context, cfg *drv.Config, log *slog.Logger) err
 	return migrateSet(ctx, cfg, log, identitySchema)
 }
 
+// MigrateFederation applies, on shard 0, what federation changes there
+// (federation_migrations: posts and photos lose their foreign key to users,
+// which the identity database now holds), recorded in its own table
+// schema_migrations_federation. Only servers with IDENTITY_DB_HOST call it.
+func MigrateFederation(ctx context.Context, cfg *drv.Config, log *slog.Logger) error {
+	return migrateSet(ctx, cfg, log, federationSchema)
+}
+
 func migrateSet(ctx context.Context, cfg *drv.Config, log *slog.Logger, set schemaSet) error {
 	c := Config(cfg)
 	c.MultiStatements = true // migration files hold several statements
@@ -537,7 +579,8 @@ func migrateOnce(ctx context.Context, db *sql.DB, dbName string, set schemaSet) 
 		return internal("migrate connect", err)
 	}
 	// Closing m closes conn (not db).
-	target, err := migratemysql.WithConnection(ctx, conn, &migratemysql.Config{DatabaseName: dbName})
+	target, err := migratemysql.WithConnection(ctx, conn, &migratemysql.Config{DatabaseName: dbName,
+		MigrationsTable: set.table})
 	if err != nil {
 		conn.Close()
 		return fmt.Errorf("migrate database %q: %w", dbName, err)

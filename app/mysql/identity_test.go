@@ -95,3 +95,50 @@ func TestCopyIdentity(t *testing.T) {
 		t.Errorf("a name clash: %v, want an error naming fay", err)
 	}
 }
+
+// TestMigrateFederation: shard 0 keeps its foreign keys to users unless
+// federation is set up; its readiness then waits for their removal.
+func TestMigrateFederation(t *testing.T) {
+	ctx := context.Background()
+	m := apptest.NewMySQL(t)
+	if err := mysql.Migrate(ctx, m.Primary, slog.Default()); err != nil {
+		t.Fatal(err)
+	}
+	fks := func() int {
+		t.Helper()
+		var n int
+		if err := m.PrimaryDB.QueryRow(`SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS
+			WHERE CONSTRAINT_SCHEMA = ? AND REFERENCED_TABLE_NAME = 'users' AND TABLE_NAME IN ('posts', 'photos')`,
+			m.Primary.DBName).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := fks(); n != 2 {
+		t.Fatalf("without federation: %d foreign keys from posts and photos to users, want 2 (the schema as before)", n)
+	}
+	db, err := mysql.Open(ctx, m.Primary, nil, mysql.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.RequireFederationSchema()
+	if err := db.Ping(ctx); err == nil || !strings.Contains(err.Error(), "federation schema of shard 0 not migrated") {
+		t.Errorf("readiness with federation before its migration: %v", err)
+	}
+	for i := 0; i < 2; i++ {
+		if err := mysql.MigrateFederation(ctx, m.Primary, slog.Default()); err != nil {
+			t.Fatalf("MigrateFederation run %d: %v", i+1, err)
+		}
+	}
+	if n := fks(); n != 0 {
+		t.Errorf("with federation: %d foreign keys left, want 0", n)
+	}
+	if err := db.Ping(ctx); err != nil {
+		t.Errorf("readiness after the federation migration: %v", err)
+	}
+	// A post of a user shard 0 does not know (one of the identity database).
+	if err := db.CreatePost(ctx, &app.Post{UserID: 1_000_123, Body: "from the identity database"}); err != nil {
+		t.Errorf("a post of a user of the identity database: %v", err)
+	}
+}

@@ -137,6 +137,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			if err := mysql.MigrateIdentity(ctx, cfg.identityDBConfig(dbCfg), log); err != nil {
 				return fmt.Errorf("identity database (IDENTITY_DB_HOST=%s): %w", cfg.IdentityDB.Host, err)
 			}
+			if err := mysql.MigrateFederation(ctx, dbCfg, log); err != nil {
+				return err
+			}
 		}
 		log.Info("migrations applied", "shards", len(cfg.DBShards))
 		if *migrateOnly {
@@ -165,6 +168,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	identity := db
 	if cfg.IdentityDB.Host != "" {
+		db.RequireFederationSchema()
 		o := mysql.Options{MaxOpenConns: cfg.DBMaxOpenConns, MaxIdleConns: cfg.DBMaxIdleConns,
 			MaxReplicaLag: cfg.DBReplicaMaxLag, Logger: log, Registerer: prometheus.WrapRegistererWithPrefix("identity_", reg)}
 		if identity, err = mysql.OpenIdentity(ctx, cfg.identityDBConfig(dbCfg), cfg.IdentityDB.Replicas, o); err != nil {
