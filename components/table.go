@@ -98,7 +98,7 @@ func NewTable(ctx *pulumi.Context, name string, args *TableArgs, opts ...pulumi.
 		PointInTimeRecovery: dynamodb.TablePointInTimeRecoveryArgs{
 			Enabled: pulumi.Bool(true), RecoveryPeriodInDays: pulumi.Int(a.PITRDays),
 		},
-		ServerSideEncryption: dynamodb.TableServerSideEncryptionArgs{Enabled: pulumi.Bool(true), KmsKeyArn: keyArn(a.Key)},
+		ServerSideEncryption:      dynamodb.TableServerSideEncryptionArgs{Enabled: pulumi.Bool(true), KmsKeyArn: keyArn(a.Key)},
 		DeletionProtectionEnabled: pulumi.Bool(a.Protect),
 		Tags:                      tags(name),
 	}
