@@ -150,7 +150,7 @@ func NewWarehouse(ctx *pulumi.Context, name string, args *WarehouseArgs, opts ..
 	if err != nil {
 		return nil, err
 	}
-	sg, err := newSecurityGroup(ctx, name, "Redshift Serverless: only the tiers that query it", RoleData, a.Network.VpcID, child)
+	sg, err := a.Network.NewSecurityGroup(ctx, childName(name, "sg"), "Redshift Serverless: only the tiers that query it", RoleData, child)
 	if err != nil {
 		return nil, err
 	}

@@ -296,16 +296,18 @@ type Config struct {
 }
 
 // field is one row of the settings table: a key, the Config field it fills, its accepted
-// range and its default. Exactly one of str, num and list is set (or parse, for a key
-// with its own syntax).
+// range and its default. Exactly one of str, num, list and flag is set (or parse, for a
+// key with its own syntax).
 type field struct {
 	// key is the key without the namespace ("azCount"), "object.field" for a field of an
 	// object key ("db.replicas"), or a fully qualified key of another namespace ("aws:region").
 	key string
-	// str, num and list bind the field to the Config it fills.
+	// str, num, list and flag bind the field to the Config it fills (flag: a JSON boolean
+	// in an object, "true" or "false" as a key of its own).
 	str  func(*Config) *string
 	num  func(*Config) *int
 	list func(*Config) *[]string
+	flag func(*Config) *bool
 	// parse reads a key with its own syntax (stage names); it returns the fix on error.
 	parse func(c *Config, v string) (fix string)
 	// min and max bound a number (inclusive); values, when set, lists the only ones accepted.
@@ -360,11 +362,7 @@ var fields = []field{
 	{key: "logRetentionDays", num: func(c *Config) *int { return &c.LogRetentionDays }, values: logRetentionDays,
 		why: "the retentions CloudWatch Logs accepts",
 		def: func(c *Config) { c.LogRetentionDays = pick(c.Protect(), 365, 30) }},
-	{key: "cloudTrail", parse: func(c *Config, v string) string {
-		b, fix := parseBool(v)
-		c.CloudTrail = b
-		return fix
-	}, def: func(c *Config) { c.CloudTrail = true }},
+	{key: "cloudTrail", flag: func(c *Config) *bool { return &c.CloudTrail }, def: func(c *Config) { c.CloudTrail = true }},
 	{key: "dbPassword", str: func(c *Config) *string { return &c.DBPassword }, optional: true, secret: true},
 
 	{key: "box.instanceType", str: func(c *Config) *string { return &c.Box.InstanceType },
@@ -474,11 +472,8 @@ var fields = []field{
 	{key: "retentionDays", num: func(c *Config) *int { return &c.RetentionDays }, min: 1, max: 3650,
 		why: "at least a day stays in MySQL; over ten years is no retention window",
 		def: func(c *Config) { c.RetentionDays = 90 }},
-	{key: "warehouse.enabled", parse: func(c *Config, v string) string {
-		b, fix := parseBool(v)
-		c.Warehouse.Enabled = b
-		return fix
-	}, def: func(c *Config) { c.Warehouse.Enabled = c.AZCount >= WarehouseMinAZs }},
+	{key: "warehouse.enabled", flag: func(c *Config) *bool { return &c.Warehouse.Enabled },
+		def: func(c *Config) { c.Warehouse.Enabled = c.AZCount >= WarehouseMinAZs }},
 	{key: "warehouse.baseCapacityRpu", num: func(c *Config) *int { return &c.Warehouse.BaseCapacityRPU }, values: WarehouseCapacities,
 		why: "the base capacities Redshift Serverless accepts: 4, or a multiple of 8 from 8 to 512",
 		def: func(c *Config) { c.Warehouse.BaseCapacityRPU = 8 }},
