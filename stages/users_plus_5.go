@@ -51,8 +51,8 @@ var thumbVisibilitySeconds = components.VisibilityTimeoutFor(components.QueueCon
 	ShutdownSeconds:      workerShutdownSeconds,
 })
 
-// usersPlus5 is stage 5, "Users+++++", part 1: users++++ unchanged under the same names,
-// plus asynchronous work through a queue and workers:
+// usersPlus5 is stage 5, "Users+++++": users++++ unchanged under the same names, plus
+// asynchronous work through a queue and workers:
 //   - an SQS work queue for thumbnail jobs with its dead-letter queue (encrypted, under the
 //     stack key in prod; long polling; a visibility timeout derived from the longest job;
 //     TLS-only policies), alarmed on the age of its oldest message, a backlog the fleet
@@ -65,8 +65,11 @@ var thumbVisibilitySeconds = components.VisibilityTimeoutFor(components.QueueCon
 //     receive, delete and change visibility on the queue, dead-letter to its dead-letter
 //     queue, read originals/ and write thumbs/; it scales on the backlog per worker.
 //
-// The data warehouse, DynamoDB and federation or sharding (the rest of the seed's
-// users+++++) are not in this stage yet.
+// and the data tier scaling out (stages/datatier.go): a daily archive pass on the workers
+// moving posts older than retentionDays to verified Parquet files and the warehouse (Redshift
+// Serverless, with three AZs), per-post view counters in DynamoDB for the read API, the
+// content sharded by user over db.shards databases, and optionally users and sessions
+// federated into an identity database.
 //
 // The seed: "Batch processes or computations that do not need to be done in real-time can
 // be done Asynchronously with Queues and Workers: [...] in a photo service, the photo upload
