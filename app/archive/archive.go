@@ -11,7 +11,8 @@
 // BatchRows rows in id order. Each batch goes through the same steps, each
 // recorded in the archive_batches table before the next starts:
 //
-//	written   its Parquet file is in the object store, under
+//	written   its rows' count and checksum are recorded, then its Parquet
+//	          file is written to the object store, under
 //	          PREFIX + TABLE/dt=YYYY-MM-DD/part-FIRSTID-LASTID.parquet
 //	verified  the object was read back and its row count and checksum match
 //	          the rows read from MySQL
@@ -49,9 +50,10 @@ import (
 // Steps at which Job.Crash is called: each names what has just become
 // durable, so a test can stop the pass at any point of a batch's life.
 const (
-	// StepPut: the object is written, the batch is not recorded yet.
-	StepPut = "put"
-	// StepWritten: the batch is recorded in state written.
+	// StepRecorded: the batch is recorded in state written, its object is
+	// not written yet.
+	StepRecorded = "recorded"
+	// StepWritten: the object is written.
 	StepWritten = "written"
 	// StepVerify: the object was read back and matched; state not updated.
 	StepVerify = "verify"
@@ -423,28 +425,20 @@ func (p *pass) unfinished(ctx context.Context, t table) ([]*record, error) {
 	return out, rows.Err()
 }
 
-// write puts b's file under r.key (overwriting: a rewrite after a crash
-// before the record, or after the rows changed, holds the rows now in
-// MySQL) and records r in state written: a new record when insert is set,
-// else r's record with b's count and checksum.
+// write records r in state written with b's count and checksum (a new
+// record when insert is set), then puts b's file under r.key. Recording
+// first means no object is ever left that no record names: after a crash
+// between the two, verify finds the object missing and writes it again
+// from the rows then in MySQL, under the same key. Writing again
+// overwrites: the object then holds the rows now in MySQL.
 func (p *pass) write(ctx context.Context, t table, r *record, b *batch, insert bool) error {
 	data, err := b.encode()
 	if err != nil {
 		return fmt.Errorf("archive: %w", err)
 	}
-	cctx, cancel := p.call(ctx)
-	err = p.Blobs.PutBlob(cctx, r.key, "application/vnd.apache.parquet", bytes.NewReader(data), int64(len(data)))
-	cancel()
-	if err != nil {
-		return fmt.Errorf("archive: write %s: %w", r.key, err)
-	}
-	if err := p.Crash(StepPut); err != nil {
-		return err
-	}
 	r.n, r.sum, r.state = b.n, b.sum, stateWritten
 	now := p.Now().UTC()
-	cctx, cancel = p.call(ctx)
-	defer cancel()
+	cctx, cancel := p.call(ctx)
 	if insert {
 		_, err = p.DB.ExecContext(cctx, `INSERT INTO archive_batches
 			(table_name, day, first_id, last_id, row_count, checksum, object_key, state, created_at, updated_at)
@@ -454,8 +448,18 @@ func (p *pass) write(ctx context.Context, t table, r *record, b *batch, insert b
 		_, err = p.DB.ExecContext(cctx, `UPDATE archive_batches SET row_count = ?, checksum = ?, state = ?, updated_at = ?
 			WHERE table_name = ? AND first_id = ?`, r.n, r.sum, r.state, now, t.name(), r.first)
 	}
+	cancel()
 	if err != nil {
 		return fmt.Errorf("archive: record batch %s: %w", r.key, err)
+	}
+	if err := p.Crash(StepRecorded); err != nil {
+		return err
+	}
+	cctx, cancel = p.call(ctx)
+	err = p.Blobs.PutBlob(cctx, r.key, "application/vnd.apache.parquet", bytes.NewReader(data), int64(len(data)))
+	cancel()
+	if err != nil {
+		return fmt.Errorf("archive: write %s: %w", r.key, err)
 	}
 	return p.Crash(StepWritten)
 }
@@ -480,7 +484,25 @@ func (p *pass) finish(ctx context.Context, t table, r *record) error {
 	for redo := 0; ; {
 		switch {
 		case r.state == stateWritten:
-			if err := p.verify(ctx, t, r); err != nil {
+			err := p.verify(ctx, t, r)
+			if app.ErrorCode(err) != app.ENOTFOUND {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			if redo++; redo > maxRedo {
+				return fmt.Errorf("archive: object %s is still missing after writing it %d times", r.key, maxRedo)
+			}
+			p.Logger.Warn("archive: object missing (a pass stopped before writing it): writing it again",
+				"table", t.name(), "object", r.key)
+			cctx, cancel := p.call(ctx)
+			cur, err := t.read(cctx, p.DB, r.day, r.first, r.last, 0, false)
+			cancel()
+			if err != nil {
+				return fmt.Errorf("archive: %w", err)
+			}
+			if err := p.write(ctx, t, r, cur, false); err != nil {
 				return err
 			}
 		case r.state == stateVerified && p.Warehouse != nil:
@@ -522,6 +544,9 @@ func (p *pass) verify(ctx context.Context, t table, r *record) error {
 	cctx, cancel := p.call(ctx)
 	defer cancel()
 	rc, _, err := p.Blobs.Blob(cctx, r.key)
+	if app.ErrorCode(err) == app.ENOTFOUND {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("archive: read back %s: %w", r.key, err)
 	}
