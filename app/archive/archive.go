@@ -117,7 +117,8 @@ type Warehouse interface {
 // Job is one archive pass's configuration. Run runs a pass.
 type Job struct {
 	// DB is the MySQL primary's pool (archive reads must see the latest
-	// writes, and it deletes). Required.
+	// writes, and it deletes), with times parsed in UTC (mysql.Config's
+	// settings). Required.
 	DB *sql.DB
 	// Blobs is the archive bucket. Encryption at rest is the bucket's
 	// default (SSE), set by the infrastructure. Required.
@@ -238,18 +239,20 @@ func (j *Job) Run(ctx context.Context) (*Result, error) {
 	}
 	// The named lock belongs to this connection: held while the connection
 	// lives, released by the server if the job dies.
-	conn, err := o.DB.Conn(ctx)
+	lctx, cancel := context.WithTimeout(ctx, o.LockWait+o.CallTimeout)
+	defer cancel()
+	conn, err := o.DB.Conn(lctx)
 	if err != nil {
 		return nil, fmt.Errorf("archive: connect to MySQL: %w", err)
 	}
 	defer conn.Close()
 	var dbName sql.NullString
-	if err := conn.QueryRowContext(ctx, "SELECT DATABASE()").Scan(&dbName); err != nil {
+	if err := conn.QueryRowContext(lctx, "SELECT DATABASE()").Scan(&dbName); err != nil {
 		return nil, fmt.Errorf("archive: %w", err)
 	}
 	lock := LockName(dbName.String)
 	var got sql.NullInt64
-	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", lock, int(math.Ceil(o.LockWait.Seconds()))).Scan(&got); err != nil {
+	if err := conn.QueryRowContext(lctx, "SELECT GET_LOCK(?, ?)", lock, int(math.Ceil(o.LockWait.Seconds()))).Scan(&got); err != nil {
 		return nil, fmt.Errorf("archive: take lock %s: %w", lock, err)
 	}
 	if !got.Valid {

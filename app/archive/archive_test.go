@@ -688,3 +688,32 @@ func (w *fakeWarehouse) rows(table string) []post {
 	slices.SortFunc(out, func(a, b post) int { return int(a.ID - b.ID) })
 	return out
 }
+
+// TestJobChecks: a Job missing what it needs fails before touching anything.
+func TestJobChecks(t *testing.T) {
+	db, err := sql.Open("mysql", "u:p@tcp(127.0.0.1:1)/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	blobs := apps3.New(fakeAWS(), bucket, "http://127.0.0.1:1")
+	ok := func() *archive.Job {
+		return &archive.Job{DB: db, Blobs: blobs, Bucket: bucket, RetentionDays: 30}
+	}
+	for _, tc := range []struct {
+		change func(*archive.Job)
+		want   string
+	}{
+		{func(j *archive.Job) { j.DB = nil }, "needs DB and Blobs"},
+		{func(j *archive.Job) { j.Bucket = "" }, "needs Bucket"},
+		{func(j *archive.Job) { j.RetentionDays = 0 }, "RetentionDays 0 must be 1 to 3650"},
+		{func(j *archive.Job) { j.Warehouse = &fakeWarehouse{} }, "needs CopyRoleARN"},
+		{func(j *archive.Job) { j.Tables = []string{"users"} }, `unknown table "users"`},
+	} {
+		j := ok()
+		tc.change(j)
+		if _, err := j.Run(context.Background()); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Run: %v, want %q", err, tc.want)
+		}
+	}
+}
