@@ -439,22 +439,26 @@ func (p *pass) write(ctx context.Context, t table, r *record, b *batch, insert b
 	if err != nil {
 		return fmt.Errorf("archive: %w", err)
 	}
-	r.n, r.sum, r.state = b.n, b.sum, stateWritten
 	now := p.Now().UTC()
 	cctx, cancel := p.call(ctx)
+	var res sql.Result
 	if insert {
-		_, err = p.DB.ExecContext(cctx, `INSERT INTO archive_batches
+		res, err = p.DB.ExecContext(cctx, `INSERT INTO archive_batches
 			(table_name, day, first_id, last_id, row_count, checksum, object_key, state, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			t.name(), r.day.Format(time.DateOnly), r.first, r.last, r.n, r.sum, r.key, r.state, now, now)
+			t.name(), r.day.Format(time.DateOnly), r.first, r.last, b.n, b.sum, r.key, stateWritten, now, now)
 	} else {
-		_, err = p.DB.ExecContext(cctx, `UPDATE archive_batches SET row_count = ?, checksum = ?, state = ?, updated_at = ?
-			WHERE table_name = ? AND first_id = ?`, r.n, r.sum, r.state, now, t.name(), r.first)
+		res, err = p.DB.ExecContext(cctx, `UPDATE archive_batches SET row_count = ?, checksum = ?, state = ?, updated_at = ?
+			WHERE table_name = ? AND first_id = ? AND state = ?`, b.n, b.sum, stateWritten, now, t.name(), r.first, r.state)
 	}
 	cancel()
+	if err == nil {
+		err = onlyOne(res, r)
+	}
 	if err != nil {
 		return fmt.Errorf("archive: record batch %s: %w", r.key, err)
 	}
+	r.n, r.sum, r.state = b.n, b.sum, stateWritten
 	if err := p.Crash(StepRecorded); err != nil {
 		return err
 	}
@@ -467,18 +471,36 @@ func (p *pass) write(ctx context.Context, t table, r *record, b *batch, insert b
 	return p.Crash(StepWritten)
 }
 
-// setState records r's new state.
+// setState records r's new state, if its record is still in r's state:
+// only one pass moves a batch on, even if two ever ran at once (a pass that
+// lost its lock between two checks).
 func (p *pass) setState(ctx context.Context, q interface {
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
 }, t table, r *record, state string) error {
 	ctx, cancel := p.call(ctx)
 	defer cancel()
-	_, err := q.ExecContext(ctx, `UPDATE archive_batches SET state = ?, updated_at = ? WHERE table_name = ? AND first_id = ?`,
-		state, p.Now().UTC(), t.name(), r.first)
+	res, err := q.ExecContext(ctx, `UPDATE archive_batches SET state = ?, updated_at = ?
+		WHERE table_name = ? AND first_id = ? AND state = ?`, state, p.Now().UTC(), t.name(), r.first, r.state)
+	if err == nil {
+		err = onlyOne(res, r)
+	}
 	if err != nil {
 		return fmt.Errorf("archive: record batch %s %s: %w", r.key, state, err)
 	}
 	r.state = state
+	return nil
+}
+
+// onlyOne checks that a statement on r's record matched it (the driver
+// counts matched rows: mysql.Config sets ClientFoundRows).
+func onlyOne(res sql.Result, r *record) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return fmt.Errorf("its record is no longer in state %s: another pass moved it on", r.state)
+	}
 	return nil
 }
 
@@ -607,6 +629,18 @@ func (p *pass) delete(ctx context.Context, t table, r *record) (*batch, error) {
 		return nil, fmt.Errorf("archive: delete batch %s: %w", r.key, err)
 	}
 	defer tx.Rollback()
+	// The record first, FOR UPDATE: a pass that would delete the same batch
+	// waits here, then finds it deleted (and must not take the rows' absence
+	// for a change to archive again).
+	var state string
+	if err := tx.QueryRowContext(cctx, "SELECT state FROM archive_batches WHERE table_name = ? AND first_id = ? FOR UPDATE",
+		t.name(), r.first).Scan(&state); err != nil {
+		return nil, fmt.Errorf("archive: delete batch %s: read its record: %w", r.key, err)
+	}
+	if state != r.state {
+		return nil, fmt.Errorf("archive: delete batch %s: its record is in state %s, not %s: another pass moved it on",
+			r.key, state, r.state)
+	}
 	// FOR UPDATE: no user can change these rows between the check and the
 	// delete.
 	cur, err := t.read(cctx, tx, r.day, r.first, r.last, 0, true)

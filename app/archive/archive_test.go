@@ -717,3 +717,37 @@ func TestJobChecks(t *testing.T) {
 		}
 	}
 }
+
+// TestLockLost: the server drops the pass's lock connection mid-pass (a
+// network cut, a failover). The pass stops at its next check instead of
+// going on unlocked, and the next pass finishes the work exactly.
+func TestLockLost(t *testing.T) {
+	e := newEnv(t)
+	all := e.seed()
+	ctx := context.Background()
+	var dbName string
+	e.db.QueryRow("SELECT DATABASE()").Scan(&dbName)
+	killed := false
+	_, err := e.job(func(s string) error {
+		if s == archive.StepVerified && !killed {
+			killed = true
+			var holder int64
+			if err := e.db.QueryRow("SELECT IS_USED_LOCK(?)", archive.LockName(dbName)).Scan(&holder); err != nil {
+				return err
+			}
+			_, err := e.db.Exec("KILL CONNECTION ?", holder)
+			return err
+		}
+		return nil
+	}).Run(ctx)
+	if err == nil || !strings.Contains(err.Error(), "lock") {
+		t.Fatalf("pass after losing its lock: %v, want an error about the lock", err)
+	}
+	if st := e.states(); st["deleted"] != 1 || len(st) != 1 {
+		t.Errorf("states %v, want the batch in progress finished and no other started", st)
+	}
+	if _, err := e.job(nil).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.checkEnd(all)
+}
