@@ -751,3 +751,30 @@ func TestLockLost(t *testing.T) {
 	}
 	e.checkEnd(all)
 }
+
+// TestBatchTakenOver: while a pass is between the load and the delete of a
+// batch, another one (which the lock should have kept out) deletes it. The
+// first pass must stop, not take the rows' absence for an edit and archive
+// the batch again as an empty file.
+func TestBatchTakenOver(t *testing.T) {
+	e := newEnv(t)
+	all := e.seed()
+	ctx := context.Background()
+	key := fmt.Sprintf("archive/posts/dt=2026-02-05/part-%d-%d.parquet", all[0].ID, all[1].ID)
+	_, err := e.job(func(s string) error {
+		if s == archive.StepLoaded {
+			e.exec("DELETE FROM posts WHERE id IN (?, ?)", all[0].ID, all[1].ID)
+			e.exec("UPDATE archive_batches SET state = 'deleted' WHERE first_id = ?", all[0].ID)
+		}
+		return nil
+	}).Run(ctx)
+	if err == nil || !strings.Contains(err.Error(), "another pass moved it on") {
+		t.Fatalf("pass: %v, want it to stop on the batch another pass finished", err)
+	}
+	if rows := readObject(t, e.blobs, key); !slices.Equal(rows, all[:2]) {
+		t.Errorf("%s holds %v, want the two archived posts", key, rows)
+	}
+	if got := e.wh.rows("posts_archive"); !slices.Equal(got, all[:2]) {
+		t.Errorf("warehouse holds %v, want the two archived posts", got)
+	}
+}
