@@ -76,8 +76,8 @@ func TestMigrateConcurrently(t *testing.T) {
 		Scan(&version, &dirty); err != nil {
 		t.Fatal(err)
 	}
-	if version != 2 || dirty {
-		t.Errorf("schema version %d dirty %v, want 2 clean", version, dirty)
+	if version != 3 || dirty {
+		t.Errorf("schema version %d dirty %v, want 3 clean", version, dirty)
 	}
 	// Applying again is a no-op.
 	if err := mysql.Migrate(context.Background(), m.Primary, slog.Default()); err != nil {
@@ -313,8 +313,8 @@ func TestReadiness(t *testing.T) {
 	if err := db.Ping(context.Background()); err != nil {
 		t.Errorf("Ping after migrating: %v", err)
 	}
-	if mysql.SchemaVersion != 2 {
-		t.Errorf("SchemaVersion = %d, want 2 (the newest file in migrations/)", mysql.SchemaVersion)
+	if mysql.SchemaVersion != 3 {
+		t.Errorf("SchemaVersion = %d, want 3 (the newest file in migrations/)", mysql.SchemaVersion)
 	}
 	if _, err := m.PrimaryDB.Exec("UPDATE `" + m.Primary.DBName + "`.schema_migrations SET dirty = 1"); err != nil {
 		t.Fatal(err)
