@@ -162,7 +162,9 @@ func keyPolicy(a *KeyArgs) (string, error) {
 		"Resource":  "*",
 		"Condition": map[string]any{"StringEquals": map[string]any{
 			"kms:CallerAccount": a.AccountID,
-			"kms:ViaService":    []string{regional("secretsmanager"), regional("rds"), regional("ec2"), regional("s3"), regional("elasticache"), regional("sqs")},
+			"kms:ViaService": []string{regional("secretsmanager"), regional("rds"), regional("ec2"), regional("s3"), regional("elasticache"), regional("sqs"),
+				// users+++++: the view counters' table and the warehouse's namespace.
+				regional("dynamodb"), regional("redshift-serverless"), regional("redshift")},
 		}},
 	}, {
 		"Sid": "AutoScalingServiceLinkedRoleUse", "Effect": "Allow",

@@ -75,7 +75,8 @@ func TestKeyPolicyAndSettings(t *testing.T) {
 
 	via := st["AccountPrincipalsThroughAWSServices"]
 	assert.Equal(t, testAccount, get(via, "Condition.StringEquals.kms:CallerAccount"))
-	assert.ElementsMatch(t, []any{"secretsmanager.us-east-1.amazonaws.com", "rds.us-east-1.amazonaws.com", "ec2.us-east-1.amazonaws.com", "s3.us-east-1.amazonaws.com", "elasticache.us-east-1.amazonaws.com", "sqs.us-east-1.amazonaws.com"},
+	assert.ElementsMatch(t, []any{"secretsmanager.us-east-1.amazonaws.com", "rds.us-east-1.amazonaws.com", "ec2.us-east-1.amazonaws.com", "s3.us-east-1.amazonaws.com", "elasticache.us-east-1.amazonaws.com", "sqs.us-east-1.amazonaws.com",
+		"dynamodb.us-east-1.amazonaws.com", "redshift-serverless.us-east-1.amazonaws.com", "redshift.us-east-1.amazonaws.com"},
 		get(via, "Condition.StringEquals.kms:ViaService"))
 
 	slr := "arn:aws:iam::123456789012:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"

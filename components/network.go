@@ -56,6 +56,9 @@ type NetworkArgs struct {
 	EndpointTier Tier
 	// EndpointAZs is how many AZs carry interface endpoints. Default: all AZs.
 	EndpointAZs int
+	// DynamoDB adds a DynamoDB gateway endpoint on every route table, as S3 has: free, and
+	// table traffic never leaves the VPC for DynamoDB's public endpoint. Default: false.
+	DynamoDB bool
 }
 
 // Network is a VPC with the fixed address plan: subnets keyed by tier and AZ, an internet
@@ -76,6 +79,8 @@ type Network struct {
 	AvailabilityZones []string
 	// S3PrefixListID is the S3 gateway endpoint's prefix list, for egress rules to S3.
 	S3PrefixListID pulumi.StringOutput
+	// DynamoDBPrefixListID is the DynamoDB gateway endpoint's prefix list (with DynamoDB).
+	DynamoDBPrefixListID pulumi.StringOutput
 	// Endpoints is the security group of the interface endpoints (nil without endpoints).
 	Endpoints *SecurityGroup
 
@@ -204,17 +209,27 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 
 	// The S3 gateway endpoint is free, keeps S3 traffic (packages, artifacts, user files) off
 	// NAT, and gives egress rules a prefix list to name instead of 0.0.0.0/0.
-	s3ep, err := ec2.NewVpcEndpoint(ctx, childName(name, "s3"), &ec2.VpcEndpointArgs{
-		VpcId:           vpc.ID(),
-		ServiceName:     pulumi.Sprintf("com.amazonaws.%s.s3", a.Region),
-		VpcEndpointType: pulumi.String("Gateway"),
-		RouteTableIds:   routeTableIDs,
-		Tags:            tags(childName(name, "s3")),
-	}, child...)
+	gateway := func(service string) (*ec2.VpcEndpoint, error) {
+		return ec2.NewVpcEndpoint(ctx, childName(name, service), &ec2.VpcEndpointArgs{
+			VpcId:           vpc.ID(),
+			ServiceName:     pulumi.Sprintf("com.amazonaws.%s.%s", a.Region, service),
+			VpcEndpointType: pulumi.String("Gateway"),
+			RouteTableIds:   routeTableIDs,
+			Tags:            tags(childName(name, service)),
+		}, child...)
+	}
+	s3ep, err := gateway("s3")
 	if err != nil {
 		return nil, err
 	}
 	n.S3PrefixListID = s3ep.PrefixListId
+	if a.DynamoDB {
+		ddb, err := gateway("dynamodb")
+		if err != nil {
+			return nil, err
+		}
+		n.DynamoDBPrefixListID = ddb.PrefixListId
+	}
 
 	if err := n.interfaceEndpoints(ctx, a, vpc, child); err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package components
 import (
 	"encoding/base64"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/autoscaling"
@@ -23,6 +24,9 @@ type RoleStatement struct {
 	// Condition is an optional IAM condition block.
 	Condition map[string]map[string]any
 }
+
+// jobNameRE is what a scheduled job's unit name may be.
+var jobNameRE = regexp.MustCompile(`^[a-z][a-z-]{0,30}[a-z]$`)
 
 // ServerGroupArgs configures a ServerGroup.
 type ServerGroupArgs struct {
@@ -367,6 +371,13 @@ func (a *ServerGroupArgs) withDefaults(name string) (*ServerGroupArgs, error) {
 	}
 	if out.Script != nil && (out.UserData != nil || out.Script.Release == nil) {
 		return nil, argError(c, name, "Script", "set", "give Script with its Release, and no UserData")
+	}
+	if out.Script != nil {
+		for _, j := range out.Script.Jobs {
+			if !jobNameRE.MatchString(j.Name) || j.Role == "" || j.OnCalendar == "" || strings.ContainsAny(j.OnCalendar+j.Role, "\n'") || j.RandomizedDelaySec < 0 {
+				return nil, argError(c, name, "Script.Jobs", fmt.Sprintf("%+v", j), "give each job a name of lowercase letters and hyphens, a role, a systemd OnCalendar expression (one line, no quotes) and a delay of 0 or more seconds")
+			}
+		}
 	}
 	if out.ImageID == nil {
 		return nil, argError(c, name, "ImageID", nil, "pass the AMI id (Amazon Linux 2023, looked up by the stage)")

@@ -41,6 +41,8 @@ type userDataValues struct {
 	// Nginx makes the server a reverse proxy to Upstream instead of an app server.
 	Nginx    bool
 	Upstream string
+	// Jobs are the scheduled runs of the app (ServerScriptArgs.Jobs).
+	Jobs []ScheduledJob
 }
 
 // NginxLogFormat and NginxAccessLog feed the "nginx-files" block.
@@ -64,6 +66,24 @@ type ServerScriptArgs struct {
 	ProxyTo pulumi.StringInput
 	// Env is the app's environment (APP_ROLE, DB_HOST, ...). Values must not be secrets.
 	Env map[string]pulumi.StringInput
+	// Jobs run the app in another role on a schedule (systemd timers), with the same
+	// environment: the workers' daily archive pass. Default: none.
+	Jobs []ScheduledJob
+}
+
+// ScheduledJob is a oneshot run of the app in Role (`scaling-app -role Role`) on a systemd
+// calendar, as unit scaling-<Name>.service and its timer.
+type ScheduledJob struct {
+	// Name names the units (scaling-<Name>.service, .timer): lowercase letters and hyphens.
+	Name string
+	// Role is the app role the run takes.
+	Role string
+	// OnCalendar is a systemd calendar expression in UTC, such as "*-*-* 03:30:00".
+	OnCalendar string
+	// RandomizedDelaySec spreads the servers of a tier that all run the timer, so they do
+	// not start at the same second; the job itself must tolerate concurrent runs (the
+	// archive pass takes a database lock). Default: 0.
+	RandomizedDelaySec int
 }
 
 // ServerScript renders the boot script of a tier of servers, once every input is known.
@@ -97,7 +117,7 @@ func (a ServerScriptArgs) render(block, root string) pulumi.StringOutput {
 		vals := userDataValues{
 			Name: a.Tier, Version: a.Release.Version, Region: a.Region,
 			Bucket: str(v[0]), Key: a.Release.Key, Root: root,
-			Nginx: a.ProxyTo != nil, Upstream: str(v[2]),
+			Nginx: a.ProxyTo != nil, Upstream: str(v[2]), Jobs: a.Jobs,
 		}
 		cfg, err := agentConfig(agentOptions{LogGroup: str(v[1]), DiskPaths: []string{"/"}, AutoScaling: true, Nginx: vals.Nginx, App: !vals.Nginx})
 		if err != nil {

@@ -151,6 +151,12 @@ type Database struct {
 	// 90): the seed's "first, try to configure the MySQL Database cache". Default: 75,
 	// RDS's own default, made explicit; applied at the next reboot.
 	BufferPoolPercent int `json:"bufferPoolPercent"`
+	// Shards is how many databases hold the content (posts, photos), sharded by user, from
+	// users+++++ (1 to 16). Shard 0 is this database, unchanged; shard i is db-shard-<i>,
+	// sized as this one, with as many replicas. Default: 1, exactly the one database of
+	// users++++ (the sizing in docs/stages/users-plus-5.md finds the seed's writes fit one
+	// primary; add shards when the write load outgrows it, docs/database.md "Sharding").
+	Shards int `json:"shards"`
 }
 
 // Cache sizes the memory cache (ElastiCache for Valkey) from users+++.
@@ -247,6 +253,17 @@ type Config struct {
 	Cache Cache
 	// Worker sizes the thumbnail workers from users+++++.
 	Worker Worker
+	// RetentionDays is how long a post stays in MySQL, from users+++++: the archive job
+	// moves older rows to the object store (Parquet) and the warehouse, then deletes them
+	// (1 to 3650). Default: 90, because at the seed's 400 writes/s of 1 KB the primary then
+	// holds about 3 TB of posts, a twentieth of RDS's 64 TiB ceiling, and a restore or a
+	// replica's first sync stays within hours; the warehouse keeps everything older.
+	RetentionDays int
+	// Warehouse sizes the data warehouse (Redshift Serverless) from users+++++.
+	Warehouse Warehouse
+	// IdentityDB, when its instanceClass is set, federates users and sessions into a
+	// database of their own from users+++++ (config/datatier.go).
+	IdentityDB IdentityDatabase
 	// CacheAuthToken is the cache's AUTH token, from a secret config value
 	// (pulumi config set --secret scaling-aws:cacheAuthToken ...). It is never printed.
 	// Default: the cache component generates one at creation and keeps it.
@@ -279,16 +296,18 @@ type Config struct {
 }
 
 // field is one row of the settings table: a key, the Config field it fills, its accepted
-// range and its default. Exactly one of str, num and list is set (or parse, for a key
-// with its own syntax).
+// range and its default. Exactly one of str, num, list and flag is set (or parse, for a
+// key with its own syntax).
 type field struct {
 	// key is the key without the namespace ("azCount"), "object.field" for a field of an
 	// object key ("db.replicas"), or a fully qualified key of another namespace ("aws:region").
 	key string
-	// str, num and list bind the field to the Config it fills.
+	// str, num, list and flag bind the field to the Config it fills (flag: a JSON boolean
+	// in an object, "true" or "false" as a key of its own).
 	str  func(*Config) *string
 	num  func(*Config) *int
 	list func(*Config) *[]string
+	flag func(*Config) *bool
 	// parse reads a key with its own syntax (stage names); it returns the fix on error.
 	parse func(c *Config, v string) (fix string)
 	// min and max bound a number (inclusive); values, when set, lists the only ones accepted.
@@ -343,17 +362,7 @@ var fields = []field{
 	{key: "logRetentionDays", num: func(c *Config) *int { return &c.LogRetentionDays }, values: logRetentionDays,
 		why: "the retentions CloudWatch Logs accepts",
 		def: func(c *Config) { c.LogRetentionDays = pick(c.Protect(), 365, 30) }},
-	{key: "cloudTrail", parse: func(c *Config, v string) string {
-		switch strings.TrimSpace(v) {
-		case "true":
-			c.CloudTrail = true
-		case "false":
-			c.CloudTrail = false
-		default:
-			return "use true or false"
-		}
-		return ""
-	}, def: func(c *Config) { c.CloudTrail = true }},
+	{key: "cloudTrail", flag: func(c *Config) *bool { return &c.CloudTrail }, def: func(c *Config) { c.CloudTrail = true }},
 	{key: "dbPassword", str: func(c *Config) *string { return &c.DBPassword }, optional: true, secret: true},
 
 	{key: "box.instanceType", str: func(c *Config) *string { return &c.Box.InstanceType },
@@ -459,6 +468,25 @@ var fields = []field{
 	{key: "worker.jobMillis", num: func(c *Config) *int { return &c.Worker.JobMillis }, min: 50, max: 600000,
 		why: "a measured time per job per worker instance, from 50 ms to 10 minutes",
 		def: func(c *Config) { c.Worker.JobMillis = 500 }},
+
+	{key: "retentionDays", num: func(c *Config) *int { return &c.RetentionDays }, min: 1, max: 3650,
+		why: "at least a day stays in MySQL; over ten years is no retention window",
+		def: func(c *Config) { c.RetentionDays = 90 }},
+	{key: "warehouse.enabled", flag: func(c *Config) *bool { return &c.Warehouse.Enabled },
+		def: func(c *Config) { c.Warehouse.Enabled = c.AZCount >= WarehouseMinAZs }},
+	{key: "warehouse.baseCapacityRpu", num: func(c *Config) *int { return &c.Warehouse.BaseCapacityRPU }, values: WarehouseCapacities,
+		why: "the base capacities Redshift Serverless accepts: 4, or a multiple of 8 from 8 to 512",
+		def: func(c *Config) { c.Warehouse.BaseCapacityRPU = 8 }},
+	{key: "warehouse.maxCapacityRpu", num: func(c *Config) *int { return &c.Warehouse.MaxCapacityRPU }, values: WarehouseCapacities,
+		why: "a capacity Redshift Serverless accepts: 4, or a multiple of 8 from 8 to 512",
+		def: func(c *Config) { c.Warehouse.MaxCapacityRPU = max(32, c.Warehouse.BaseCapacityRPU) }},
+	{key: "db.shards", num: func(c *Config) *int { return &c.DB.Shards }, min: 1, max: MaxShards,
+		why: "each shard is a primary with its replicas; 16 shards carry 16 times one primary's writes, and the app's 1024 buckets split evenly over up to 16",
+		def: func(c *Config) { c.DB.Shards = 1 }},
+	{key: "identityDb.instanceClass", str: func(c *Config) *string { return &c.IdentityDB.InstanceClass }, optional: true},
+	{key: "identityDb.replicas", num: func(c *Config) *int { return &c.IdentityDB.Replicas }, min: 0, max: 15,
+		why: "RDS for MySQL's limit of read replicas per source",
+		def: func(c *Config) { c.IdentityDB.Replicas = c.DB.Replicas }},
 
 	{key: "alertEndpoint", str: func(c *Config) *string { return &c.AlertEndpoint }, optional: true, secret: true},
 	{key: "sentryDsn", str: func(c *Config) *string { return &c.SentryDSN }, optional: true, secret: true},

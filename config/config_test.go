@@ -419,7 +419,7 @@ func TestTableCoversTheProject(t *testing.T) {
 	}
 	for _, f := range fields {
 		n := 0
-		for _, b := range []bool{f.str != nil, f.num != nil, f.list != nil, f.parse != nil} {
+		for _, b := range []bool{f.str != nil, f.num != nil, f.list != nil, f.flag != nil, f.parse != nil} {
 			if b {
 				n++
 			}

@@ -203,6 +203,13 @@ func (l *loader) readKey(short, full string) {
 		*f.num(l.c) = n
 	case f.list != nil:
 		l.readList(f, full, raw)
+	case f.flag != nil:
+		b, fix := parseBool(raw)
+		if fix != "" {
+			l.errs.add(short, l.shown(full, raw), "%s", fix)
+			return
+		}
+		*f.flag(l.c) = b
 	}
 }
 
@@ -290,6 +297,13 @@ func (l *loader) readObject(obj, full, raw string) {
 				continue
 			}
 			*f.num(l.c) = n
+		case f.flag != nil:
+			b, ok := mv.(bool)
+			if !ok {
+				l.errs.add(key, l.shown(full, jsonText(mv)), "must be a JSON boolean, true or false (no quotes), not %s", jsonKind(mv))
+				continue
+			}
+			*f.flag(l.c) = b
 		}
 	}
 }
@@ -350,6 +364,9 @@ func objectExample(obj string) string {
 
 // memberExample is a plausible value for f, for messages.
 func memberExample(f *field) string {
+	if f.flag != nil {
+		return "true"
+	}
 	if f.num != nil {
 		if len(f.values) > 0 {
 			return strconv.Itoa(f.values[0])

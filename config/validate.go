@@ -96,6 +96,7 @@ func (c *Config) Validate() error {
 	c.validateScaling(&errs, ok)
 	c.validateDB(&errs, ok)
 	c.validateCache(&errs, ok)
+	c.validateDataTier(&errs, ok)
 	if ok("worker.instanceType") {
 		checkInstanceType(&errs, "worker.instanceType", c.Worker.InstanceType)
 	}
@@ -409,10 +410,7 @@ func (c *Config) validateTier(errs *Errors, ok func(string) bool, key string, t 
 func (c *Config) validateDB(errs *Errors, ok func(string) bool) {
 	d := c.DB
 	if ok("db.instanceClass") {
-		family, size, _ := strings.Cut(strings.TrimPrefix(d.InstanceClass, "db."), ".")
-		if !strings.HasPrefix(d.InstanceClass, "db.") || !slices.Contains(rdsMySQLFamilies, family) || !sizeRE.MatchString(size) {
-			errs.add("db.instanceClass", d.InstanceClass, "use an RDS for MySQL instance class such as db.t4g.micro or db.m6g.large (families: db.%s)", strings.Join(rdsMySQLFamilies, ", db."))
-		}
+		checkDBClass(errs, "db.instanceClass", d.InstanceClass)
 	}
 	if c.DBPassword != "" && ok("dbPassword") {
 		if fix := passwordProblem(c.DBPassword); fix != "" {
@@ -431,6 +429,14 @@ func (c *Config) validateDB(errs *Errors, ok func(string) bool) {
 		if floor := MinStorageCeiling(d.AllocatedStorageGb); d.MaxAllocatedStorageGb < floor {
 			errs.add("db.maxAllocatedStorageGb", strconv.Itoa(d.MaxAllocatedStorageGb), "use at least %d, 1.1 x allocatedStorageGb (%d): RDS refuses a lower autoscaling ceiling (\"Invalid max storage size\"); or 0 to turn storage autoscaling off", floor, d.AllocatedStorageGb)
 		}
+	}
+}
+
+// checkDBClass refuses what is not an RDS for MySQL instance class.
+func checkDBClass(errs *Errors, key, class string) {
+	family, size, _ := strings.Cut(strings.TrimPrefix(class, "db."), ".")
+	if !strings.HasPrefix(class, "db.") || !slices.Contains(rdsMySQLFamilies, family) || !sizeRE.MatchString(size) {
+		errs.add(key, class, "use an RDS for MySQL instance class such as db.t4g.micro or db.m6g.large (families: db.%s)", strings.Join(rdsMySQLFamilies, ", db."))
 	}
 }
 

@@ -97,6 +97,8 @@ func (b *builder) network(tiers []components.Tier, endpoints []string) (*compone
 		InterfaceEndpoints:   endpoints,
 		// Before users++ only the box calls endpoints: one AZ keeps their cost at one ENI each.
 		EndpointAZs: endpointAZs(b.cfg),
+		// users+++++'s view counters reach DynamoDB through its gateway endpoint.
+		DynamoDB: b.cfg.Stage >= config.UsersPlus5,
 	})
 	if err != nil {
 		return nil, err
@@ -242,12 +244,23 @@ const (
 // database creates the managed MySQL, Multi-AZ from users++, with Performance Insights
 // wherever the class offers it (its 7 days are free) and enhanced monitoring in prod.
 func (b *builder) database(net *components.Network, alarms *components.Alarms) (*components.Database, error) {
-	d := b.cfg.DB
+	db, err := b.databaseNamed(nameDatabase, net, alarms, b.cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	b.outputs["dbAddress"] = db.Address
+	b.outputs["dbSecretArn"] = db.SecretArn
+	return db, nil
+}
+
+// databaseNamed creates a managed MySQL sized by d under name: the stack's database, and
+// from users+++++ its shards and the identity database, each configured alike.
+func (b *builder) databaseNamed(name string, net *components.Network, alarms *components.Alarms, d config.Database) (*components.Database, error) {
 	monitoring := devMonitoringSeconds
 	if b.cfg.Environment == config.Prod {
 		monitoring = prodMonitoringSeconds
 	}
-	db, err := components.NewDatabase(b.ctx, nameDatabase, &components.DatabaseArgs{
+	return components.NewDatabase(b.ctx, name, &components.DatabaseArgs{
 		Network:               net,
 		InstanceClass:         d.InstanceClass,
 		EngineVersion:         d.EngineVersion,
@@ -270,12 +283,6 @@ func (b *builder) database(net *components.Network, alarms *components.Alarms) (
 		MonitoringIntervalSeconds: monitoring,
 		Key:                       b.dataKey(),
 	})
-	if err != nil {
-		return nil, err
-	}
-	b.outputs["dbAddress"] = db.Address
-	b.outputs["dbSecretArn"] = db.SecretArn
-	return db, nil
 }
 
 // cache creates the memory cache (users+++): Valkey in the cache-tier subnets, alarmed on

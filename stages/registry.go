@@ -69,7 +69,7 @@ var Registry = []Definition{
 	},
 	{
 		Stage:      config.UsersPlus5,
-		Adds:       "part 1: an SQS queue and a worker fleet scaled on backlog per worker (photo thumbnails off the upload request); Redshift, DynamoDB and sharding come with issue 13",
+		Adds:       "an SQS queue and a worker fleet scaled on backlog per worker (photo thumbnails off the upload request); a daily archive of old posts to Parquet and Redshift Serverless; per-post view counters in DynamoDB; content sharded by user over db.shards databases; optional federated identity database",
 		Bottleneck: "Batch processes or computations that do not need to be done in real-time can be done Asynchronously with Queues and Workers",
 		deploy:     usersPlus5,
 	},

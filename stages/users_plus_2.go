@@ -65,6 +65,8 @@ type dataTier struct {
 	link func(read, write *components.ServerGroup) error
 	// cache is the memory cache (nil before users+++).
 	cache *components.Cache
+	// scaled is users+++++'s shards, identity database and counters (nil before).
+	scaled *scaledData
 }
 
 // tiered composes users++ and, with extras, the stages built on it.

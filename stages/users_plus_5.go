@@ -51,8 +51,8 @@ var thumbVisibilitySeconds = components.VisibilityTimeoutFor(components.QueueCon
 	ShutdownSeconds:      workerShutdownSeconds,
 })
 
-// usersPlus5 is stage 5, "Users+++++", part 1: users++++ unchanged under the same names,
-// plus asynchronous work through a queue and workers:
+// usersPlus5 is stage 5, "Users+++++": users++++ unchanged under the same names, plus
+// asynchronous work through a queue and workers:
 //   - an SQS work queue for thumbnail jobs with its dead-letter queue (encrypted, under the
 //     stack key in prod; long polling; a visibility timeout derived from the longest job;
 //     TLS-only policies), alarmed on the age of its oldest message, a backlog the fleet
@@ -65,8 +65,11 @@ var thumbVisibilitySeconds = components.VisibilityTimeoutFor(components.QueueCon
 //     receive, delete and change visibility on the queue, dead-letter to its dead-letter
 //     queue, read originals/ and write thumbs/; it scales on the backlog per worker.
 //
-// The data warehouse, DynamoDB and federation or sharding (the rest of the seed's
-// users+++++) are not in this stage yet.
+// and the data tier scaling out (stages/datatier.go): a daily archive pass on the workers
+// moving posts older than retentionDays to verified Parquet files and the warehouse (Redshift
+// Serverless, with three AZs), per-post view counters in DynamoDB for the read API, the
+// content sharded by user over db.shards databases, and optionally users and sessions
+// federated into an identity database.
 //
 // The seed: "Batch processes or computations that do not need to be done in real-time can
 // be done Asynchronously with Queues and Workers: [...] in a photo service, the photo upload
@@ -77,7 +80,7 @@ func usersPlus5(b *builder) error {
 	var queue *components.Queue
 	return tiered(b, &stageExtras{
 		tiers:     []components.Tier{components.TierCache, components.TierWorker},
-		endpoints: []string{"sqs"},
+		endpoints: append([]string{"sqs"}, warehouseEndpoints(b.cfg)...),
 		data: func(b *builder, net *components.Network, alarms *components.Alarms, db *components.Database) (*dataTier, error) {
 			d, err := cacheAndReplicas(b, net, alarms, db)
 			if err != nil {
@@ -86,12 +89,20 @@ func usersPlus5(b *builder) error {
 			if queue, err = b.thumbQueue(alarms); err != nil {
 				return nil, err
 			}
-			return withQueue(d, queue), nil
+			s, err := b.scaleOut(net, alarms, db)
+			if err != nil {
+				return nil, err
+			}
+			return withScaledData(withQueue(d, queue), s, net), nil
 		},
 		operate: func(b *builder, p *tierParts) error {
+			wh, err := b.warehouse(p)
+			if err != nil {
+				return err
+			}
 			// The workers first, so users++++'s steps (log analysis, the alarm summary
 			// and the dashboard) cover them too.
-			w, err := b.workers(p, queue)
+			w, err := b.workers(p, queue, wh)
 			if err != nil {
 				return err
 			}
@@ -158,7 +169,7 @@ func (b *builder) thumbQueue(alarms *components.Alarms) (*components.Queue, erro
 // primary only; no migrations), the object store, and the queue with its dead-letter queue.
 // QUEUE_MAX_ATTEMPTS is the queue's maxReceiveCount, so the app dead-letters a failing job
 // with its reason at the delivery before SQS's redrive would move it without one.
-func (b *builder) workerEnv(p *tierParts, q *components.Queue) (map[string]pulumi.StringInput, error) {
+func (b *builder) workerEnv(p *tierParts, q *components.Queue, wh *components.Warehouse) (map[string]pulumi.StringInput, error) {
 	env := map[string]pulumi.StringInput{
 		"APP_ROLE": pulumi.String("worker"), "APP_ADDR": pulumi.String(":8080"), "AWS_REGION": pulumi.String(b.cfg.Region),
 		"DB_HOST": p.db.Address, "DB_PORT": pulumi.Sprintf("%d", p.db.Port), "DB_NAME": pulumi.String("app"), "DB_USER": pulumi.String("admin"),
@@ -174,6 +185,16 @@ func (b *builder) workerEnv(p *tierParts, q *components.Queue) (map[string]pulum
 	for k, v := range sentry {
 		env[k] = v
 	}
+	// The archive pass's settings, and the shards and identity database it and the jobs
+	// reach.
+	for k, v := range b.archiveEnv(p, wh) {
+		env[k] = v
+	}
+	if p.data.scaled != nil {
+		for k, v := range p.data.scaled.env("worker") {
+			env[k] = v
+		}
+	}
 	return env, err
 }
 
@@ -181,13 +202,13 @@ func (b *builder) workerEnv(p *tierParts, q *components.Queue) (map[string]pulum
 // no one can reach, whose only way out is the endpoints (S3, SQS, CloudWatch, Secrets
 // Manager) and MySQL, with exactly the grants a thumbnail job needs, scaled on the queue's
 // backlog per worker.
-func (b *builder) workers(p *tierParts, q *components.Queue) (*components.ServerGroup, error) {
+func (b *builder) workers(p *tierParts, q *components.Queue, wh *components.Warehouse) (*components.ServerGroup, error) {
 	w := b.cfg.Worker
 	image, err := b.image(w.InstanceType)
 	if err != nil {
 		return nil, err
 	}
-	env, err := b.workerEnv(p, q)
+	env, err := b.workerEnv(p, q, wh)
 	if err != nil {
 		return nil, err
 	}
@@ -202,6 +223,7 @@ func (b *builder) workers(p *tierParts, q *components.Queue) (*components.Server
 		DesiredCapacity: w.Min,
 		Script: &components.ServerScriptArgs{
 			Tier: nameWorker, Release: p.release, Region: b.cfg.Region, Env: env,
+			Jobs: []components.ScheduledJob{archiveJob},
 		},
 		Worker: true,
 		// No NAT: SQS, S3, CloudWatch and Secrets Manager are all reached through endpoints.
@@ -220,6 +242,7 @@ func (b *builder) workers(p *tierParts, q *components.Queue) (*components.Server
 		q.GrantConsume(g.Role),
 		q.GrantDeadLetter(g.Role),
 		q.ScaleWorkers(g, components.BacklogScaling{TargetPerInstance: backlogTarget(w)}),
+		linkArchive(p, g, wh),
 	} {
 		if err != nil {
 			return nil, err

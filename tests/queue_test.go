@@ -175,7 +175,9 @@ func storeArn(t *testing.T, s *stack) string {
 
 // TestWorkerMayOnlyConsumeAndMakeThumbnails: the workers may receive, delete and change
 // visibility on the work queue, dead-letter, read originals and write thumbnails, read their
-// database secret and their release, and write their logs and metrics: nothing else.
+// database secret and their release, write their logs and metrics, and, for the daily
+// archive pass, read, write, list and delete under archive/ and run statements on the
+// warehouse through the Data API where there is one: nothing else.
 func TestWorkerMayOnlyConsumeAndMakeThumbnails(t *testing.T) {
 	for _, env := range []string{"dev", "prod"} {
 		s := evaluate(t, env, config.UsersPlus5, nil)
@@ -186,11 +188,13 @@ func TestWorkerMayOnlyConsumeAndMakeThumbnails(t *testing.T) {
 			assert.Equal(t, []string{work}, got[a], "%s %s", env, a)
 		}
 		assert.Equal(t, []string{dead}, got["sqs:SendMessage"], "%s: workers send only to the dead-letter queue", env)
-		assert.Equal(t, []string{store + "/originals/*"}, removeRelease(got["s3:GetObject"]), "%s: the workers read originals only (and the release)", env)
-		assert.Equal(t, []string{store + "/thumbs/*"}, got["s3:PutObject"], "%s: the workers write thumbnails only", env)
-		assert.Len(t, got["s3:GetObject"], 2, "%s: the originals and the release the worker boots", env)
-		// Beyond the queue and the store, a worker has what every app server has (its logs,
-		// metrics, database secret, and whatever operations add to every server), nothing more.
+		assert.ElementsMatch(t, []string{store + "/originals/*", store + "/archive/*"}, removeRelease(got["s3:GetObject"]), "%s: the workers read originals and the archive only (and the release)", env)
+		assert.ElementsMatch(t, []string{store + "/thumbs/*", store + "/archive/*"}, got["s3:PutObject"], "%s: the workers write thumbnails and the archive only", env)
+		assert.Equal(t, []string{store + "/archive/*"}, got["s3:DeleteObject"], "%s: the workers delete only archive files (a partial file on resume)", env)
+		assert.Len(t, got["s3:GetObject"], 3, "%s: the originals, the archive and the release the worker boots", env)
+		// Beyond the queue, the store and the warehouse, a worker has what every app server
+		// has (its logs, metrics, database secret, and whatever operations add to every
+		// server), nothing more.
 		every := grantsOf(t, s.g, "read-api")
 		var queueAndStore, other []string
 		for a := range got {
@@ -201,10 +205,20 @@ func TestWorkerMayOnlyConsumeAndMakeThumbnails(t *testing.T) {
 			}
 		}
 		sort.Strings(queueAndStore)
-		assert.Equal(t, []string{"s3:GetObject", "s3:PutObject",
+		sort.Strings(other)
+		assert.Equal(t, []string{"s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject",
 			"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:ReceiveMessage", "sqs:SendMessage",
-		}, queueAndStore, "%s: no listing, no object delete, no send to the work queue, no purge", env)
-		assert.Empty(t, other, "%s: the workers may do more than an API server besides the queue and the store", env)
+		}, queueAndStore, "%s: no send to the work queue, no purge; deletes and listing under archive/ only", env)
+		var warehouse []string
+		if env == "prod" { // dev's two AZs have no warehouse (config warehouse.enabled)
+			warehouse = []string{"redshift-data:BatchExecuteStatement", "redshift-data:CancelStatement", "redshift-data:DescribeStatement",
+				"redshift-data:ExecuteStatement", "redshift-data:GetStatementResult", "redshift-serverless:GetCredentials"}
+			if assert.Len(t, got["redshift-data:ExecuteStatement"], 1) {
+				assert.NotEqual(t, "*", got["redshift-data:ExecuteStatement"][0], "statements on the stack's workgroup only")
+			}
+			assert.Equal(t, []string{"*"}, got["redshift-data:DescribeStatement"], "the Data API's statement calls take no resource")
+		}
+		assert.Equal(t, warehouse, other, "%s: the workers may do more than an API server besides the queue, the store and the warehouse", env)
 		assert.Contains(t, got, "secretsmanager:GetSecretValue", "the database secret")
 	}
 }

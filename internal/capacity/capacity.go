@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -261,13 +262,23 @@ func tiersOf(g *graph.Graph, m *Model) ([]Tier, int, error) {
 		return r
 	}
 	caches := g.ByType("aws:elasticache/replicationGroup:ReplicationGroup")
+	// The content's databases: "db" and, from users+++++, its shards "db-shard-<i>" (each a
+	// primary taking its share of the writes, with its replicas). The identity database
+	// (users and sessions, federated) is off the request path measured here.
 	var primary *graph.Resource
 	var replicas []*graph.Resource
+	shards := 0
 	for _, r := range g.ByType("aws:rds/instance:Instance") {
+		if !contentDB.MatchString(r.Name) {
+			continue
+		}
 		if r.String("replicateSourceDb") != "" {
 			replicas = append(replicas, r)
 		} else {
-			primary = r
+			shards++
+			if primary == nil || r.Name == "db" {
+				primary = r
+			}
 		}
 	}
 
@@ -327,10 +338,13 @@ func tiersOf(g *graph.Graph, m *Model) ([]Tier, int, error) {
 	if primary != nil {
 		class := primary.String("instanceClass")
 		if check(class) {
-			t := Tier{Name: "db primary", Type: class, Count: 1, Survivors: 0, WriteRate: rate(FigureInsert, class), WriteShare: 1,
+			t := Tier{Name: "db primary", Type: class, Count: shards, Survivors: 0, WriteRate: rate(FigureInsert, class), WriteShare: 1,
 				Basis: "insert: one 1 KB INSERT a write"}
+			if shards > 1 {
+				t.Basis += fmt.Sprintf("; %d shards, each primary taking its users' share", shards)
+			}
 			if primary.Bool("multiAz") {
-				t.Survivors, t.Basis = 1, t.Basis+"; Multi-AZ: the standby takes over"
+				t.Survivors, t.Basis = shards, t.Basis+"; Multi-AZ: the standby takes over"
 			}
 			if len(replicas) == 0 {
 				t.ReadRate, t.ReadShare = rate(FigurePKSelect, class), 1
@@ -404,6 +418,9 @@ func tiersOf(g *graph.Graph, m *Model) ([]Tier, int, error) {
 
 // cacheReadersLeft is how many of a replication group's n nodes, spread over azs AZs, serve
 // reads with the AZ holding the most of them lost: one of those left is (or becomes) the
+// contentDB names the content's database instances: db, its shards and their replicas.
+var contentDB = regexp.MustCompile(`^db(-shard-[0-9]+)?(-replica-[0-9]+)?$`)
+
 // primary, which the reader endpoint does not include while a replica is left; when only
 // the primary is left, the reader endpoint resolves to it, and it serves the reads too.
 func cacheReadersLeft(n, azs int) int {

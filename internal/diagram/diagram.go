@@ -30,6 +30,15 @@ var shapes = map[string]string{
 	"scaling-aws:storage:Bucket":       "[(%s)]",
 	"scaling-aws:cdn:CDN":              "([%s])",
 	"scaling-aws:messaging:Queue":      ">%s]",
+	"scaling-aws:data:Table":           "[(%s)]",
+	"scaling-aws:data:Warehouse":       "[(%s)]",
+}
+
+// grantEdges label the edge a grant of these components draws from the role's servers:
+// the role policy's name after the component's ("<table>-counter-1") picks the label.
+var grantEdges = map[string]map[string]string{
+	"scaling-aws:data:Table":     {"counter": "DynamoDB"},
+	"scaling-aws:data:Warehouse": {"load": "Redshift Data API"},
 }
 
 // Mermaid returns the flowchart of g: one node per component that takes part in an edge,
@@ -115,6 +124,31 @@ func Mermaid(g *graph.Graph) string {
 		for _, dep := range p.Dependencies {
 			if r := byURN[dep]; r != nil && r.Type == "aws:iam/role:Role" {
 				add(owner(r), queue, "", label)
+			}
+		}
+	}
+	// Table and warehouse grants, and the warehouse's COPY from the archive.
+	for _, p := range g.ByType("aws:iam/rolePolicy:RolePolicy") {
+		c := owner(p)
+		if c == nil || grantEdges[c.Type] == nil {
+			continue
+		}
+		if c.Type == "scaling-aws:data:Warehouse" && p.Name == c.Name+"-copy" {
+			for _, dep := range p.Dependencies {
+				if r := byURN[dep]; r != nil && r.Type == tBucket {
+					add(c, owner(r), "", "COPY")
+				}
+			}
+			continue
+		}
+		kind, _, _ := strings.Cut(strings.TrimPrefix(p.Name, c.Name+"-"), "-")
+		label, ok := grantEdges[c.Type][kind]
+		if !ok {
+			continue
+		}
+		for _, dep := range p.Dependencies {
+			if r := byURN[dep]; r != nil && r.Type == "aws:iam/role:Role" && r.Parent != c.URN {
+				add(owner(r), c, "", label)
 			}
 		}
 	}

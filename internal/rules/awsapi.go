@@ -147,6 +147,24 @@ func awsAPIRules() []Rule {
 			return out
 		},
 	}, {
+		ID:    "AWS-8",
+		Title: "a Redshift Serverless workgroup has subnets in at least three AZs",
+		Refs: []string{"https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-known-issues.html",
+			"Redshift Serverless CreateWorkgroup subnetIds"},
+		Applies:   "every aws:redshiftserverless/workgroup:Workgroup; subnets resolved to their availabilityZone",
+		AppliesTo: func(e *Env) bool { return e.Has(tWorkgroup) },
+		Select:    func(e *Env) []*graph.Resource { return e.Of(tWorkgroup) },
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			azs := map[string]bool{}
+			for _, s := range e.Refs(r, "subnetIds", tSubnet) {
+				azs[subnetAZ(s)] = true
+			}
+			if len(azs) < 3 {
+				return []Violation{v("subnets span %d AZs (%s): CreateWorkgroup needs at least three subnets in three AZs", len(azs), strings.Join(sortedKeys(azs), ", "))}
+			}
+			return nil
+		},
+	}, {
 		ID:        "AWS-7",
 		Title:     "security groups stay within 60 rules per direction and IP family",
 		Refs:      []string{"https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups"},

@@ -130,7 +130,7 @@ func remoteDBClients(e *Env) []*graph.Resource {
 // stateful reports whether a resource holds data that must outlive mistakes.
 func stateful(r *graph.Resource) bool {
 	switch r.Type {
-	case tRDS, tRedis, tTable, tRedshift, tVolume:
+	case tRDS, tRedis, tTable, tRedshift, tNamespace, tVolume:
 		return true
 	case tBucket:
 		return dataBucket(r)

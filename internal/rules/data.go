@@ -2,6 +2,7 @@ package rules
 
 import (
 	"regexp"
+	"strings"
 
 	"github.com/scaling-aws/scaling-aws/internal/graph"
 )
@@ -266,9 +267,9 @@ func cacheRules() []Rule {
 func warehouseRules() []Rule {
 	return []Rule{{
 		ID:        "DDB-1",
-		Title:     "DynamoDB point-in-time recovery, deletion protection and encryption",
+		Title:     "DynamoDB point-in-time recovery, encryption, and deletion protection in prod",
 		Refs:      []string{"CKV_AWS_28", "CKV_AWS_119", "SH DynamoDB.2", "SH DynamoDB.6"},
-		Applies:   "every aws:dynamodb/table:Table",
+		Applies:   "every aws:dynamodb/table:Table (deletionProtectionEnabled in prod only, as RDS-5 for databases)",
 		AppliesTo: func(e *Env) bool { return e.Has(tTable) },
 		Select:    func(e *Env) []*graph.Resource { return e.Of(tTable) },
 		Check: func(e *Env, r *graph.Resource) []Violation {
@@ -276,11 +277,79 @@ func warehouseRules() []Rule {
 			if !boolIs(r, "pointInTimeRecovery.enabled", true) {
 				out = append(out, v("pointInTimeRecovery.enabled must be true"))
 			}
-			if !boolIs(r, "deletionProtectionEnabled", true) {
-				out = append(out, v("deletionProtectionEnabled must be true"))
+			if e.Ctx.Prod() && !boolIs(r, "deletionProtectionEnabled", true) {
+				out = append(out, v("deletionProtectionEnabled must be true in prod"))
 			}
 			if !boolIs(r, "serverSideEncryption.enabled", true) {
 				out = append(out, v("serverSideEncryption.enabled must be true"))
+			}
+			return out
+		},
+	}, {
+		ID:    "DDB-2",
+		Title: "DynamoDB is reached through a VPC gateway endpoint",
+		Refs:  []string{"SECURITY.md Data", "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/vpc-endpoints-dynamodb.html"},
+		Applies: "every aws:dynamodb/table:Table: the graph holds an aws:ec2/vpcEndpoint:VpcEndpoint of type Gateway for com.amazonaws.<region>.dynamodb, " +
+			"so table traffic from private subnets stays in the VPC and needs no NAT",
+		AppliesTo: func(e *Env) bool { return e.Has(tTable) },
+		Select:    func(e *Env) []*graph.Resource { return e.Of(tTable) },
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			for _, ep := range e.Of(tVpcEndpoint) {
+				if ep.String("vpcEndpointType") == "Gateway" && strings.HasSuffix(ep.String("serviceName"), ".dynamodb") {
+					return nil
+				}
+			}
+			return []Violation{v("no DynamoDB gateway endpoint: the table's clients would reach DynamoDB's public endpoint through NAT")}
+		},
+	}, {
+		ID:    "RS-2",
+		Title: "Redshift Serverless: the stack's key, audit logs, a managed admin password, private, enhanced VPC routing, TLS",
+		Refs:  []string{"CKV_AWS_142", "CKV_AWS_321", "SH Redshift.1", "SH RedshiftServerless.2", "SH RedshiftServerless.4", "SH RedshiftServerless.5", "SH RedshiftServerless.6"},
+		Applies: "every aws:redshiftserverless/namespace:Namespace (kmsKeyId set; logExports with connectionlog, userlog and useractivitylog; " +
+			"manageAdminPassword true or a secret adminUserPassword) and aws:redshiftserverless/workgroup:Workgroup (publiclyAccessible false explicitly, " +
+			"enhancedVpcRouting true, securityGroupIds set, require_ssl and enable_user_activity_logging true)",
+		AppliesTo: func(e *Env) bool { return e.Has(tNamespace, tWorkgroup) },
+		Select:    func(e *Env) []*graph.Resource { return e.Of(tNamespace, tWorkgroup) },
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			var out []Violation
+			if r.Type == tNamespace {
+				if r.String("kmsKeyId") == "" {
+					out = append(out, v("kmsKeyId must name a key the stack owns"))
+				}
+				logs := map[string]bool{}
+				for _, l := range strings_(r.Inputs["logExports"]) {
+					logs[l] = true
+				}
+				for _, l := range []string{"connectionlog", "userlog", "useractivitylog"} {
+					if !logs[l] {
+						out = append(out, v("logExports must include %s", l))
+					}
+				}
+				if _, ok := r.Inputs["adminUserPassword"]; ok && !secretInput(r, "adminUserPassword") {
+					out = append(out, v("adminUserPassword is plain text"))
+				} else if !ok && !boolIs(r, "manageAdminPassword", true) {
+					out = append(out, v("no adminUserPassword: manageAdminPassword must be true"))
+				}
+				return out
+			}
+			if !boolIs(r, "publiclyAccessible", false) {
+				out = append(out, v("publiclyAccessible must be set to false explicitly"))
+			}
+			if !boolIs(r, "enhancedVpcRouting", true) {
+				out = append(out, v("enhancedVpcRouting must be true: COPY and UNLOAD then go through the VPC and its S3 gateway endpoint"))
+			}
+			if len(list(r, "securityGroupIds")) == 0 {
+				out = append(out, v("securityGroupIds must name the warehouse's own group (the VPC's default admits its members)"))
+			}
+			params := map[string]string{}
+			for _, p := range list(r, "configParameters") {
+				pm, _ := p.(map[string]any)
+				params[mstr(pm, "parameterKey")] = mstr(pm, "parameterValue")
+			}
+			for _, k := range []string{"require_ssl", "enable_user_activity_logging"} {
+				if params[k] != "true" {
+					out = append(out, v("configParameters %s must be true", k))
+				}
 			}
 			return out
 		},

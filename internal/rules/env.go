@@ -60,6 +60,8 @@ const (
 	tLogGroup          = "aws:cloudwatch/logGroup:LogGroup"
 	tTable             = "aws:dynamodb/table:Table"
 	tRedshift          = "aws:redshift/cluster:Cluster"
+	tNamespace         = "aws:redshiftserverless/namespace:Namespace"
+	tWorkgroup         = "aws:redshiftserverless/workgroup:Workgroup"
 	tKey               = "aws:kms/key:Key"
 	tTopic             = "aws:sns/topic:Topic"
 	tSecret            = "aws:secretsmanager/secret:Secret"

@@ -267,6 +267,18 @@ func compliant() *fixture {
 		"automatedSnapshotRetentionPeriod": 7.0, "masterPassword": graph.SecretMarker})
 	rs.SecretInputs = []string{"masterPassword"}
 	rs.Protect, rs.RetainOnDelete = true, true
+	add(tVpcEndpoint, "vpc-dynamodb", m{"vpcId": id(vpc), "serviceName": "com.amazonaws.us-east-1.dynamodb", "vpcEndpointType": "Gateway"}, vpc)
+	// Redshift Serverless over three AZs' data subnets.
+	dataC := add(tSubnet, "data-c", m{"vpcId": id(vpc), "availabilityZone": "us-east-1c", "mapPublicIpOnLaunch": false, "tags": m{"tier": "data"}}, vpc)
+	rsSG := sg("lake-sg", "data", "data")
+	ns := add("aws:redshiftserverless/namespace:Namespace", "lake", m{"namespaceName": "lake", "manageAdminPassword": true,
+		"logExports": l("connectionlog", "userlog", "useractivitylog")})
+	ns.Protect, ns.RetainOnDelete = true, true
+	wg := add("aws:redshiftserverless/workgroup:Workgroup", "lake-wg", m{"namespaceName": "lake", "publiclyAccessible": false, "enhancedVpcRouting": true,
+		"subnetIds": l(id(subnets["data-a"]), id(subnets["data-b"]), id(dataC)), "securityGroupIds": l(id(rsSG)),
+		"configParameters": l(m{"parameterKey": "require_ssl", "parameterValue": "true"}, m{"parameterKey": "enable_user_activity_logging", "parameterValue": "true"})},
+		ns, subnets["data-a"], subnets["data-b"], dataC, rsSG)
+	wg.RetainOnDelete = true
 
 	// Monitoring: a topic and the alarms on every critical resource.
 	topic := add("aws:sns/topic:Topic", "alarms", m{"kmsMasterKeyId": "arn:aws:kms:us-east-1:1:key/stack"})
@@ -330,6 +342,8 @@ func withStackKey(f *fixture) {
 	use("thumbs", "kmsMasterKeyId")
 	use("thumbs-dlq", "kmsMasterKeyId")
 	use("data-sse", "rules.0.applyServerSideEncryptionByDefault.kmsMasterKeyId")
+	use("sessions", "serverSideEncryption.kmsKeyArn")
+	use("lake", "kmsKeyId")
 	setIn(f.r("data-sse").Inputs, "rules.0.applyServerSideEncryptionByDefault.sseAlgorithm", "aws:kms")
 }
 

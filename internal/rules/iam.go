@@ -26,6 +26,12 @@ var UnscopableActions = []string{
 	"xray:PutTraceSegments",
 	"xray:PutTelemetryRecords",
 	"sts:GetCallerIdentity",
+	// The Data API's calls on a statement take no resource (Service Authorization
+	// Reference, Amazon Redshift Data API); grants bound them to the caller's own
+	// statements with redshift-data:statement-owner-iam-userid (components.Warehouse).
+	"redshift-data:DescribeStatement",
+	"redshift-data:GetStatementResult",
+	"redshift-data:CancelStatement",
 }
 
 // AdministratorAccess is the managed policy no role of the stack may hold.

@@ -334,8 +334,8 @@ func networkRules() []Rule {
 		Title: "data-tier security groups have no CIDR sources (tiers chain by group reference)",
 		Refs:  []string{"SECURITY.md Network"},
 		Applies: "aws:ec2/securityGroup:SecurityGroup tagged tier=data or tier=cache, with their ingress rules; applies whenever the graph holds " +
-			"an RDS instance, an ElastiCache replication group or a Redshift cluster (so their groups must be tagged)",
-		AppliesTo: func(e *Env) bool { return e.Has(tRDS, tRedis, tRedshift) },
+			"an RDS instance, an ElastiCache replication group, a Redshift cluster or a Redshift Serverless workgroup (so their groups must be tagged)",
+		AppliesTo: func(e *Env) bool { return e.Has(tRDS, tRedis, tRedshift, tWorkgroup) },
 		Select: func(e *Env) []*graph.Resource {
 			var out []*graph.Resource
 			for _, g := range e.Of(tSG) {

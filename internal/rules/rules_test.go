@@ -115,7 +115,7 @@ var mutations = []mutation{
 	// Network.
 	{rule: "NET-1", name: "private subnet maps public IPs", mutate: set("app-a", "mapPublicIpOnLaunch", true), want: "app-a"},
 	{rule: "NET-1", name: "private subnet leaves it unset", mutate: set("data-b", "mapPublicIpOnLaunch", nil), want: "data-b"},
-	{rule: "NET-2", name: "data tier in one AZ", mutate: drop("data-b"), want: "data-a", msg: "1 AZ"},
+	{rule: "NET-2", name: "data tier in one AZ", mutate: func(f *fixture) { f.drop("data-b"); f.drop("data-c") }, want: "data-a", msg: "1 AZ"},
 	{rule: "NET-3", name: "AZ b routes through NAT a", mutate: func(f *fixture) {
 		rt := f.r("private-b")
 		set("private-b", "routes.0.natGatewayId", "id-nat-a")(f)
@@ -141,6 +141,7 @@ var mutations = []mutation{
 	{rule: "NET-6", name: "data store without a tagged group", mutate: func(f *fixture) {
 		delete(f.r("db-sg").Inputs["tags"].(map[string]any), "tier")
 		delete(f.r("cache-sg").Inputs["tags"].(map[string]any), "tier")
+		delete(f.r("lake-sg").Inputs["tags"].(map[string]any), "tier")
 	}, want: "", msg: "matched no resources"},
 	{rule: "NET-7", name: "all egress to the internet", mutate: set("web-sg-out-https", "ipProtocol", "-1"), want: "web-sg-out-https"},
 	{rule: "NET-7", name: "data tier egress to a CIDR", mutate: set("db-sg", "egress", l(m{"cidrBlocks": l("10.0.0.0/8"), "protocol": "tcp", "fromPort": 443.0, "toPort": 443.0})), want: "db-sg"},
@@ -347,7 +348,17 @@ var mutations = []mutation{
 	{rule: "STATE-1", name: "data bucket not retained", mutate: func(f *fixture) { f.r("data").RetainOnDelete = false }, want: "data"},
 	{rule: "STATE-1", name: "volume delete-before-replace", mutate: func(f *fixture) { f.r("admin-data").DeleteBeforeReplace = true }, want: "admin-data"},
 	{rule: "DDB-1", name: "no point-in-time recovery", mutate: set("sessions", "pointInTimeRecovery.enabled", false), want: "sessions"},
+	{rule: "DDB-1", name: "no deletion protection in prod", mutate: set("sessions", "deletionProtectionEnabled", false), want: "sessions", msg: "in prod"},
+	{rule: "DDB-2", name: "no DynamoDB gateway endpoint", mutate: func(f *fixture) { f.drop("vpc-dynamodb") }, want: "sessions", msg: "gateway endpoint"},
 	{rule: "RS-1", name: "public warehouse", mutate: set("warehouse", "publiclyAccessible", true), want: "warehouse"},
+	{rule: "RS-2", name: "public serverless workgroup", mutate: set("lake-wg", "publiclyAccessible", true), want: "lake-wg", msg: "publiclyAccessible"},
+	{rule: "RS-2", name: "no enhanced VPC routing", mutate: set("lake-wg", "enhancedVpcRouting", false), want: "lake-wg", msg: "enhancedVpcRouting"},
+	{rule: "RS-2", name: "TLS not required", mutate: set("lake-wg", "configParameters", l(m{"parameterKey": "require_ssl", "parameterValue": "false"})), want: "lake-wg", msg: "require_ssl"},
+	{rule: "RS-2", name: "no user activity log", mutate: set("lake", "logExports", l("connectionlog", "userlog")), want: "lake", msg: "useractivitylog"},
+	{rule: "RS-2", name: "plain admin password", mutate: set("lake", "adminUserPassword", "hunter2hunter2"), want: "lake", msg: "plain text"},
+	{rule: "RS-2", name: "no key", mutate: set("lake", "kmsKeyId", nil), want: "lake", msg: "kmsKeyId"},
+	{rule: "AWS-8", name: "workgroup in two AZs", mutate: func(f *fixture) { f.drop("data-c") }, want: "lake-wg", msg: "2 AZs"},
+	{rule: "KMS-2", name: "table on the AWS-managed key in prod", mutate: set("sessions", "serverSideEncryption.kmsKeyArn", nil), want: "sessions", msg: "kmsKeyArn"},
 
 	// Keys the stack owns.
 	{rule: "KMS-1", name: "rotation off", mutate: set("key", "enableKeyRotation", false), want: "key", msg: "enableKeyRotation"},

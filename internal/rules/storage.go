@@ -364,6 +364,9 @@ var keyHolders = map[string][]string{
 	tTopic:    {"kmsMasterKeyId"},
 	tInstance: {"rootBlockDevice.kmsKeyId"},
 	tRedis:    {"kmsKeyId"},
+	tTable:    {"serverSideEncryption.kmsKeyArn"},
+	// A Serverless namespace takes the stack's key in every environment (RS-2).
+	tNamespace: {"kmsKeyId"},
 	// Buckets (through their encryption companion) and launch templates (every block
 	// device) are checked in KMS-2 itself.
 }
@@ -416,15 +419,16 @@ func keyRules() []Rule {
 		Refs:  []string{"CKV_AWS_149", "CKV_AWS_158", "CKV_AWS_189", "CKV_AWS_145", "CKV_AWS_26", "AVD-AWS-0017", "AVD-AWS-0095"},
 		Applies: "in prod: every aws:rds/instance:Instance without replicateSourceDb (kmsKeyId), aws:ebs/volume:Volume (kmsKeyId), " +
 			"aws:ec2/instance:Instance (rootBlockDevice.kmsKeyId), aws:ec2/launchTemplate:LaunchTemplate (every blockDeviceMappings[].ebs.kmsKeyId), " +
-			"aws:cloudwatch/logGroup:LogGroup, aws:secretsmanager/secret:Secret and aws:elasticache/replicationGroup:ReplicationGroup (kmsKeyId), aws:sns/topic:Topic (kmsMasterKeyId), and " +
+			"aws:cloudwatch/logGroup:LogGroup, aws:secretsmanager/secret:Secret, aws:elasticache/replicationGroup:ReplicationGroup and aws:redshiftserverless/namespace:Namespace (kmsKeyId), " +
+			"aws:dynamodb/table:Table (serverSideEncryption.kmsKeyArn), aws:sns/topic:Topic (kmsMasterKeyId), and " +
 			"aws:s3/bucketV2:BucketV2 tagged dataClass=data or artifacts (SSE aws:kms with kmsMasterKeyId) must name an aws:kms/key:Key of the stack; " +
 			"log buckets stay SSE-S3 (load balancer logs are delivered only there); replicas inherit their source's key",
 		AppliesTo: func(e *Env) bool {
-			return e.Ctx.Prod() && e.Has(tKey, tRDS, tVolume, tLogGroup, tSecret, tTopic, tBucket, tLaunchTemplate, tRedis)
+			return e.Ctx.Prod() && e.Has(tKey, tRDS, tVolume, tLogGroup, tSecret, tTopic, tBucket, tLaunchTemplate, tRedis, tTable, tNamespace)
 		},
 		Select: func(e *Env) []*graph.Resource {
 			var out []*graph.Resource
-			for _, r := range e.Of(tRDS, tVolume, tLogGroup, tSecret, tTopic, tInstance, tLaunchTemplate, tBucket, tRedis) {
+			for _, r := range e.Of(tRDS, tVolume, tLogGroup, tSecret, tTopic, tInstance, tLaunchTemplate, tBucket, tRedis, tTable, tNamespace) {
 				switch {
 				case r.Type == tRDS && replica(r):
 				case r.Type == tBucket && tag(r, TagDataClass) == ClassLogs:

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/scaling-aws/scaling-aws/app/archive"
 	"github.com/scaling-aws/scaling-aws/app/sentry"
 	"github.com/scaling-aws/scaling-aws/app/statsd"
 )
@@ -15,7 +17,7 @@ import (
 // Config is the whole configuration, read once from the environment (the
 // contract with the infrastructure; see docs/app.md) and validated.
 type Config struct {
-	Role     string // APP_ROLE: all | read | write | worker
+	Role     string // APP_ROLE: all | read | write | worker | archive
 	Addr     string // APP_ADDR
 	LogLevel string // APP_LOG_LEVEL: debug | info | warn | error
 
@@ -70,6 +72,11 @@ type Config struct {
 	// SentryDSN (SENTRY_DSN, or the string of the secret
 	// SENTRY_DSN_SECRET_ARN) turns error reporting on.
 	SentryDSN, SentryDSNSecretARN, SentryEnvironment string
+
+	// The archive job (APP_ROLE=archive; docs/app.md, "The archive role").
+	ArchiveBucket, ArchivePrefix                                string
+	RetentionDays, ArchiveBatchRows                             int
+	WarehouseWorkgroup, WarehouseDatabase, WarehouseCopyRoleARN string
 }
 
 // DBShard is one content shard's primary and replicas. User, database
@@ -217,10 +224,11 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 	c.DBMigrate = boolean("DB_MIGRATE", c.Role == "all" || c.Role == "write")
 
 	switch c.Role {
-	case "all", "read", "write", "worker":
+	case "all", "read", "write", "worker", "archive":
 	default:
-		errs = append(errs, fmt.Sprintf("APP_ROLE=%q must be all, read, write or worker", c.Role))
+		errs = append(errs, fmt.Sprintf("APP_ROLE=%q must be all, read, write, worker or archive", c.Role))
 	}
+	archiveConfig(e, c, &errs)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -443,4 +451,89 @@ func durOrZero(e env, k string, errs *[]string) time.Duration {
 		*errs = append(*errs, fmt.Sprintf("%s=%q must be a duration such as 10s, or 0 for off", k, v))
 	}
 	return d
+}
+
+var (
+	// S3 bucket names: 3 to 63 lowercase letters, digits, dots and hyphens,
+	// starting and ending with a letter or digit
+	// (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
+	bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	// ARCHIVE_PREFIX: characters safe in an object key, in a Hive-style
+	// partition path and inside a Redshift string literal, ending in "/".
+	archivePrefix = regexp.MustCompile(`^([A-Za-z0-9._=-]+/)+$`)
+	// Redshift Serverless workgroup names: 3 to 64 lowercase letters, digits
+	// and hyphens.
+	workgroupName = regexp.MustCompile(`^[a-z0-9-]{3,64}$`)
+	// Redshift database names: a lowercase identifier of at most 127 bytes
+	// (https://docs.aws.amazon.com/redshift/latest/dg/r_names.html).
+	warehouseDB = regexp.MustCompile(`^[a-z_][a-z0-9_$]{0,126}$`)
+	// IAM role ARNs (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html).
+	roleARN = regexp.MustCompile(`^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$`)
+)
+
+// archiveConfig reads and checks the archive job's settings. They are
+// required only by APP_ROLE=archive, and checked whenever set.
+func archiveConfig(e env, c *Config, errs *[]string) {
+	add := func(format string, args ...any) { *errs = append(*errs, fmt.Sprintf(format, args...)) }
+	c.ArchiveBucket = e.str("ARCHIVE_BUCKET", "")
+	c.ArchivePrefix = e.str("ARCHIVE_PREFIX", archive.DefaultPrefix)
+	c.WarehouseWorkgroup = e.str("WAREHOUSE_WORKGROUP", "")
+	// "dev" is the database Redshift Serverless creates in a new namespace.
+	c.WarehouseDatabase = e.str("WAREHOUSE_DATABASE", "dev")
+	c.WarehouseCopyRoleARN = e.str("WAREHOUSE_COPY_ROLE_ARN", "")
+	c.ArchiveBatchRows = archive.DefaultBatchRows
+	intIn := func(k string, lo, hi int, fix string) (int, bool) {
+		v := e.str(k, "")
+		if v == "" {
+			return 0, false
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			add("%s=%q must be a whole number from %d to %d: %s", k, v, lo, hi, fix)
+			return 0, false
+		}
+		return n, true
+	}
+	if n, ok := intIn("RETENTION_DAYS", 1, 3650, "the days of posts and photos kept in MySQL, e.g. 365"); ok {
+		c.RetentionDays = n
+	}
+	// More rows per file would hold more in memory and make longer MySQL
+	// deletes and bigger binlog events (see archive.DefaultBatchRows).
+	if n, ok := intIn("ARCHIVE_BATCH_ROWS", 1, 100000, "rows per Parquet file; unset means 10000"); ok {
+		c.ArchiveBatchRows = n
+	}
+	if c.ArchiveBucket != "" && !bucketName.MatchString(c.ArchiveBucket) {
+		add("ARCHIVE_BUCKET=%q is not an S3 bucket name: 3 to 63 lowercase letters, digits, dots and hyphens", c.ArchiveBucket)
+	}
+	if !archivePrefix.MatchString(c.ArchivePrefix) {
+		add("ARCHIVE_PREFIX=%q must be folder names of letters, digits, '.', '_', '=' and '-', each ending in '/', "+
+			"with no leading '/', e.g. archive/", c.ArchivePrefix)
+	}
+	if c.WarehouseWorkgroup != "" && !workgroupName.MatchString(c.WarehouseWorkgroup) {
+		add("WAREHOUSE_WORKGROUP=%q must be a Redshift Serverless workgroup name: 3 to 64 lowercase letters, digits and hyphens",
+			c.WarehouseWorkgroup)
+	}
+	if !warehouseDB.MatchString(c.WarehouseDatabase) {
+		add("WAREHOUSE_DATABASE=%q must be a Redshift database name (lowercase letters, digits, '_' and '$', "+
+			"not starting with a digit); unset means dev", c.WarehouseDatabase)
+	}
+	switch {
+	case c.WarehouseCopyRoleARN != "" && !roleARN.MatchString(c.WarehouseCopyRoleARN):
+		add("WAREHOUSE_COPY_ROLE_ARN=%q must be an IAM role ARN, arn:aws:iam::ACCOUNT:role/NAME", c.WarehouseCopyRoleARN)
+	case c.WarehouseWorkgroup != "" && c.WarehouseCopyRoleARN == "":
+		add("WAREHOUSE_WORKGROUP=%s needs WAREHOUSE_COPY_ROLE_ARN: the IAM role the workgroup assumes to read "+
+			"ARCHIVE_BUCKET in COPY", c.WarehouseWorkgroup)
+	case c.WarehouseWorkgroup == "" && c.WarehouseCopyRoleARN != "":
+		add("WAREHOUSE_COPY_ROLE_ARN is set but WAREHOUSE_WORKGROUP is empty: set the workgroup to load the warehouse, " +
+			"or unset the role to archive to S3 only")
+	}
+	if c.Role != "archive" {
+		return
+	}
+	if c.ArchiveBucket == "" {
+		add("APP_ROLE=archive needs ARCHIVE_BUCKET (the bucket the Parquet files go to)")
+	}
+	if c.RetentionDays == 0 && e.str("RETENTION_DAYS", "") == "" {
+		add("APP_ROLE=archive needs RETENTION_DAYS (1 to 3650: rows older than that many days leave MySQL)")
+	}
 }

@@ -2,11 +2,12 @@
 // whose role is chosen at start. "all" serves the whole API (and runs the
 // worker when a queue is configured) on the single box; "read" serves the
 // read API, "write" the whole API including writes, "worker" consumes
-// thumbnail jobs. Configuration comes from the environment (docs/app.md).
+// thumbnail jobs, "archive" runs one pass of the archive job and exits
+// (app/archive). Configuration comes from the environment (docs/app.md).
 //
 // Usage:
 //
-//	scaling-app [-role all|read|write|worker] [-addr :8080] [-migrate-only] [-export-static DIR]
+//	scaling-app [-role all|read|write|worker|archive] [-addr :8080] [-migrate-only] [-export-static DIR]
 //	scaling-app -move-buckets FROM:TO:BUCKETS   (move content buckets between shards, then exit)
 //	scaling-app -copy-identity                  (copy users and sessions to the identity database, then exit)
 package main
@@ -68,7 +69,7 @@ func main() {
 // starts a graceful shutdown.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fl := flag.NewFlagSet("scaling-app", flag.ContinueOnError)
-	role := fl.String("role", "", "role, overriding APP_ROLE: all, read, write or worker")
+	role := fl.String("role", "", "role, overriding APP_ROLE: all, read, write, worker or archive")
 	addr := fl.String("addr", "", "listen address, overriding APP_ADDR")
 	migrateOnly := fl.Bool("migrate-only", false, "apply the database migrations and exit")
 	exportStatic := fl.String("export-static", "", "write the embedded static content to this folder (for the object store) and exit")
@@ -145,6 +146,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		if *migrateOnly {
 			return nil
 		}
+	}
+	if cfg.Role == "archive" {
+		return runArchive(ctx, cfg, awsCfg, dbCfg, log)
 	}
 
 	reg := prometheus.NewRegistry()
@@ -344,8 +348,8 @@ func appVersion() string {
 }
 
 func (c *Config) needsAWS() bool {
-	return c.S3Bucket != "" || c.QueueBackend == "sqs" || c.DBPasswordSecretARN != "" || c.RedisAuthSecretARN != "" ||
-		c.SentryDSNSecretARN != "" || c.shardSecrets()
+	return c.S3Bucket != "" || c.ArchiveBucket != "" || c.QueueBackend == "sqs" || c.DBPasswordSecretARN != "" ||
+		c.RedisAuthSecretARN != "" || c.SentryDSNSecretARN != "" || c.shardSecrets()
 }
 
 // shardSecrets reports whether a shard 1 and up, or the identity database,

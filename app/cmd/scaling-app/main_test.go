@@ -48,12 +48,49 @@ func TestLoadConfigDefaults(t *testing.T) {
 	}
 }
 
+func TestLoadConfigArchive(t *testing.T) {
+	c, err := loadConfig(envOf(map[string]string{"APP_ROLE": "archive", "ARCHIVE_BUCKET": "scaling-archive",
+		"RETENTION_DAYS": "365"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ArchivePrefix != "archive/" || c.ArchiveBatchRows != 10000 || c.WarehouseDatabase != "dev" ||
+		c.WarehouseWorkgroup != "" || c.RetentionDays != 365 || c.DBMigrate || !c.needsAWS() {
+		t.Errorf("archive defaults: %+v", c)
+	}
+	c, err = loadConfig(envOf(map[string]string{"APP_ROLE": "archive", "ARCHIVE_BUCKET": "scaling-archive",
+		"RETENTION_DAYS": "30", "ARCHIVE_PREFIX": "warehouse/v1/", "ARCHIVE_BATCH_ROWS": "500",
+		"WAREHOUSE_WORKGROUP": "scaling-archive", "WAREHOUSE_DATABASE": "analytics",
+		"WAREHOUSE_COPY_ROLE_ARN": "arn:aws:iam::123456789012:role/scaling-archive-copy"}))
+	if err != nil || c.ArchivePrefix != "warehouse/v1/" || c.ArchiveBatchRows != 500 || c.WarehouseDatabase != "analytics" ||
+		c.WarehouseCopyRoleARN != "arn:aws:iam::123456789012:role/scaling-archive-copy" {
+		t.Errorf("archive settings: %+v %v", c, err)
+	}
+}
+
 func TestLoadConfigErrors(t *testing.T) {
 	for _, tc := range []struct {
 		env  map[string]string
 		want string
 	}{
-		{map[string]string{"APP_ROLE": "reader"}, `APP_ROLE="reader" must be all, read, write or worker`},
+		{map[string]string{"APP_ROLE": "reader"}, `APP_ROLE="reader" must be all, read, write, worker or archive`},
+		{map[string]string{"APP_ROLE": "archive", "RETENTION_DAYS": "30"}, "APP_ROLE=archive needs ARCHIVE_BUCKET"},
+		{map[string]string{"APP_ROLE": "archive", "ARCHIVE_BUCKET": "arch"}, "APP_ROLE=archive needs RETENTION_DAYS"},
+		{map[string]string{"RETENTION_DAYS": "0"}, `RETENTION_DAYS="0" must be a whole number from 1 to 3650`},
+		{map[string]string{"RETENTION_DAYS": "3651"}, `RETENTION_DAYS="3651" must be a whole number from 1 to 3650`},
+		{map[string]string{"RETENTION_DAYS": "a year"}, `RETENTION_DAYS="a year" must be a whole number`},
+		{map[string]string{"ARCHIVE_BATCH_ROWS": "100001"}, `ARCHIVE_BATCH_ROWS="100001" must be a whole number from 1 to 100000`},
+		{map[string]string{"ARCHIVE_BUCKET": "My_Bucket"}, `ARCHIVE_BUCKET="My_Bucket" is not an S3 bucket name`},
+		{map[string]string{"ARCHIVE_PREFIX": "archive"}, `ARCHIVE_PREFIX="archive" must be folder names`},
+		{map[string]string{"ARCHIVE_PREFIX": "/archive/"}, `ARCHIVE_PREFIX="/archive/" must be folder names`},
+		{map[string]string{"ARCHIVE_PREFIX": "it's/"}, `ARCHIVE_PREFIX="it's/" must be folder names`},
+		{map[string]string{"WAREHOUSE_WORKGROUP": "Archive WG", "WAREHOUSE_COPY_ROLE_ARN": "arn:aws:iam::123456789012:role/copy"},
+			`WAREHOUSE_WORKGROUP="Archive WG" must be a Redshift Serverless workgroup name`},
+		{map[string]string{"WAREHOUSE_WORKGROUP": "archive"}, "WAREHOUSE_WORKGROUP=archive needs WAREHOUSE_COPY_ROLE_ARN"},
+		{map[string]string{"WAREHOUSE_COPY_ROLE_ARN": "arn:aws:iam::123456789012:role/copy"}, "WAREHOUSE_WORKGROUP is empty"},
+		{map[string]string{"WAREHOUSE_WORKGROUP": "archive", "WAREHOUSE_COPY_ROLE_ARN": "copy-role"},
+			`WAREHOUSE_COPY_ROLE_ARN="copy-role" must be an IAM role ARN`},
+		{map[string]string{"WAREHOUSE_DATABASE": "1st"}, `WAREHOUSE_DATABASE="1st" must be a Redshift database name`},
 		{map[string]string{"DB_PORT": "x"}, `DB_PORT="x" must be a non-negative integer`},
 		{map[string]string{"DB_TLS": "yes"}, `DB_TLS="yes" must be false, true, rds or skip-verify`},
 		{map[string]string{"DB_TLS_CA_FILE": "/ca.pem"}, "DB_TLS does not verify"},

@@ -1,0 +1,3 @@
+ALTER TABLE photos DROP KEY photos_created;
+ALTER TABLE posts DROP KEY posts_created;
+DROP TABLE archive_batches;

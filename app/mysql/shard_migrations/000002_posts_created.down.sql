@@ -1,1 +1,0 @@
-DROP INDEX posts_created ON posts;

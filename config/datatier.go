@@ -1,0 +1,88 @@
+package config
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Warehouse sizes the data warehouse of users+++++: Redshift Serverless (a namespace and a
+// workgroup), which holds the rows older than RetentionDays (docs/decisions.md, "The
+// warehouse is Redshift Serverless").
+type Warehouse struct {
+	// Enabled creates the warehouse. Redshift Serverless needs subnets in three AZs
+	// (Amazon Redshift management guide, "Considerations when using Amazon Redshift
+	// Serverless"), so it is refused with fewer. Default: true where azCount is 3; false
+	// with fewer (dev's 2), where the archive job still moves old rows to the object store
+	// as verified Parquet files and only skips the warehouse load.
+	Enabled bool
+	// BaseCapacityRPU is the capacity queries start with, in Redshift Processing Units
+	// (16 GiB each): 4, or a multiple of 8 from 8 to 512. Default: 8, because AWS sizes
+	// 8 to 24 RPUs for up to 128 TB, which the seed's 1 TB a month reaches in about ten
+	// years, and a base of 4 only to 32 TB (under three years); billing is per RPU-second
+	// while queries run, so the base sets speed more than cost.
+	BaseCapacityRPU int `json:"baseCapacityRpu"`
+	// MaxCapacityRPU caps how far the workgroup scales for a burst of queries, the same
+	// values, at least BaseCapacityRPU. Default: 32 (or the base, if higher), four times
+	// the base: a daily load and analysts' queries fit, and the cap bounds a runaway query's
+	// bill at 32 RPU-hours an hour.
+	MaxCapacityRPU int `json:"maxCapacityRpu"`
+}
+
+// IdentityDatabase sizes the federated identity database (users and sessions) of
+// users+++++. It exists only when InstanceClass is set: moving users and sessions out of the
+// database that holds them is a data move (`scaling-app -copy-identity`, docs/database.md),
+// so it is never turned on by a stage change alone. Its other settings (engine version,
+// storage, backups) follow db's.
+type IdentityDatabase struct {
+	// InstanceClass sizes its primary. Default: none, no identity database: users and
+	// sessions stay in db (shard 0).
+	InstanceClass string `json:"instanceClass"`
+	// Replicas is how many read replicas follow it (0 to 15). Default: db.replicas, since
+	// every session check reads it.
+	Replicas int `json:"replicas"`
+}
+
+// WarehouseMinAZs is how many AZs Redshift Serverless's subnets must span (the management
+// guide's "three subnets in three different Availability Zones").
+const WarehouseMinAZs = 3
+
+// MaxShards bounds db.shards.
+const MaxShards = 16
+
+// WarehouseCapacities are the RPU values Redshift Serverless accepts for base and maximum
+// capacity up to 512 (4, then multiples of 8: the management guide's "Compute capacity for
+// Amazon Redshift Serverless"; 512 to 1024 in steps of 32 exist in five regions only and
+// are not offered here).
+var WarehouseCapacities = func() []int {
+	out := []int{4}
+	for n := 8; n <= 512; n += 8 {
+		out = append(out, n)
+	}
+	return out
+}()
+
+// parseBool reads "true" or "false", returning the fix for anything else.
+func parseBool(v string) (bool, string) {
+	switch strings.TrimSpace(v) {
+	case "true":
+		return true, ""
+	case "false":
+		return false, ""
+	}
+	return false, "use true or false"
+}
+
+// validateDataTier checks the settings of users+++++'s data tier against each other and the
+// network.
+func (c *Config) validateDataTier(errs *Errors, ok func(string) bool) {
+	w := c.Warehouse
+	if c.Stage >= UsersPlus5 && w.Enabled && ok("azCount") && c.AZCount < WarehouseMinAZs {
+		errs.add("warehouse.enabled", "true", "Redshift Serverless needs subnets in %d AZs and azCount is %d; set azCount %d, or warehouse.enabled false (the archive job then keeps old rows as verified Parquet files in the object store only)", WarehouseMinAZs, c.AZCount, WarehouseMinAZs)
+	}
+	if ok("warehouse.baseCapacityRpu") && ok("warehouse.maxCapacityRpu") && w.MaxCapacityRPU < w.BaseCapacityRPU {
+		errs.add("warehouse.maxCapacityRpu", strconv.Itoa(w.MaxCapacityRPU), "the cap must not be under warehouse.baseCapacityRpu (%d); raise it or lower the base", w.BaseCapacityRPU)
+	}
+	if id := c.IdentityDB.InstanceClass; id != "" && ok("identityDb.instanceClass") {
+		checkDBClass(errs, "identityDb.instanceClass", id)
+	}
+}
