@@ -46,6 +46,11 @@ func runArchive(ctx context.Context, cfg *Config, awsCfg aws.Config, dbCfg *drv.
 		job.Warehouse = archive.NewRedshift(awsCfg, cfg.WarehouseWorkgroup, cfg.WarehouseDatabase, "")
 		job.CopyRoleARN = cfg.WarehouseCopyRoleARN
 	}
+	if n := len(cfg.DBShards); n > 1 {
+		// Rows on shards 1 and up stay in MySQL: the pass's progress table and the
+		// warehouse's idempotent load (by id range) are shard 0's (docs/app.md).
+		log.Warn("archive: only shard 0 is archived; the other shards keep all their rows", "shards", n)
+	}
 	if _, err := job.Run(ctx); err != nil {
 		log.Error("archive pass failed; the next pass resumes from archive_batches", "err", err)
 		return err
