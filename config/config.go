@@ -484,6 +484,7 @@ var fields = []field{
 		why: "each shard is a primary with its replicas; 16 shards carry 16 times one primary's writes, and the app's 1024 buckets split evenly over up to 16",
 		def: func(c *Config) { c.DB.Shards = 1 }},
 	{key: "identityDb.instanceClass", str: func(c *Config) *string { return &c.IdentityDB.InstanceClass }, optional: true},
+	{key: "identityDb.serve", flag: func(c *Config) *bool { return &c.IdentityDB.Serve }},
 	{key: "identityDb.replicas", num: func(c *Config) *int { return &c.IdentityDB.Replicas }, min: 0, max: 15,
 		why: "RDS for MySQL's limit of read replicas per source",
 		def: func(c *Config) { c.IdentityDB.Replicas = c.DB.Replicas }},

@@ -40,6 +40,11 @@ type IdentityDatabase struct {
 	// Replicas is how many read replicas follow it (0 to 15). Default: db.replicas, since
 	// every session check reads it.
 	Replicas int `json:"replicas"`
+	// Serve gives the servers the identity database (IDENTITY_DB_*), so they move users and
+	// sessions to it. Default: false, so the database is created first, reachable and
+	// granted but unused, for `scaling-app -copy-identity` to fill before the rollout
+	// (docs/database.md, "Moving to it, step by step").
+	Serve bool `json:"serve"`
 }
 
 // WarehouseMinAZs is how many AZs Redshift Serverless's subnets must span (the management
@@ -84,5 +89,8 @@ func (c *Config) validateDataTier(errs *Errors, ok func(string) bool) {
 	}
 	if id := c.IdentityDB.InstanceClass; id != "" && ok("identityDb.instanceClass") {
 		checkDBClass(errs, "identityDb.instanceClass", id)
+	}
+	if c.IdentityDB.Serve && c.IdentityDB.InstanceClass == "" {
+		errs.add("identityDb.serve", "true", "there is no identity database to serve: set identityDb.instanceClass first, deploy, and copy the users (docs/database.md)")
 	}
 }

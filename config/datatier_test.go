@@ -47,6 +47,7 @@ func TestDataTierBadValues(t *testing.T) {
 		{"odd base capacity", map[string]string{"warehouse": `{"baseCapacityRpu": 12}`}, "warehouse.baseCapacityRpu", "a multiple of 8"},
 		{"cap under the base", map[string]string{"warehouse": `{"baseCapacityRpu": 64, "maxCapacityRpu": 32}`}, "warehouse.maxCapacityRpu", "must not be under warehouse.baseCapacityRpu (64)"},
 		{"identity class not RDS", map[string]string{"identityDb": `{"instanceClass": "m6g.large"}`}, "identityDb.instanceClass", "RDS for MySQL instance class"},
+		{"serve without a database", map[string]string{"identityDb": `{"serve": true}`}, "identityDb.serve", "set identityDb.instanceClass first"},
 		{"identity replicas", map[string]string{"identityDb": `{"instanceClass": "db.t4g.small", "replicas": 16}`}, "identityDb.replicas", "0 to 15"},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.refused(t) })

@@ -42,6 +42,9 @@ type scaledData struct {
 	shards []*components.Database
 	// identity holds users and sessions when federated (nil: they stay in shards[0]).
 	identity *components.Database
+	// serveIdentity gives the servers the identity database (config identityDb.serve);
+	// before, it is only reachable, for the copy of the users.
+	serveIdentity bool
 	table    *components.Table
 }
 
@@ -64,8 +67,9 @@ func (b *builder) scaleOut(net *components.Network, alarms *components.Alarms, d
 		if err != nil {
 			return nil, err
 		}
-		s.identity = identity
+		s.identity, s.serveIdentity = identity, id.Serve
 		b.outputs["identityDbAddress"] = identity.Address
+		b.outputs["identityDbSecretArn"] = identity.SecretArn
 	}
 	t, err := components.NewTable(b.ctx, nameTable, &components.TableArgs{
 		PartitionKey: "pk", SortKey: "sk", TTLAttribute: "expires_at",
@@ -112,7 +116,7 @@ func (s *scaledData) env(role string) map[string]pulumi.StringInput {
 			dbEnv(fmt.Sprintf("DB_SHARD_%d", i+1), d)
 		}
 	}
-	if s.identity != nil {
+	if s.identity != nil && s.serveIdentity {
 		dbEnv("IDENTITY_DB", s.identity)
 	}
 	if role == "read" {

@@ -46,7 +46,7 @@ func withDB(t *testing.T, env string, extra map[string]string, fields map[string
 
 // scaledOut is users+++++ with three shards and a federated identity database.
 func scaledOut(t *testing.T, env string) map[string]string {
-	return withDB(t, env, map[string]string{"scaling-aws:identityDb": `{"instanceClass": "db.t4g.small", "replicas": 1}`}, map[string]any{"shards": 3})
+	return withDB(t, env, map[string]string{"scaling-aws:identityDb": `{"instanceClass": "db.t4g.small", "replicas": 1, "serve": true}`}, map[string]any{"shards": 3})
 }
 
 // TestScalingOutKeepsState: adding shards and the identity database to a live users+++++
@@ -108,6 +108,14 @@ func TestShardsAndIdentityReachTheApp(t *testing.T) {
 		for _, db := range []string{"db-shard-1", "db-shard-2", "db-identity"} {
 			assert.ElementsMatch(t, []string{"read-api-sg 3306", "write-api-sg 3306", "worker-sg 3306"}, ingressSources(s, db+"-sg"), "%s: who reaches %s", env, db)
 		}
+		// Before identityDb.serve the database is reachable and granted, for the copy, but
+		// no server is told to use it.
+		unserved := evaluate(t, env, config.UsersPlus5, withDB(t, env, map[string]string{"scaling-aws:identityDb": `{"instanceClass": "db.t4g.small"}`}, nil))
+		for _, tier := range []string{"read-api", "write-api", "worker"} {
+			assert.NotContains(t, launchScript(t, unserved, tier), "IDENTITY_DB_", "%s %s: not served yet", env, tier)
+			assert.True(t, readsSecretOf(unserved, tier, "db-identity"), "%s %s may read the identity secret for the copy", env, tier)
+		}
+		assert.NotEmpty(t, unserved.g.Outputs["identityDbSecretArn"], "the copy's operator finds the secret")
 		one := evaluate(t, env, config.UsersPlus5, nil)
 		for _, tier := range []string{"read-api", "write-api", "worker"} {
 			assert.NotContains(t, launchScript(t, one, tier), "DB_SHARD_", "%s %s: one shard adds nothing", env, tier)
