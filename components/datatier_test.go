@@ -48,7 +48,9 @@ func TestTableDefaults(t *testing.T) {
 	assert.Len(t, r.of(tokAlarm, "views-"), 2)
 	pol := r.of(tokRolePol, "views-counter-1")
 	require.Len(t, pol, 1)
-	var doc struct{ Statement []struct{ Action, Resource []string } }
+	var doc struct {
+		Statement []struct{ Action, Resource []string }
+	}
 	require.NoError(t, json.Unmarshal([]byte(pol[0].inputs["policy"].(string)), &doc))
 	assert.ElementsMatch(t, []string{"dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}, doc.Statement[0].Action)
 	assert.Equal(t, []string{"arn:aws:mock:us-east-1:123456789012:views"}, doc.Statement[0].Resource)
@@ -115,7 +117,9 @@ func TestWarehouse(t *testing.T) {
 	assert.Len(t, wg["subnetIds"], 3)
 	assert.Len(t, r.of(tokEgress, "lake-sg-out-s3"), 1, "COPY reads S3 through the gateway endpoint")
 	assert.Empty(t, r.of(tokIngress, "lake-sg-"), "no one reaches the workgroup's port")
-	var doc struct{ Statement []struct{ Action, Resource []string } }
+	var doc struct {
+		Statement []struct{ Action, Resource []string }
+	}
 	require.NoError(t, json.Unmarshal([]byte(r.of(tokRolePol, "lake-copy")[0].inputs["policy"].(string)), &doc))
 	assert.Equal(t, []string{"arn:aws:s3:::assets-bucket/archive/*"}, doc.Statement[0].Resource)
 	assert.Len(t, r.of(tokRolePol, "lake-load-1"), 1)

@@ -45,7 +45,7 @@ type scaledData struct {
 	// serveIdentity gives the servers the identity database (config identityDb.serve);
 	// before, it is only reachable, for the copy of the users.
 	serveIdentity bool
-	table    *components.Table
+	table         *components.Table
 }
 
 // scaleOut creates the shards beyond the first, the identity database when configured and
