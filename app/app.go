@@ -158,3 +158,15 @@ func UsePrimary(ctx context.Context) bool {
 
 // Clock returns the current time; tests inject a fixed one.
 type Clock func() time.Time
+
+// ViewCounter counts the views of posts and serves the counts (the DynamoDB
+// adapter; docs/decisions.md, "Per-post view counters in DynamoDB").
+type ViewCounter interface {
+	// View counts one view of post id. It makes no network call: views are
+	// summed in memory and written in batches.
+	View(id int64)
+	// Views returns post id's view count, and false when it is not known
+	// within the counter's short deadline (the store slow, down or
+	// throttling): the post is then served without it.
+	Views(ctx context.Context, id int64) (n int64, ok bool)
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Private test servers for the app, on loopback, in a folder of your choice:
 # a MariaDB primary (binlog, GTID, server-id 1), two MariaDB replicas (server-ids 2
-# and 3, read_only) replicating from it for real, and Redis.
+# and 3, read_only) replicating from it for real, Redis, and dynalite (a
+# DynamoDB-compatible server, npm's dynalite, in memory) for the view counters.
 #
 #   scripts/services.sh start DIR    install what is missing, start all three, write DIR/env
 #   scripts/services.sh stop DIR     stop them (clean shutdown; safe to call twice)
@@ -25,6 +26,8 @@
 #   TEST_MYSQL_USER, TEST_MYSQL_PASSWORD
 #   TEST_MYSQL_PRIMARY_SOCKET, TEST_MYSQL_REPLICA_SOCKET, TEST_MYSQL_REPLICA2_SOCKET
 #                            admin sockets: `mariadb --no-defaults -S SOCKET -uroot` is root
+#   TEST_DYNAMO_ENDPOINT     http://127.0.0.1:PORT, dynalite (any credentials, region us-east-1;
+#                            no tables: each test creates its own); TEST_DYNAMO_PORT
 #
 # The test user is created on the primary (so it reaches the replica through
 # replication) with ALL PRIVILEGES ON *.* WITH GRANT OPTION: it can CREATE/DROP
@@ -35,11 +38,14 @@
 # replica: a write sent to the replica by mistake fails (ER_OPTION_PREVENTS_STATEMENT).
 #
 # Environment (all optional):
-#   SERVICES_PRIMARY_PORT, SERVICES_REPLICA_PORT, SERVICES_REPLICA2_PORT, SERVICES_REDIS_PORT
+#   SERVICES_PRIMARY_PORT, SERVICES_REPLICA_PORT, SERVICES_REPLICA2_PORT, SERVICES_REDIS_PORT,
+#   SERVICES_DYNAMO_PORT
 #                      fixed ports; default: free ports picked at random in 20000-31999
 #                      (never 3306/6379, outside Linux's ephemeral range)
 #   SERVICES_MYSQL_USER, SERVICES_MYSQL_PASSWORD   default scaling / scaling-test
 #   SERVICES_TIMEOUT   seconds to wait for each server to be ready, default 60
+#   SERVICES_DYNALITE_DIR  where dynalite is installed from npm when missing (the first start
+#                      on a machine; later ones reuse it), default $HOME/.cache/scaling-aws/dynalite
 #
 # Nothing runs as a system service: the servers run as the current user (root
 # passes --user=root to mariadbd), from DIR, bound to 127.0.0.1. They are tuned
@@ -211,6 +217,52 @@ start_redis() {
   done
 }
 
+# DYNALITE_VERSION is the npm package started as the DynamoDB stand-in: pinned, so that every
+# machine tests against the same server (4.0.0 needs Node 20 or newer).
+DYNALITE_VERSION=4.0.0
+
+# install_dynalite sets DYNALITE to dynalite's cli.js, installing the pinned version with npm
+# into SERVICES_DYNALITE_DIR first if it is not there (Node and npm from Debian's packages
+# when missing).
+install_dynalite() {
+  local dir=${SERVICES_DYNALITE_DIR:-$HOME/.cache/scaling-aws/dynalite}
+  DYNALITE="$dir/node_modules/dynalite/cli.js"
+  if [ -f "$DYNALITE" ] && grep -q "\"version\": \"$DYNALITE_VERSION\"" "$dir/node_modules/dynalite/package.json"; then
+    return 0
+  fi
+  install_missing node=nodejs npm=npm
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]')
+  [ "$major" -ge 20 ] || die "dynalite $DYNALITE_VERSION needs Node 20 or newer, found $(node --version)"
+  mkdir -p "$dir"
+  echo "services.sh: installing dynalite@$DYNALITE_VERSION from npm into $dir" >&2
+  npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "dynalite@$DYNALITE_VERSION" >&2 ||
+    die "npm install dynalite@$DYNALITE_VERSION into $dir failed"
+  [ -f "$DYNALITE" ] || die "dynalite not found in $dir after npm install"
+}
+
+# start_dynalite PORT: dynalite in memory (its data goes with the process), tables ACTIVE at
+# once instead of after 500 ms.
+start_dynalite() {
+  local port=$1 d="$DIR/dynalite"
+  mkdir -p "$d"
+  setsid node "$DYNALITE" --host 127.0.0.1 --port "$port" \
+    --createTableMs 0 --deleteTableMs 0 --updateTableMs 0 </dev/null >"$d/dynalite.log" 2>&1 &
+  echo "$!" >"$d/dynalite.pid"
+  local deadline=$((SECONDS + $(timeout_s)))
+  until port_in_use "$port"; do
+    if ! alive "$d/dynalite.pid" node; then
+      log_tail "$d/dynalite.log"
+      die "dynalite exited during start (port $port)"
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      log_tail "$d/dynalite.log"
+      die "dynalite: not ready after $(timeout_s)s (port $port)"
+    fi
+    sleep 0.1
+  done
+}
+
 # replica_field REPLICA NAME prints one field of SHOW SLAVE STATUS on REPLICA
 # (replica or replica2).
 replica_field() {
@@ -266,12 +318,14 @@ cmd_start() {
     REDIS_CLI=$(find_bin redis-cli) || die "redis-cli not found after install"
   fi
   command -v setsid >/dev/null || install_missing setsid=util-linux
+  install_dynalite
 
   if alive "$DIR/primary/mariadbd.pid" mariadbd || alive "$DIR/replica/mariadbd.pid" mariadbd ||
-    alive "$DIR/replica2/mariadbd.pid" mariadbd || alive "$DIR/redis/redis.pid" redis-server; then
+    alive "$DIR/replica2/mariadbd.pid" mariadbd || alive "$DIR/redis/redis.pid" redis-server ||
+    alive "$DIR/dynalite/dynalite.pid" node; then
     die "servers are already running in $DIR: run 'scripts/services.sh stop $DIR' first"
   fi
-  rm -rf "$DIR/primary" "$DIR/replica" "$DIR/replica2" "$DIR/redis" "$DIR/env"
+  rm -rf "$DIR/primary" "$DIR/replica" "$DIR/replica2" "$DIR/redis" "$DIR/dynalite" "$DIR/env"
   # Anything started before a failure is stopped again: no half-started set.
   trap 'rc=$?; if [ "$rc" -ne 0 ]; then cmd_stop >/dev/null 2>&1 || true; fi' EXIT
 
@@ -280,6 +334,8 @@ cmd_start() {
   rport=$(pick_port "${SERVICES_REPLICA_PORT:-}" "$pport")
   r2port=$(pick_port "${SERVICES_REPLICA2_PORT:-}" "$pport" "$rport")
   xport=$(pick_port "${SERVICES_REDIS_PORT:-}" "$pport" "$rport" "$r2port")
+  local dport
+  dport=$(pick_port "${SERVICES_DYNAMO_PORT:-}" "$pport" "$rport" "$r2port" "$xport")
   local user=${SERVICES_MYSQL_USER:-scaling} password=${SERVICES_MYSQL_PASSWORD:-scaling-test}
   local repl_password
   repl_password="repl-$RANDOM$RANDOM"
@@ -291,6 +347,7 @@ cmd_start() {
   start_mariadb replica2 "$r2port" --server-id=3 --read-only=ON \
     --relay-log="$DIR/replica2/data/relay" --skip-slave-start --gtid-strict-mode=ON
   start_redis "$xport"
+  start_dynalite "$dport"
 
   # Created on the primary, after the replica exists, so they replicate.
   sql "$DIR/primary/mysqld.sock" "
@@ -320,10 +377,12 @@ cmd_start() {
     echo "export TEST_MYSQL_PRIMARY_SOCKET='$DIR/primary/mysqld.sock'"
     echo "export TEST_MYSQL_REPLICA_SOCKET='$DIR/replica/mysqld.sock'"
     echo "export TEST_MYSQL_REPLICA2_SOCKET='$DIR/replica2/mysqld.sock'"
+    echo "export TEST_DYNAMO_ENDPOINT='http://127.0.0.1:$dport'"
+    echo "export TEST_DYNAMO_PORT=$dport"
   } >"$tmp"
   mv "$tmp" "$DIR/env"
   trap - EXIT
-  echo "services.sh: MariaDB primary 127.0.0.1:$pport, replicas 127.0.0.1:$rport and 127.0.0.1:$r2port (replicating), Redis 127.0.0.1:$xport; env in $DIR/env" >&2
+  echo "services.sh: MariaDB primary 127.0.0.1:$pport, replicas 127.0.0.1:$rport and 127.0.0.1:$r2port (replicating), Redis 127.0.0.1:$xport, dynalite 127.0.0.1:$dport; env in $DIR/env" >&2
 }
 
 # stop_one PIDFILE COMM: SIGTERM (a clean shutdown for both mariadbd and
@@ -353,6 +412,7 @@ cmd_stop() {
   stop_one "$DIR/replica/mariadbd.pid" mariadbd
   stop_one "$DIR/primary/mariadbd.pid" mariadbd
   stop_one "$DIR/redis/redis.pid" redis-server
+  stop_one "$DIR/dynalite/dynalite.pid" node
   rm -f "$DIR/env"
 }
 

@@ -68,6 +68,14 @@ func appendFast(buf *bytes.Buffer, v any) bool {
 			return false
 		}
 		b = appendPost(b, v)
+	case viewedPost:
+		if v.Post == nil || !timeOK(v.Post) {
+			return false
+		}
+		b = appendPost(b, v.Post)
+		b = append(b[:len(b)-1], `,"views":`...) // in place of the post's closing brace
+		b = strconv.AppendInt(b, v.Views, 10)
+		b = append(b, '}')
 	case *app.PostPage:
 		if v == nil {
 			return false

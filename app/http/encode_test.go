@@ -40,6 +40,7 @@ func TestFastJSONMatchesEncodingJSON(t *testing.T) {
 			CreatedAt: times[i%len(times)], UpdatedAt: times[(i+1)%len(times)]}
 		posts = append(posts, p)
 		check(t, p)
+		check(t, viewedPost{p, int64(i) * 1_000_003})
 	}
 	check(t, &app.PostPage{Posts: posts[:30], NextCursor: 42})
 	check(t, &app.PostPage{Posts: []*app.Post{}})

@@ -75,6 +75,10 @@ type Server struct {
 	Blobs app.BlobStore
 	// Queue takes thumbnail jobs; nil disables photos.
 	Queue app.Queue
+	// Views counts the reads of GET /api/posts/{id} and adds "views" to
+	// its answer when the count is known in time. Default: nil, no counting
+	// (and no "views" field).
+	Views app.ViewCounter
 	// Ready lists what /readyz checks; an entry marked Optional only reports.
 	Ready []Check
 	// CDNBaseURL, when set, is where media and static URLs point

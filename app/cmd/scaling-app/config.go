@@ -77,6 +77,14 @@ type Config struct {
 	ArchiveBucket, ArchivePrefix                                string
 	RetentionDays, ArchiveBatchRows                             int
 	WarehouseWorkgroup, WarehouseDatabase, WarehouseCopyRoleARN string
+
+	// DynamoTable (DYNAMO_TABLE) turns the per-post view counters on, on
+	// the read API and the single box (Counting); DynamoEndpoint
+	// (DYNAMO_ENDPOINT) replaces AWS's endpoint, for tests only.
+	DynamoTable, DynamoEndpoint string
+	// CounterFlushInterval (COUNTER_FLUSH_INTERVAL) is how often a server
+	// writes its summed views.
+	CounterFlushInterval time.Duration
 }
 
 // DBShard is one content shard's primary and replicas. User, database
@@ -90,6 +98,22 @@ type DBShard struct {
 	// they are shard 0's.
 	User, Password string
 }
+
+// Counting reports whether this server counts post views: only the roles
+// that serve the read API's traffic do (the write API's reads are its own
+// clients' reads-after-writes).
+func (c *Config) Counting() bool {
+	return c.DynamoTable != "" && (c.Role == "read" || c.Role == "all")
+}
+
+// DynamoDB's limits on a table name (CreateTable, TableName): 3 to 255 of
+// a-z, A-Z, 0-9, '_', '-' and '.'.
+var dynamoTableRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
+
+// Bounds of COUNTER_FLUSH_INTERVAL: under 100ms the writes approach one per
+// read (the cost the sums exist to avoid); over 1m a crashed server loses a
+// minute of views and the counts shown lag as much.
+const minFlushInterval, maxFlushInterval = 100 * time.Millisecond, time.Minute
 
 type env func(string) string
 
@@ -172,6 +196,9 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		StatsDAddr:  e.str("STATSD_ADDR", ""),
 		SentryDSN:   strings.TrimSpace(e("SENTRY_DSN")), SentryDSNSecretARN: e.str("SENTRY_DSN_SECRET_ARN", ""),
 		SentryEnvironment: e.str("SENTRY_ENVIRONMENT", ""),
+
+		DynamoTable: e.str("DYNAMO_TABLE", ""), DynamoEndpoint: e.str("DYNAMO_ENDPOINT", ""),
+		CounterFlushInterval: dur("COUNTER_FLUSH_INTERVAL", time.Second),
 	}
 	if v := e.str("APP_SLOW_REQUEST", ""); v != "" {
 		if c.SlowRequest = durOrZero(e, "APP_SLOW_REQUEST", &errs); c.SlowRequest == 0 {
@@ -272,6 +299,23 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 	}
 	if c.Role == "worker" && c.S3Bucket == "" {
 		errs = append(errs, "APP_ROLE=worker needs S3_BUCKET")
+	}
+	if c.DynamoTable != "" && !dynamoTableRE.MatchString(c.DynamoTable) {
+		errs = append(errs, fmt.Sprintf("DYNAMO_TABLE=%q is not a DynamoDB table name: use 3 to 255 letters, digits, "+
+			"'_', '-' or '.' (the table the infrastructure created)", c.DynamoTable))
+	}
+	if c.DynamoEndpoint != "" {
+		if c.DynamoTable == "" {
+			errs = append(errs, "DYNAMO_ENDPOINT is set but DYNAMO_TABLE is empty: set the table, or unset both to count no views")
+		}
+		if err := checkOrigin(c.DynamoEndpoint); err != nil {
+			errs = append(errs, fmt.Sprintf("DYNAMO_ENDPOINT=%q %s: write it as http://host:port (a test server; "+
+				"leave it empty on AWS)", c.DynamoEndpoint, err))
+		}
+	}
+	if c.CounterFlushInterval > 0 && (c.CounterFlushInterval < minFlushInterval || c.CounterFlushInterval > maxFlushInterval) {
+		errs = append(errs, fmt.Sprintf("COUNTER_FLUSH_INTERVAL=%q must be from %s to %s (default 1s)",
+			e.str("COUNTER_FLUSH_INTERVAL", ""), minFlushInterval, maxFlushInterval))
 	}
 	if c.QueueMaxAttempts < 1 {
 		errs = append(errs, "QUEUE_MAX_ATTEMPTS must be at least 1")

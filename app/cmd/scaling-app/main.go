@@ -43,6 +43,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/scaling-aws/scaling-aws/app"
+	"github.com/scaling-aws/scaling-aws/app/dynamo"
 	apphttp "github.com/scaling-aws/scaling-aws/app/http"
 	"github.com/scaling-aws/scaling-aws/app/inmem"
 	"github.com/scaling-aws/scaling-aws/app/mysql"
@@ -223,6 +224,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		srv.Ready = append(srv.Ready, apphttp.Check{Name: "cache", Pinger: redis.Pinger{C: rc}, Optional: true})
 	}
 
+	counter, err := viewCounter(cfg, awsCfg, posts, log, reg)
+	if err != nil {
+		return err
+	}
+	counterCtx, stopCounter := context.WithCancel(context.Background())
+	counterDone := make(chan struct{})
+	if counter != nil {
+		srv.Views = counter
+		go func() { defer close(counterDone); counter.Run(counterCtx) }()
+	} else {
+		close(counterDone)
+	}
+	// After the last request (hs.Shutdown below), the final flush.
+	defer func() { stopCounter(); <-counterDone }()
+
 	if cfg.SessionCacheTTL > 0 {
 		srv.Sessions = inmem.NewSessionCache(srv.Sessions, cfg.SessionCacheTTL, 0, nil)
 	}
@@ -349,7 +365,7 @@ func appVersion() string {
 
 func (c *Config) needsAWS() bool {
 	return c.S3Bucket != "" || c.ArchiveBucket != "" || c.QueueBackend == "sqs" || c.DBPasswordSecretARN != "" ||
-		c.RedisAuthSecretARN != "" || c.SentryDSNSecretARN != "" || c.shardSecrets()
+		c.RedisAuthSecretARN != "" || c.SentryDSNSecretARN != "" || c.shardSecrets() || c.Counting()
 }
 
 // shardSecrets reports whether a shard 1 and up, or the identity database,
@@ -539,6 +555,31 @@ func export(dir string) error {
 		}
 		return os.WriteFile(dst, b, 0o644)
 	})
+}
+
+// viewCounter is the DynamoDB view counter when the role counts
+// (Config.Counting), else nil. A counter is created only for a post the
+// primary of its shard has (a replica may not have a post just written yet):
+// one read per post, at its first counted view. posts is the store itself,
+// not the cache in front of it.
+func viewCounter(cfg *Config, awsCfg aws.Config, posts app.PostStore, log *slog.Logger, reg prometheus.Registerer) (*dynamo.Counter, error) {
+	if !cfg.Counting() {
+		return nil, nil
+	}
+	c, err := dynamo.New(awsCfg, dynamo.Options{Table: cfg.DynamoTable, Endpoint: cfg.DynamoEndpoint,
+		FlushInterval: cfg.CounterFlushInterval, Logger: log, Registerer: reg,
+		Exists: func(ctx context.Context, id int64) (bool, error) {
+			_, err := posts.Post(app.WithPrimary(ctx), id)
+			if app.ErrorCode(err) == app.ENOTFOUND {
+				return false, nil
+			}
+			return err == nil, err
+		}})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("counting post views", "table", cfg.DynamoTable, "flush_interval", cfg.CounterFlushInterval)
+	return c, nil
 }
 
 var _ app.Pinger = (*mysql.DB)(nil)

@@ -38,6 +38,19 @@ func TestLoadConfigDefaults(t *testing.T) {
 		c.SentryEnvironment != "prod" {
 		t.Errorf("observability settings: %+v %v", c, err)
 	}
+	if c.DynamoTable != "" || c.Counting() || c.CounterFlushInterval != time.Second {
+		t.Errorf("view counter defaults: table %q counting %v flush %v", c.DynamoTable, c.Counting(), c.CounterFlushInterval)
+	}
+	for role, counts := range map[string]bool{"all": true, "read": true, "write": false, "worker": false} {
+		env := map[string]string{"APP_ROLE": role, "DYNAMO_TABLE": "scaling-prod-counters"}
+		if role == "worker" {
+			env["QUEUE_BACKEND"], env["REDIS_ADDR"], env["S3_BUCKET"] = "redis", "127.0.0.1:6379", "b"
+		}
+		c, err := loadConfig(envOf(env))
+		if err != nil || c.Counting() != counts || (counts && !c.needsAWS()) {
+			t.Errorf("role %s with DYNAMO_TABLE: counting %v (want %v), needsAWS %v, err %v", role, c.Counting(), counts, c.needsAWS(), err)
+		}
+	}
 	c, _ = loadConfig(envOf(map[string]string{"APP_ROLE": "read", "DB_REPLICAS": " r1:3307, r2 "}))
 	if c.DBMigrate || strings.Join(c.DBReplicas, ",") != "r1:3307,r2:3306" {
 		t.Errorf("read role: migrate %v replicas %v", c.DBMigrate, c.DBReplicas)
@@ -119,6 +132,12 @@ func TestLoadConfigErrors(t *testing.T) {
 		{map[string]string{"SENTRY_DSN": "https://o1.ingest.sentry.io/42"}, `SENTRY_DSN has no public key`},
 		{map[string]string{"SENTRY_DSN": "https://k@o1.ingest.sentry.io/42", "SENTRY_DSN_SECRET_ARN": "arn:x"}, "set SENTRY_DSN or SENTRY_DSN_SECRET_ARN, not both"},
 		{map[string]string{"APP_SLOW_REQUEST": "slow"}, `APP_SLOW_REQUEST="slow" must be a duration such as 10s, or 0 for off`},
+		{map[string]string{"DYNAMO_TABLE": "v"}, `DYNAMO_TABLE="v" is not a DynamoDB table name: use 3 to 255 letters`},
+		{map[string]string{"DYNAMO_TABLE": "views/prod"}, `DYNAMO_TABLE="views/prod" is not a DynamoDB table name`},
+		{map[string]string{"DYNAMO_ENDPOINT": "http://127.0.0.1:8000"}, "DYNAMO_ENDPOINT is set but DYNAMO_TABLE is empty"},
+		{map[string]string{"DYNAMO_TABLE": "views", "DYNAMO_ENDPOINT": "127.0.0.1:8000"}, `DYNAMO_ENDPOINT="127.0.0.1:8000"`},
+		{map[string]string{"COUNTER_FLUSH_INTERVAL": "10ms"}, `COUNTER_FLUSH_INTERVAL="10ms" must be from 100ms to 1m0s`},
+		{map[string]string{"COUNTER_FLUSH_INTERVAL": "2m"}, `COUNTER_FLUSH_INTERVAL="2m" must be from 100ms to 1m0s`},
 	} {
 		_, err := loadConfig(envOf(tc.env))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
