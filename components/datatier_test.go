@@ -52,7 +52,7 @@ func TestTableDefaults(t *testing.T) {
 		Statement []struct{ Action, Resource []string }
 	}
 	require.NoError(t, json.Unmarshal([]byte(pol[0].inputs["policy"].(string)), &doc))
-	assert.ElementsMatch(t, []string{"dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}, doc.Statement[0].Action)
+	assert.ElementsMatch(t, []string{"dynamodb:UpdateItem", "dynamodb:GetItem"}, doc.Statement[0].Action)
 	assert.Equal(t, []string{"arn:aws:mock:us-east-1:123456789012:views"}, doc.Statement[0].Resource)
 
 	r = run(t, func(ctx *pulumi.Context) error {

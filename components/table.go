@@ -181,12 +181,13 @@ func (a *TableArgs) withDefaults(name string) (*TableArgs, error) {
 // tableActions are what each grant allows, and nothing else: no scans, no deletes, no
 // table management.
 var tableActions = map[string][]string{
-	// counter: add to counters and read them back.
-	"counter": {"dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"},
+	// counter: add to counters (UpdateItem ADD, which also returns the new total) and read
+	// one back (GetItem): the only two calls app/dynamo makes.
+	"counter": {"dynamodb:UpdateItem", "dynamodb:GetItem"},
 }
 
 // GrantCounter lets role update and read items of the table, and nothing else (the read
-// API's view counters: UpdateItem ADD, and GetItem/BatchGetItem/Query to serve them).
+// API's view counters: UpdateItem ADD, and GetItem to serve them).
 func (t *Table) GrantCounter(role *iam.Role) error { return t.grant("counter", "CountViews", role) }
 
 func (t *Table) grant(kind, sid string, role *iam.Role) error {

@@ -1,10 +1,12 @@
 // Package apptest gives the app's tests their real servers: a MariaDB
-// primary and replica with replication between them, and Redis, as started
+// primary and replica with replication between them, Redis and a
+// DynamoDB-compatible server, as started
 // by scripts/services.sh (or by hand) and named by the environment:
 //
 //	TEST_MYSQL_PRIMARY_DSN  go-sql-driver DSN of the primary, e.g. root:pw@tcp(127.0.0.1:33061)/
 //	TEST_MYSQL_REPLICA_DSN  the same for the replica
 //	TEST_REDIS_ADDR         host:port of Redis
+//	TEST_DYNAMO_ENDPOINT    URL of the DynamoDB-compatible server (dynalite)
 //
 // When a variable is unset the test is skipped, unless
 // SCALING_AWS_REQUIRE_SERVERS=1 (CI), in which case it fails.

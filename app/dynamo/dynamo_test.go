@@ -3,14 +3,10 @@ package dynamo
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"net/http"
-	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,71 +17,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/scaling-aws/scaling-aws/app/apptest"
 )
 
 // The tests run against dynalite, a DynamoDB-compatible server that
 // scripts/services.sh starts (TEST_DYNAMO_ENDPOINT). Each creates its own
 // table as the infrastructure does (components.Table).
 
-func endpoint(t *testing.T) string {
-	t.Helper()
-	v := os.Getenv("TEST_DYNAMO_ENDPOINT")
-	if v == "" {
-		if os.Getenv("SCALING_AWS_REQUIRE_SERVERS") == "1" {
-			t.Fatal("TEST_DYNAMO_ENDPOINT is not set and SCALING_AWS_REQUIRE_SERVERS=1: start the servers with scripts/services.sh")
-		}
-		t.Skip("TEST_DYNAMO_ENDPOINT is not set: start the servers with scripts/services.sh to run this test")
-	}
-	return v
-}
+func endpoint(t *testing.T) string { return apptest.Dynamo(t) }
 
-func awsConfig() aws.Config {
-	return aws.Config{Region: "us-east-1", Credentials: aws.CredentialsProviderFunc(
-		func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
-		})}
-}
+func awsConfig() aws.Config { return apptest.DynamoConfig() }
 
-// newTable creates a table with the contract's key schema and TTL
-// attribute, dropped when the test ends, and returns its name and a client.
 func newTable(t *testing.T, ep string) (string, *dynamodb.Client) {
-	t.Helper()
-	b := make([]byte, 4)
-	rand.Read(b)
-	name := "views-" + strings.ReplaceAll(t.Name(), "/", "-") + "-" + hex.EncodeToString(b)
-	c := dynamodb.NewFromConfig(awsConfig(), func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(ep) })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:   aws.String(name),
-		BillingMode: types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{
-			{AttributeName: aws.String(AttrPK), AttributeType: types.ScalarAttributeTypeS},
-			{AttributeName: aws.String(AttrSK), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema: []types.KeySchemaElement{
-			{AttributeName: aws.String(AttrPK), KeyType: types.KeyTypeHash},
-			{AttributeName: aws.String(AttrSK), KeyType: types.KeyTypeRange}},
-	})
-	if err != nil {
-		t.Fatalf("create table %s: %v", name, err)
-	}
-	if err := dynamodb.NewTableExistsWaiter(c).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)},
-		5*time.Second, func(o *dynamodb.TableExistsWaiterOptions) { o.MinDelay = 50 * time.Millisecond }); err != nil {
-		t.Fatalf("table %s never became active: %v", name, err)
-	}
-	// dynalite has no UpdateTimeToLive (it never expires items): the
-	// contract's TTL is asked for, and where refused only the attribute the
-	// items carry is checked.
-	if _, err := c.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(name),
-		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(AttrExpiresAt), Enabled: aws.Bool(true)}}); err != nil {
-		t.Logf("UpdateTimeToLive refused by the test server (%v): checking expires_at values only", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		c.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(name)})
-	})
-	return name, c
+	return apptest.NewDynamoTable(t, ep, AttrPK, AttrSK, AttrExpiresAt)
 }
 
 // item reads an item strongly consistently; nil when it does not exist.

@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/scaling-aws/scaling-aws/app/apptest"
 )
@@ -63,66 +60,25 @@ func TestRunIdentity(t *testing.T) {
 		"APP_ADDR": "127.0.0.1:0", "DB_HOST": host, "DB_PORT": port, "DB_NAME": m.Primary.DBName,
 		"DB_USER": m.Primary.User, "DB_PASSWORD": m.Primary.Passwd, "SESSION_CACHE_TTL": "0",
 	}
-	serve := func(env map[string]string) (base string, stop func()) {
+	call := func(srv *served, method, path, token, body string) (int, map[string]any) {
 		t.Helper()
-		ctx, cancel := context.WithCancel(context.Background())
-		pr, pw := io.Pipe()
-		done := make(chan error, 1)
-		go func() { done <- run(ctx, []string{"-role", "write"}, envOf(env), pw); pw.Close() }()
-		dec := json.NewDecoder(pr)
-		for {
-			var line map[string]any
-			if err := dec.Decode(&line); err != nil {
-				t.Fatalf("server stopped before listening: %v", <-done)
-			}
-			if line["msg"] == "listening" {
-				base = "http://" + line["addr"].(string)
-				break
-			}
-		}
-		go io.Copy(io.Discard, pr)
-		return base, func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("shutdown: %v", err)
-				}
-			case <-time.After(30 * time.Second):
-				t.Fatal("run did not return")
-			}
-		}
-	}
-	call := func(base, method, path, token, body string) (int, map[string]any) {
-		t.Helper()
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var v map[string]any
-		json.NewDecoder(res.Body).Decode(&v)
-		return res.StatusCode, v
+		st, _, v := srv.call(t, method, path, token, body)
+		return st, v
 	}
 	cred := func(name string) string {
 		return fmt.Sprintf(`{"name":%q,"password":"a long enough passphrase 42"}`, name)
 	}
 
-	base, stop := serve(env)
-	if st, u := call(base, "POST", "/api/users", "", cred("before")); st != 201 {
+	srv := serve(t, "write", env)
+	if st, u := call(srv, "POST", "/api/users", "", cred("before")); st != 201 {
 		t.Fatalf("sign up: %d %v", st, u)
 	}
-	st, s := call(base, "POST", "/api/sessions", "", cred("before"))
+	st, s := call(srv, "POST", "/api/sessions", "", cred("before"))
 	if st != 201 {
 		t.Fatalf("log in: %d %v", st, s)
 	}
 	token := s["token"].(string)
-	stop()
+	srv.Stop(t)
 
 	env["IDENTITY_DB_HOST"], env["IDENTITY_DB_PORT"] = "127.0.0.1", portID
 	if err := run(context.Background(), []string{"-migrate-only"}, envOf(env), io.Discard); err != nil {
@@ -135,21 +91,20 @@ func TestRunIdentity(t *testing.T) {
 	if !strings.Contains(out.String(), "identity database holds all 1 users and 1 unexpired sessions") {
 		t.Errorf("-copy-identity printed %q", out.String())
 	}
-	base, stop = serve(env)
-	defer stop()
-	if st, me := call(base, "GET", "/api/me", token, ""); st != 200 {
+	srv = serve(t, "write", env)
+	if st, me := call(srv, "GET", "/api/me", token, ""); st != 200 {
 		t.Errorf("the session from before the copy: %d %v", st, me)
 	}
-	if st, s := call(base, "POST", "/api/sessions", "", cred("before")); st != 201 {
+	if st, s := call(srv, "POST", "/api/sessions", "", cred("before")); st != 201 {
 		t.Errorf("log in of the copied user: %d %v", st, s)
 	}
-	if st, u := call(base, "POST", "/api/users", "", cred("after")); st != 201 {
+	if st, u := call(srv, "POST", "/api/users", "", cred("after")); st != 201 {
 		t.Fatalf("sign up with the identity database: %d %v", st, u)
 	}
-	if st, s = call(base, "POST", "/api/sessions", "", cred("after")); st != 201 {
+	if st, s = call(srv, "POST", "/api/sessions", "", cred("after")); st != 201 {
 		t.Fatalf("log in of the new user: %d %v", st, s)
 	}
-	if st, p := call(base, "POST", "/api/posts", s["token"].(string), `{"body":"hello"}`); st != 201 {
+	if st, p := call(srv, "POST", "/api/posts", s["token"].(string), `{"body":"hello"}`); st != 201 {
 		t.Errorf("a post of a user of the identity database: %d %v", st, p)
 	}
 	var onID, on0 int

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -180,26 +179,8 @@ func TestRun(t *testing.T) {
 	if err := run(context.Background(), []string{"-migrate-only"}, envOf(env), io.Discard); err != nil {
 		t.Fatalf("-migrate-only: %v", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-role", "write"}, envOf(env), pw); pw.Close() }()
-	logs := bufio.NewScanner(pr)
-	var addr string
-	var all strings.Builder
-	for addr == "" && logs.Scan() {
-		all.WriteString(logs.Text() + "\n")
-		var line map[string]any
-		json.Unmarshal(logs.Bytes(), &line)
-		if line["msg"] == "listening" {
-			addr = line["addr"].(string)
-		}
-	}
-	if addr == "" {
-		t.Fatalf("never listened; logs:\n%s", all.String())
-	}
-	go io.Copy(io.Discard, pr)
-	res, err := http.Get("http://" + addr + "/readyz")
+	srv := serve(t, "write", env)
+	res, err := http.Get(srv.Base + "/readyz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,17 +188,9 @@ func TestRun(t *testing.T) {
 	if res.StatusCode != 200 {
 		t.Errorf("readyz: %d", res.StatusCode)
 	}
-	if m.Primary.Passwd != "" && strings.Contains(all.String(), m.Primary.Passwd) {
+	srv.Stop(t)
+	if m.Primary.Passwd != "" && strings.Contains(srv.Logs(), m.Primary.Passwd) {
 		t.Error("the database password appears in the logs")
-	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("run did not return after cancellation")
 	}
 }
 

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -107,40 +105,10 @@ func TestRunSharded(t *testing.T) {
 	if err := run(context.Background(), []string{"-migrate-only"}, envOf(env), io.Discard); err != nil {
 		t.Fatalf("-migrate-only: %v", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-role", "write"}, envOf(env), pw); pw.Close() }()
-	logs := bufio.NewScanner(pr)
-	var addr string
-	for addr == "" && logs.Scan() {
-		var line map[string]any
-		json.Unmarshal(logs.Bytes(), &line)
-		if line["msg"] == "listening" {
-			addr = line["addr"].(string)
-		}
-	}
-	if addr == "" {
-		t.Fatal("never listened")
-	}
-	go io.Copy(io.Discard, pr)
-	base := "http://" + addr
+	srv := serve(t, "write", env)
 	call := func(method, path, token, body string) (int, http.Header, map[string]any) {
 		t.Helper()
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var v map[string]any
-		json.NewDecoder(res.Body).Decode(&v)
-		return res.StatusCode, res.Header, v
+		return srv.call(t, method, path, token, body)
 	}
 	login := func(name string) (int64, string) {
 		t.Helper()
@@ -209,7 +177,7 @@ func TestRunSharded(t *testing.T) {
 	if st, _, body := call("GET", "/api/posts/"+stayPost, "", ""); st != 200 {
 		t.Errorf("the other user's post with shard 1 hung: %d %v", st, body)
 	}
-	res, err := http.Get(base + "/metrics")
+	res, err := http.Get(srv.Base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,15 +190,7 @@ func TestRunSharded(t *testing.T) {
 		t.Errorf("readyz with shard 1 hung: %d %v, want 200 (shard 1's check is optional)", st, body)
 	}
 	srv1.Resume()
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("run did not return after cancellation")
-	}
+	srv.Stop(t)
 }
 
 // TestOpenShardsOne: with the default single shard nothing of sharding is
