@@ -55,9 +55,9 @@ type TableArgs struct {
 // a forecast that was wrong), with point-in-time recovery, encryption, optional TTL, and
 // least-privilege grants. It is reached through the network's DynamoDB gateway endpoint.
 //
-// Costs money: on-demand requests (1.25 USD per million writes, 0.25 per million reads in
-// us-east-1), storage (0.25 USD per GB-month), point-in-time recovery (0.20 USD per
-// GB-month), KMS requests with a customer managed key.
+// Costs money: on-demand requests (0.625 USD per million write units, 0.125 per million
+// read units in us-east-1 since November 2024), storage (0.25 USD per GB-month),
+// point-in-time recovery (0.20 USD per GB-month), KMS requests with a customer managed key.
 type Table struct {
 	pulumi.ResourceState
 

@@ -25,11 +25,11 @@ import (
 // scripts/services.sh starts (TEST_DYNAMO_ENDPOINT). Each creates its own
 // table as the infrastructure does (components.Table).
 
-func endpoint(t *testing.T) string { return apptest.Dynamo(t) }
+func endpoint(t testing.TB) string { return apptest.Dynamo(t) }
 
 func awsConfig() aws.Config { return apptest.DynamoConfig() }
 
-func newTable(t *testing.T, ep string) (string, *dynamodb.Client) {
+func newTable(t testing.TB, ep string) (string, *dynamodb.Client) {
 	return apptest.NewDynamoTable(t, ep, AttrPK, AttrSK, AttrExpiresAt)
 }
 
