@@ -11,15 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// DynamoConfig is an AWS configuration for the test DynamoDB server: a fixed
-// region and static test credentials (dynalite checks neither).
-func DynamoConfig() aws.Config {
-	return aws.Config{Region: "us-east-1", Credentials: aws.CredentialsProviderFunc(
-		func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
-		})}
-}
-
 // Dynamo returns the endpoint of the test DynamoDB-compatible server
 // (dynalite, TEST_DYNAMO_ENDPOINT, started by scripts/services.sh).
 func Dynamo(t testing.TB) string {
@@ -39,7 +30,7 @@ func NewDynamoTable(t testing.TB, endpoint, pk, sk, ttl string) (string, *dynamo
 	if len(name) > 255 {
 		name = name[len(name)-255:]
 	}
-	c := dynamodb.NewFromConfig(DynamoConfig(), func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	c := dynamodb.NewFromConfig(AWSConfig(), func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{

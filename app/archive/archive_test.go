@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/parquet-go/parquet-go"
@@ -38,13 +37,6 @@ const (
 // 2026-02-08 12:00 UTC, so 02-05, 02-06 and 02-07 are archived and 02-08 is
 // not (part of it is inside the window).
 var now = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
-
-func fakeAWS() aws.Config {
-	return aws.Config{Region: "us-east-1", Credentials: aws.CredentialsProviderFunc(
-		func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
-		})}
-}
 
 // post is a post row as the test compares it: times in microseconds.
 type post struct {
@@ -82,7 +74,7 @@ func newEnv(t *testing.T) *env {
 	}
 	srv := httptest.NewServer(gofakes3.New(backend).Server())
 	t.Cleanup(srv.Close)
-	e := &env{t: t, db: db, backend: backend, blobs: apps3.New(fakeAWS(), bucket, srv.URL), logs: &bytes.Buffer{}}
+	e := &env{t: t, db: db, backend: backend, blobs: apps3.New(apptest.AWSConfig(), bucket, srv.URL), logs: &bytes.Buffer{}}
 	e.wh = &fakeWarehouse{blobs: e.blobs}
 	return e
 }
@@ -696,7 +688,7 @@ func TestJobChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	blobs := apps3.New(fakeAWS(), bucket, "http://127.0.0.1:1")
+	blobs := apps3.New(apptest.AWSConfig(), bucket, "http://127.0.0.1:1")
 	ok := func() *archive.Job {
 		return &archive.Job{DB: db, Blobs: blobs, Bucket: bucket, RetentionDays: 30}
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scaling-aws/scaling-aws/app/apptest"
 	"github.com/scaling-aws/scaling-aws/app/archive"
 )
 
@@ -61,7 +62,7 @@ func TestRedshift(t *testing.T) {
 	run := func(t *testing.T, f *fakeDataAPI, timeout time.Duration) error {
 		srv := httptest.NewServer(f)
 		t.Cleanup(srv.Close)
-		r := archive.NewRedshift(fakeAWS(), "archive-wg", "dev", srv.URL)
+		r := archive.NewRedshift(apptest.AWSConfig(), "archive-wg", "dev", srv.URL)
 		r.PollInterval, r.Timeout = 5*time.Millisecond, timeout
 		return r.Exec(context.Background(), sqls)
 	}

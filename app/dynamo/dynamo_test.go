@@ -27,7 +27,7 @@ import (
 
 func endpoint(t testing.TB) string { return apptest.Dynamo(t) }
 
-func awsConfig() aws.Config { return apptest.DynamoConfig() }
+func awsConfig() aws.Config { return apptest.AWSConfig() }
 
 func newTable(t testing.TB, ep string) (string, *dynamodb.Client) {
 	return apptest.NewDynamoTable(t, ep, AttrPK, AttrSK, AttrExpiresAt)

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/scaling-aws/scaling-aws/app"
@@ -27,10 +26,7 @@ import (
 // long polls and redrive), with real MariaDB and S3 on gofakes3. Visibility
 // timeouts are a few seconds so that the tests stay short.
 
-var testAWS = aws.Config{Region: "us-east-1", Credentials: aws.CredentialsProviderFunc(
-	func(context.Context) (aws.Credentials, error) {
-		return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
-	})}
+var testAWS = apptest.AWSConfig()
 
 // sqsStack is the app wired on an SQS queue (and its dead-letter queue) of goaws.
 type sqsStack struct {

@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/prometheus/client_golang/prometheus"
@@ -92,10 +91,7 @@ func newStack(t *testing.T, o options) *stack {
 	backend.CreateBucket("photos")
 	s3srv := httptest.NewServer(gofakes3.New(backend).Server())
 	t.Cleanup(s3srv.Close)
-	var blobs app.BlobStore = apps3.New(aws.Config{Region: "us-east-1", Credentials: aws.CredentialsProviderFunc(
-		func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
-		})}, "photos", s3srv.URL)
+	var blobs app.BlobStore = apps3.New(apptest.AWSConfig(), "photos", s3srv.URL)
 	if o.blobs != nil {
 		blobs = o.blobs(blobs)
 	}

@@ -7,21 +7,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/scaling-aws/scaling-aws/app"
+	"github.com/scaling-aws/scaling-aws/app/apptest"
 	apps3 "github.com/scaling-aws/scaling-aws/app/s3"
 )
-
-// FakeAWS returns an AWS configuration with static test credentials.
-func fakeAWS() aws.Config {
-	return aws.Config{Region: "us-east-1", Credentials: aws.CredentialsProviderFunc(
-		func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
-		})}
-}
 
 func TestBlobs(t *testing.T) {
 	backend := s3mem.New()
@@ -30,7 +22,7 @@ func TestBlobs(t *testing.T) {
 	}
 	srv := httptest.NewServer(gofakes3.New(backend).Server())
 	defer srv.Close()
-	b := apps3.New(fakeAWS(), "photos", srv.URL)
+	b := apps3.New(apptest.AWSConfig(), "photos", srv.URL)
 	ctx := context.Background()
 	if err := b.Ping(ctx); err != nil {
 		t.Fatalf("ping: %v", err)
@@ -56,7 +48,7 @@ func TestBlobs(t *testing.T) {
 	if err := b.DeleteBlob(ctx, "never/there"); err != nil {
 		t.Errorf("deleting a missing key: %v", err)
 	}
-	missing := apps3.New(fakeAWS(), "no-such-bucket", srv.URL)
+	missing := apps3.New(apptest.AWSConfig(), "no-such-bucket", srv.URL)
 	if err := missing.Ping(ctx); err == nil {
 		t.Error("ping of a missing bucket succeeded")
 	}

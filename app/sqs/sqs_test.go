@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/scaling-aws/scaling-aws/app"
+	"github.com/scaling-aws/scaling-aws/app/apptest"
 	appsqs "github.com/scaling-aws/scaling-aws/app/sqs"
 )
 
@@ -99,7 +100,7 @@ func TestRecordedExchanges(t *testing.T) {
 	rec := loadRecording(t, "testdata/exchanges.json")
 	srv, done := replay(t, rec)
 	defer srv.Close()
-	q := appsqs.New(fakeAWS(), rec.QueueURL, rec.DLQURL, srv.URL)
+	q := appsqs.New(apptest.AWSConfig(), rec.QueueURL, rec.DLQURL, srv.URL)
 	ctx := context.Background()
 
 	if err := q.Enqueue(ctx, app.ThumbnailJob{PhotoID: 42}); err != nil {

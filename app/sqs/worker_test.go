@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/scaling-aws/scaling-aws/app"
+	"github.com/scaling-aws/scaling-aws/app/apptest"
 	appsqs "github.com/scaling-aws/scaling-aws/app/sqs"
 	"github.com/scaling-aws/scaling-aws/app/thumb"
 	"github.com/scaling-aws/scaling-aws/app/worker"
@@ -49,7 +50,7 @@ func TestPermanentFailureDeadLetteredAtOnce(t *testing.T) {
 	var full bytes.Buffer
 	png.Encode(&full, image.NewGray(image.Rect(0, 0, 64, 64)))
 	ps := &photos{p: &app.Photo{ID: 42, Status: app.PhotoPending, OriginalKey: "originals/42.png"}}
-	w := &worker.Worker{Queue: appsqs.New(fakeAWS(), rec.QueueURL, rec.DLQURL, srv.URL), Photos: ps,
+	w := &worker.Worker{Queue: appsqs.New(apptest.AWSConfig(), rec.QueueURL, rec.DLQURL, srv.URL), Photos: ps,
 		Blobs: blobs{data: full.Bytes()[:full.Len()/2]}, Thumbnail: thumb.Make, MaxAttempts: 5,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if n, err := w.RunOnce(context.Background()); err != nil || n != 1 {
@@ -84,7 +85,7 @@ func TestLastAttemptDeadLettered(t *testing.T) {
 	var full bytes.Buffer
 	png.Encode(&full, image.NewGray(image.Rect(0, 0, 64, 64)))
 	ps := &photos{p: &app.Photo{ID: 42, Status: app.PhotoPending, OriginalKey: "originals/42.png"}}
-	w := &worker.Worker{Queue: appsqs.New(fakeAWS(), rec.QueueURL, rec.DLQURL, srv.URL), Photos: ps,
+	w := &worker.Worker{Queue: appsqs.New(apptest.AWSConfig(), rec.QueueURL, rec.DLQURL, srv.URL), Photos: ps,
 		Blobs: refusingBlobs{blobs{data: full.Bytes()}}, Thumbnail: thumb.Make, MaxAttempts: 5,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if n, err := w.RunOnce(context.Background()); err != nil || n != 1 {
