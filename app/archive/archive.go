@@ -14,6 +14,7 @@
 //	written   its rows' count and checksum are recorded, then its Parquet
 //	          file is written to the object store, under
 //	          PREFIX + TABLE/dt=YYYY-MM-DD/part-FIRSTID-LASTID.parquet
+//	          (.../dt=YYYY-MM-DD/shard=N/part-... for content shard N > 0)
 //	verified  the object was read back and its row count and checksum match
 //	          the rows read from MySQL
 //	loaded    the warehouse holds exactly the file's rows (skipped when no
@@ -24,7 +25,10 @@
 // So a crash at any point leaves a batch in a known state, and the next pass
 // resumes it from there: a row is deleted from MySQL only once a verified
 // copy of it is in the object store (and loaded), and loading a file twice
-// leaves its rows in the warehouse once.
+// leaves its rows in the warehouse once (LoadStatements).
+//
+// With sharded content, a pass runs on each shard's primary (Job.Shard), each
+// with its own archive_batches and lock; all load the same warehouse tables.
 //
 // The package imports no other adapter: it is given the primary's pool, an
 // app.BlobStore and a Warehouse, and cmd/scaling-app wires them.
@@ -128,6 +132,10 @@ type Job struct {
 	Bucket string
 	// Prefix starts every object key. Default: DefaultPrefix.
 	Prefix string
+	// Shard is the content shard DB is the primary of (0 to 15), which names
+	// its files apart: shard=N/ after the day for N > 0. Default: 0, the
+	// database of users (and the only one when content is not sharded).
+	Shard int
 	// RetentionDays is the window kept in MySQL: a UTC day is archived once
 	// all of it is older than now minus RetentionDays days. Required, 1 to
 	// 3650.
@@ -217,6 +225,8 @@ func (j *Job) withDefaults() (*Job, error) {
 		return nil, errors.New("archive: Job needs Bucket")
 	case o.RetentionDays < 1 || o.RetentionDays > 3650:
 		return nil, fmt.Errorf("archive: RetentionDays %d must be 1 to 3650", o.RetentionDays)
+	case o.Shard < 0 || o.Shard > 15:
+		return nil, fmt.Errorf("archive: Shard %d must be 0 to 15", o.Shard)
 	case o.Warehouse != nil && o.CopyRoleARN == "":
 		return nil, errors.New("archive: a Warehouse needs CopyRoleARN")
 	}
@@ -270,7 +280,7 @@ func (j *Job) Run(ctx context.Context) (*Result, error) {
 	p := &pass{Job: o, conn: conn, lock: lock, res: &Result{}}
 	now := o.Now().UTC()
 	p.cutoff = now.AddDate(0, 0, -o.RetentionDays)
-	o.Logger.Info("archive: pass started", "retention_days", o.RetentionDays, "cutoff", p.cutoff,
+	o.Logger.Info("archive: pass started", "shard", o.Shard, "retention_days", o.RetentionDays, "cutoff", p.cutoff,
 		"tables", o.Tables, "batch_rows", o.BatchRows, "warehouse", o.Warehouse != nil)
 	if o.Warehouse == nil {
 		o.Logger.Info("archive: no warehouse configured (WAREHOUSE_WORKGROUP is empty): " +
@@ -404,7 +414,11 @@ func (p *pass) day(ctx context.Context, t table, day time.Time) error {
 }
 
 func (p *pass) key(t table, day time.Time, first, last int64) string {
-	return fmt.Sprintf("%s%s/dt=%s/part-%d-%d.parquet", p.Prefix, t.name(), day.Format(time.DateOnly), first, last)
+	shard := ""
+	if p.Shard > 0 {
+		shard = fmt.Sprintf("shard=%d/", p.Shard)
+	}
+	return fmt.Sprintf("%s%s/dt=%s/%spart-%d-%d.parquet", p.Prefix, t.name(), day.Format(time.DateOnly), shard, first, last)
 }
 
 func (p *pass) unfinished(ctx context.Context, t table) ([]*record, error) {
@@ -601,11 +615,12 @@ func (p *pass) verify(ctx context.Context, t table, r *record) error {
 }
 
 // load replaces, in one warehouse transaction, whatever rows of r's id range
-// and day the warehouse holds with the file's: loading a file again (after a
-// crash before its state was recorded) leaves its rows there once.
+// and day this shard loaded before, and any copy of the file's rows from
+// another shard, with the file's: loading a file again (after a crash before
+// its state was recorded) leaves its rows there once.
 func (p *pass) load(ctx context.Context, t table, r *record) error {
 	if err := p.Warehouse.Exec(ctx, LoadStatements(t.name(), t.columnsDDL(), p.Bucket, r.key, p.CopyRoleARN,
-		r.day, r.first, r.last)); err != nil {
+		p.Shard, r.day, r.first, r.last)); err != nil {
 		return fmt.Errorf("archive: load %s into the warehouse: %w; nothing is deleted from MySQL", r.key, err)
 	}
 	if err := p.Crash(StepLoad); err != nil {

@@ -279,13 +279,19 @@ func TestArchive(t *testing.T) {
 	if len(stmts) != 8 {
 		t.Fatalf("%d warehouse transactions, want one per file (8): %v", len(stmts), stmts)
 	}
+	cols := "id BIGINT NOT NULL, user_id BIGINT NOT NULL, body VARCHAR(1024) NOT NULL, " +
+		"created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL"
 	want := []string{
-		"CREATE TABLE IF NOT EXISTS posts_archive (id BIGINT NOT NULL, user_id BIGINT NOT NULL, body VARCHAR(1024) NOT NULL, " +
-			"created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL) SORTKEY (created_at)",
-		fmt.Sprintf("DELETE FROM posts_archive WHERE id BETWEEN %d AND %d AND created_at >= '2026-02-05 00:00:00' "+
-			"AND created_at < '2026-02-06 00:00:00'", id(0), id(1)),
-		fmt.Sprintf("COPY posts_archive FROM 's3://archive-bucket/archive/posts/dt=2026-02-05/part-%d-%d.parquet' "+
+		"CREATE TABLE IF NOT EXISTS posts_archive (" + cols + ", shard SMALLINT NOT NULL) SORTKEY (created_at)",
+		"CREATE TEMP TABLE posts_archive_load (" + cols + ")",
+		fmt.Sprintf("COPY posts_archive_load FROM 's3://archive-bucket/archive/posts/dt=2026-02-05/part-%d-%d.parquet' "+
 			"IAM_ROLE 'arn:aws:iam::123456789012:role/warehouse-copy' FORMAT AS PARQUET", id(0), id(1)),
+		fmt.Sprintf("DELETE FROM posts_archive WHERE shard = 0 AND id BETWEEN %d AND %d "+
+			"AND created_at >= '2026-02-05 00:00:00' AND created_at < '2026-02-06 00:00:00'", id(0), id(1)),
+		"DELETE FROM posts_archive USING posts_archive_load WHERE posts_archive.id = posts_archive_load.id " +
+			"AND posts_archive.created_at >= '2026-02-05 00:00:00' AND posts_archive.created_at < '2026-02-06 00:00:00'",
+		"INSERT INTO posts_archive SELECT posts_archive_load.*, 0 FROM posts_archive_load",
+		"DROP TABLE posts_archive_load",
 	}
 	if !slices.Equal(stmts[0], want) {
 		t.Errorf("first load\n%q\nwant\n%q", stmts[0], want)
@@ -592,7 +598,7 @@ func TestPhotos(t *testing.T) {
 	}
 	var photoLoads int
 	for _, b := range e.wh.batches() {
-		if strings.HasPrefix(b[2], "COPY photos_archive FROM 's3://archive-bucket/"+photoKey+"'") {
+		if strings.HasPrefix(b[2], "COPY photos_archive_load FROM 's3://archive-bucket/"+photoKey+"'") {
 			photoLoads++
 		}
 	}
@@ -602,23 +608,35 @@ func TestPhotos(t *testing.T) {
 }
 
 // fakeWarehouse records each transaction's statements and models what
-// Redshift would do with the three statements the job issues, so a test
-// sees duplicates a repeated load would leave: DELETE removes the rows of
-// an id range and day, COPY appends the rows of the object, and a
-// transaction applies wholly or not at all.
+// Redshift would do with the statements the job issues (LoadStatements), so
+// a test sees duplicates a repeated load would leave: COPY fills the staging
+// table with the object's rows; the first DELETE removes one shard's rows of
+// an id range and day, the second (USING) the rows with the staging table's
+// ids within the day; INSERT appends the staging rows tagged with a shard;
+// a transaction applies wholly or not at all.
 type fakeWarehouse struct {
 	blobs app.BlobStore
 	fail  error
 
 	mu     sync.Mutex
 	txs    [][]string
-	tables map[string][]post
+	tables map[string][]whRow
+}
+
+// whRow is a row of a warehouse table: a post and the shard that loaded it.
+type whRow struct {
+	post
+	shard int
 }
 
 var (
-	deleteRe = regexp.MustCompile(`^DELETE FROM (\w+) WHERE id BETWEEN (\d+) AND (\d+) AND created_at >= '([^']+)' AND created_at < '([^']+)'$`)
+	createRe = regexp.MustCompile(`^CREATE TABLE IF NOT EXISTS (\w+) \(.*, shard SMALLINT NOT NULL\) SORTKEY \(created_at\)$`)
+	stageRe  = regexp.MustCompile(`^CREATE TEMP TABLE (\w+) \(`)
 	copyRe   = regexp.MustCompile(`^COPY (\w+) FROM 's3://` + bucket + `/([^']+)' IAM_ROLE '` + role + `' FORMAT AS PARQUET$`)
-	createRe = regexp.MustCompile(`^CREATE TABLE IF NOT EXISTS (\w+) \(`)
+	rangeRe  = regexp.MustCompile(`^DELETE FROM (\w+) WHERE shard = (\d+) AND id BETWEEN (\d+) AND (\d+) AND created_at >= '([^']+)' AND created_at < '([^']+)'$`)
+	usingRe  = regexp.MustCompile(`^DELETE FROM (\w+) USING (\w+) WHERE (\w+)\.id = (\w+)\.id AND (\w+)\.created_at >= '([^']+)' AND (\w+)\.created_at < '([^']+)'$`)
+	insertRe = regexp.MustCompile(`^INSERT INTO (\w+) SELECT (\w+)\.\*, (\d+) FROM (\w+)$`)
+	dropRe   = regexp.MustCompile(`^DROP TABLE (\w+)$`)
 )
 
 func (w *fakeWarehouse) Exec(ctx context.Context, sqls []string) error {
@@ -627,40 +645,82 @@ func (w *fakeWarehouse) Exec(ctx context.Context, sqls []string) error {
 	if w.fail != nil {
 		return w.fail
 	}
-	tables := map[string][]post{}
+	tables := map[string][]whRow{}
 	for k, v := range w.tables {
 		tables[k] = slices.Clone(v)
 	}
+	temp := map[string][]post{}
+	known := func(name string) error {
+		if _, ok := tables[name]; !ok {
+			return fmt.Errorf("no table %s", name)
+		}
+		return nil
+	}
+	day := func(from, to string) func(whRow) bool {
+		f, _ := time.Parse(time.DateTime, from)
+		t, _ := time.Parse(time.DateTime, to)
+		return func(r whRow) bool { return r.CreatedAt >= f.UnixMicro() && r.CreatedAt < t.UnixMicro() }
+	}
+	num := func(s string) int64 { n, _ := strconv.ParseInt(s, 10, 64); return n }
 	for _, s := range sqls {
 		if m := createRe.FindStringSubmatch(s); m != nil {
 			if tables[m[1]] == nil {
-				tables[m[1]] = []post{}
+				tables[m[1]] = []whRow{}
 			}
-		} else if m := deleteRe.FindStringSubmatch(s); m != nil {
-			lo, _ := strconv.ParseInt(m[2], 10, 64)
-			hi, _ := strconv.ParseInt(m[3], 10, 64)
-			from, _ := time.Parse(time.DateTime, m[4])
-			to, _ := time.Parse(time.DateTime, m[5])
-			if _, ok := tables[m[1]]; !ok {
-				return fmt.Errorf("no table %s", m[1])
-			}
-			tables[m[1]] = slices.DeleteFunc(tables[m[1]], func(p post) bool {
-				return p.ID >= lo && p.ID <= hi && p.CreatedAt >= from.UnixMicro() && p.CreatedAt < to.UnixMicro()
-			})
+		} else if m := stageRe.FindStringSubmatch(s); m != nil {
+			temp[m[1]] = []post{}
 		} else if m := copyRe.FindStringSubmatch(s); m != nil {
-			if _, ok := tables[m[1]]; !ok {
-				return fmt.Errorf("no table %s", m[1])
+			if _, ok := temp[m[1]]; !ok {
+				return fmt.Errorf("COPY into %s, not a staging table of this transaction", m[1])
 			}
-			if m[1] == "posts_archive" {
+			if strings.HasPrefix(m[1], "posts_") {
 				rows, err := readPosts(w.blobs, m[2])
 				if err != nil {
 					return err
 				}
-				tables[m[1]] = append(tables[m[1]], rows...)
+				temp[m[1]] = append(temp[m[1]], rows...)
 			}
+		} else if m := rangeRe.FindStringSubmatch(s); m != nil {
+			if err := known(m[1]); err != nil {
+				return err
+			}
+			shard, lo, hi, inDay := int(num(m[2])), num(m[3]), num(m[4]), day(m[5], m[6])
+			tables[m[1]] = slices.DeleteFunc(tables[m[1]], func(r whRow) bool {
+				return r.shard == shard && r.ID >= lo && r.ID <= hi && inDay(r)
+			})
+		} else if m := usingRe.FindStringSubmatch(s); m != nil {
+			if m[3] != m[1] || m[5] != m[1] || m[7] != m[1] || m[4] != m[2] {
+				return fmt.Errorf("the delete mixes up its tables: %q", s)
+			}
+			if err := known(m[1]); err != nil {
+				return err
+			}
+			ids, inDay := map[int64]bool{}, day(m[6], m[8])
+			for _, p := range temp[m[2]] {
+				ids[p.ID] = true
+			}
+			tables[m[1]] = slices.DeleteFunc(tables[m[1]], func(r whRow) bool { return ids[r.ID] && inDay(r) })
+		} else if m := insertRe.FindStringSubmatch(s); m != nil {
+			if err := known(m[1]); err != nil {
+				return err
+			}
+			if m[2] != m[4] {
+				return fmt.Errorf("the insert mixes up its tables: %q", s)
+			}
+			for _, p := range temp[m[4]] {
+				tables[m[1]] = append(tables[m[1]], whRow{p, int(num(m[3]))})
+			}
+		} else if m := dropRe.FindStringSubmatch(s); m != nil {
+			if _, ok := temp[m[1]]; !ok {
+				return fmt.Errorf("DROP of %s, not a staging table", m[1])
+			}
+			delete(temp, m[1])
 		} else {
 			return fmt.Errorf("the fake warehouse does not know %q", s)
 		}
+	}
+	if len(temp) > 0 {
+		return fmt.Errorf("staging tables left: %v", temp)
 	}
 	w.tables = tables
 	w.txs = append(w.txs, sqls)
@@ -673,10 +733,14 @@ func (w *fakeWarehouse) batches() [][]string {
 	return slices.Clone(w.txs)
 }
 
+// rows returns the posts of a warehouse table, by id.
 func (w *fakeWarehouse) rows(table string) []post {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := slices.Clone(w.tables[table])
+	var out []post
+	for _, r := range w.tables[table] {
+		out = append(out, r.post)
+	}
 	slices.SortFunc(out, func(a, b post) int { return int(a.ID - b.ID) })
 	return out
 }
@@ -769,4 +833,81 @@ func TestBatchTakenOver(t *testing.T) {
 	if got := e.wh.rows("posts_archive"); !slices.Equal(got, all[:2]) {
 		t.Errorf("warehouse holds %v, want the two archived posts", got)
 	}
+}
+
+// TestShards: two content shards archive into one bucket and one warehouse,
+// each pass on its own primary. Shard 1's file of 2026-02-05 spans the ids
+// of every shard 0 file of that day (the shards' ids interleave), and shard 1
+// also holds a copy of one of shard 0's posts (a bucket move copied it before
+// shard 0 archived it). Each shard's files are apart (shard=1/), each shard
+// keeps its own progress, loading any file again changes nothing, and the
+// warehouse holds every archived post once.
+func TestShards(t *testing.T) {
+	e := newEnv(t)
+	all := e.seed()
+	ctx := context.Background()
+	m1 := apptest.NewMySQL(t)
+	if err := mysql.MigrateShard(ctx, m1.Primary, slog.Default()); err != nil {
+		t.Fatal(err)
+	}
+	db1, err := sql.Open("mysql", mysql.Config(m1.Primary).FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db1.Close()
+	at := func(s string) time.Time { v, _ := time.Parse(time.DateTime, s); return v }
+	copied := all[5] // 2026-02-06, on both shards
+	first, last := at("2026-02-05 06:00:00").UnixMicro(), at("2026-02-05 18:00:00").UnixMicro()
+	shard1 := []post{
+		{ID: 0, UserID: 3, Body: "shard 1, first of the day", CreatedAt: first, UpdatedAt: first},
+		{ID: 1 << 52, UserID: 3, Body: "shard 1, last of the day", CreatedAt: last, UpdatedAt: last},
+		copied,
+		{ID: 1<<52 + 1, UserID: 3, Body: "shard 1, recent", CreatedAt: now.UnixMicro(), UpdatedAt: now.UnixMicro()},
+	}
+	for _, p := range shard1 {
+		if _, err := db1.Exec("INSERT INTO posts (id, user_id, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+			p.ID, p.UserID, p.Body, time.UnixMicro(p.CreatedAt).UTC(), time.UnixMicro(p.UpdatedAt).UTC()); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if _, err := e.job(nil).Run(ctx); err != nil {
+		t.Fatalf("shard 0: %v", err)
+	}
+	j1 := e.job(nil)
+	j1.DB, j1.Shard = db1, 1
+	res, err := j1.Run(ctx)
+	if err != nil {
+		t.Fatalf("shard 1: %v", err)
+	}
+	if res.Rows != 3 {
+		t.Errorf("shard 1 archived %d rows, want 3 (the two of 02-05 and the copy)", res.Rows)
+	}
+	var left int
+	db1.QueryRow("SELECT COUNT(*) FROM posts").Scan(&left)
+	if left != 1 {
+		t.Errorf("shard 1 keeps %d posts, want the recent one", left)
+	}
+	_, keys := e.objects()
+	span := "archive/posts/dt=2026-02-05/shard=1/part-0-" + strconv.FormatInt(1<<52, 10) + ".parquet"
+	if !slices.Contains(keys, span) {
+		t.Errorf("keys %v, want shard 1's file %s", keys, span)
+	}
+	old, _ := archived(all)
+	want := append(slices.Clone(old), shard1[0], shard1[1])
+	slices.SortFunc(want, func(a, b post) int { return int(a.ID - b.ID) })
+	check := func(when string) {
+		t.Helper()
+		if got := e.wh.rows("posts_archive"); !slices.Equal(got, want) {
+			t.Errorf("%s: the warehouse holds\n%v\nwant every archived post once\n%v", when, got, want)
+		}
+	}
+	check("after both passes")
+	// Every file loaded again, in the order of the first loads.
+	for _, b := range e.wh.batches() {
+		if err := e.wh.Exec(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("after every load again")
 }

@@ -15,28 +15,53 @@ import (
 // posts_archive.
 func WarehouseTable(table string) string { return table + "_archive" }
 
-// LoadStatements are the statements that load one file into the warehouse,
-// run as one transaction:
+// StagingTable is the temporary table a load copies one file into before it
+// replaces the warehouse table's rows.
+func StagingTable(table string) string { return WarehouseTable(table) + "_load" }
+
+// ShardColumn is the column the warehouse tables add to the MySQL table's:
+// the content shard whose archive job loaded the row.
+const ShardColumn = "shard"
+
+// LoadStatements are the statements that load one file of shard's, holding
+// the rows of day with ids first to last, into the warehouse, run as one
+// transaction: a merge by replacing existing rows through a staging table
+// (Redshift developer guide, "Performing a merge operation by replacing
+// existing rows"):
 //
-//  1. CREATE TABLE IF NOT EXISTS, so a new warehouse needs no setup step
-//     (sorted by created_at: the warehouse's queries are by time);
-//  2. DELETE of the rows of the file's id range and day, which are exactly
-//     the rows any earlier load of this file put there (ranges of one day's
-//     files do not overlap, and the day tells apart a row of the next day
-//     whose id falls in the range), so loading a file again leaves its rows
-//     there once;
-//  3. COPY of the file, by position: Parquet columns in the table's order.
+//  1. CREATE TABLE IF NOT EXISTS, so a new warehouse needs no setup step:
+//     the MySQL columns and shard, sorted by created_at (the warehouse's
+//     queries are by time, and every statement below is pruned to one day);
+//  2. CREATE TEMP TABLE, the staging table with the file's columns, private
+//     to the session;
+//  3. COPY of the file into it, by position (Parquet columns in order);
+//  4. DELETE of this shard's rows of the file's id range and day: exactly
+//     what an earlier load of this file put there, including rows deleted
+//     from MySQL since (ranges of one shard's files of a day do not overlap;
+//     the shards' ids interleave, so the range alone would reach other
+//     shards' rows);
+//  5. DELETE of the rows with the file's ids from any other shard, within the
+//     day (a row a bucket move copied, archived on both shards; ids are
+//     unique across shards, so that is the same row);
+//  6. INSERT of the file's rows, tagged with the shard; 7. DROP of the
+//     staging table.
 //
+// So loading a file again leaves its rows there once, as the file has them.
 // COPY reads every object whose key starts with the path given; the keys
 // end in ".parquet", so no other file of the job starts with this one's.
-func LoadStatements(table, columnsDDL, bucket, key, roleARN string, day time.Time, first, last int64) []string {
-	wt := WarehouseTable(table)
+func LoadStatements(table, columnsDDL, bucket, key, roleARN string, shard int, day time.Time, first, last int64) []string {
+	wt, st := WarehouseTable(table), StagingTable(table)
 	from, to := day.Format(time.DateOnly)+" 00:00:00", day.AddDate(0, 0, 1).Format(time.DateOnly)+" 00:00:00"
 	return []string{
-		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (%s) SORTKEY (created_at)", wt, columnsDDL),
-		fmt.Sprintf("DELETE FROM %s WHERE id BETWEEN %d AND %d AND created_at >= '%s' AND created_at < '%s'",
-			wt, first, last, from, to),
-		fmt.Sprintf("COPY %s FROM %s IAM_ROLE %s FORMAT AS PARQUET", wt, quote("s3://"+bucket+"/"+key), quote(roleARN)),
+		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (%s, %s SMALLINT NOT NULL) SORTKEY (created_at)", wt, columnsDDL, ShardColumn),
+		fmt.Sprintf("CREATE TEMP TABLE %s (%s)", st, columnsDDL),
+		fmt.Sprintf("COPY %s FROM %s IAM_ROLE %s FORMAT AS PARQUET", st, quote("s3://"+bucket+"/"+key), quote(roleARN)),
+		fmt.Sprintf("DELETE FROM %s WHERE %s = %d AND id BETWEEN %d AND %d AND created_at >= '%s' AND created_at < '%s'",
+			wt, ShardColumn, shard, first, last, from, to),
+		fmt.Sprintf("DELETE FROM %s USING %s WHERE %s.id = %s.id AND %s.created_at >= '%s' AND %s.created_at < '%s'",
+			wt, st, wt, st, wt, from, wt, to),
+		fmt.Sprintf("INSERT INTO %s SELECT %s.*, %d FROM %s", wt, st, shard, st),
+		fmt.Sprintf("DROP TABLE %s", st),
 	}
 }
 

@@ -313,8 +313,8 @@ func TestReadiness(t *testing.T) {
 	if err := db.Ping(context.Background()); err != nil {
 		t.Errorf("Ping after migrating: %v", err)
 	}
-	if mysql.SchemaVersion != 4 || mysql.ShardSchemaVersion != 2 {
-		t.Errorf("SchemaVersion = %d, ShardSchemaVersion = %d, want 4 and 2 (the newest files in migrations/ "+
+	if mysql.SchemaVersion != 4 || mysql.ShardSchemaVersion != 3 {
+		t.Errorf("SchemaVersion = %d, ShardSchemaVersion = %d, want 4 and 3 (the newest files in migrations/ "+
 			"and shard_migrations/)", mysql.SchemaVersion, mysql.ShardSchemaVersion)
 	}
 	if _, err := m.PrimaryDB.Exec("UPDATE `" + m.Primary.DBName + "`.schema_migrations SET dirty = 1"); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -21,16 +22,39 @@ import (
 // first byte. Every statement still has a deadline (archive.DefaultCallTimeout).
 const archiveNetTimeout = 5 * time.Minute
 
-// runArchive runs one pass of the archive job (APP_ROLE=archive) and
-// returns: nil when the pass finished or another pass holds the lock, the
-// pass's error otherwise (the process then exits 1 and the next pass
-// resumes where this one stopped).
+// runArchive runs one pass of the archive job (APP_ROLE=archive) on every
+// content shard's primary in turn, and returns: nil when every shard's pass
+// finished or found another pass holding its lock, the errors of the shards
+// that failed otherwise (the process then exits 1 and the next pass resumes
+// each where it stopped). A shard that fails does not keep the others from
+// being archived.
 func runArchive(ctx context.Context, cfg *Config, awsCfg aws.Config, dbCfg *drv.Config, log *slog.Logger) error {
-	dc := dbCfg.Clone()
+	var errs []error
+	for i := range cfg.DBShards {
+		if err := archiveShard(ctx, cfg, awsCfg, dbCfg, i, log); err != nil {
+			log.Error("archive pass failed; the next pass resumes from archive_batches", "shard", i, "err", err)
+			errs = append(errs, fmt.Errorf("shard %d: %w", i, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// archiveShard runs the pass on shard i's primary.
+func archiveShard(ctx context.Context, cfg *Config, awsCfg aws.Config, dbCfg *drv.Config, i int, log *slog.Logger) error {
+	dc := dbCfg
+	if i > 0 {
+		dc = cfg.shardDBConfig(i, dbCfg)
+	}
+	dc = dc.Clone()
 	dc.ReadTimeout, dc.WriteTimeout = archiveNetTimeout, archiveNetTimeout
 	// Three connections at most are in use: the lock's, one statement's
 	// and a delete's transaction.
-	db, err := mysql.Open(ctx, dc, nil, mysql.Options{MaxOpenConns: 4, Logger: log})
+	o := mysql.Options{MaxOpenConns: 4, Logger: log}
+	open := mysql.Open
+	if i > 0 {
+		open = mysql.OpenShard
+	}
+	db, err := open(ctx, dc, nil, o)
 	if err != nil {
 		return err
 	}
@@ -40,20 +64,12 @@ func runArchive(ctx context.Context, cfg *Config, awsCfg aws.Config, dbCfg *drv.
 	}
 	job := &archive.Job{
 		DB: db.Primary(), Blobs: apps3.New(awsCfg, cfg.ArchiveBucket, cfg.S3Endpoint), Bucket: cfg.ArchiveBucket,
-		Prefix: cfg.ArchivePrefix, RetentionDays: cfg.RetentionDays, BatchRows: cfg.ArchiveBatchRows, Logger: log,
+		Prefix: cfg.ArchivePrefix, Shard: i, RetentionDays: cfg.RetentionDays, BatchRows: cfg.ArchiveBatchRows, Logger: log,
 	}
 	if cfg.WarehouseWorkgroup != "" {
 		job.Warehouse = archive.NewRedshift(awsCfg, cfg.WarehouseWorkgroup, cfg.WarehouseDatabase, "")
 		job.CopyRoleARN = cfg.WarehouseCopyRoleARN
 	}
-	if n := len(cfg.DBShards); n > 1 {
-		// Rows on shards 1 and up stay in MySQL: the pass's progress table and the
-		// warehouse's idempotent load (by id range) are shard 0's (docs/app.md).
-		log.Warn("archive: only shard 0 is archived; the other shards keep all their rows", "shards", n)
-	}
-	if _, err := job.Run(ctx); err != nil {
-		log.Error("archive pass failed; the next pass resumes from archive_batches", "err", err)
-		return err
-	}
-	return nil
+	_, err = job.Run(ctx)
+	return err
 }
