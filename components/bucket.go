@@ -199,6 +199,8 @@ type PolicyStatement struct {
 	Actions   []string
 	// Resource is the ARN the statement covers; use Bucket.ObjectsArn or Bucket.Arn.
 	Resource pulumi.StringInput
+	// Resources, when set instead of Resource, are the ARNs the statement covers.
+	Resources []pulumi.StringInput
 	// Condition is an optional condition whose values may be Inputs.
 	Condition map[string]map[string]pulumi.StringInput
 }
@@ -258,7 +260,11 @@ func renderBucketPolicy(stmts []PolicyStatement) pulumi.StringOutput {
 	var inputs []any
 	var refs []condRef
 	for i, s := range stmts {
-		inputs = append(inputs, s.Resource)
+		if len(s.Resources) > 0 {
+			inputs = append(inputs, pulumi.StringArray(s.Resources))
+		} else {
+			inputs = append(inputs, s.Resource)
+		}
 		for _, op := range sortedKeys(s.Condition) {
 			for _, k := range sortedKeys(s.Condition[op]) {
 				inputs = append(inputs, s.Condition[op][k])

@@ -117,6 +117,8 @@ type CDN struct {
 	URL pulumi.StringOutput
 
 	bucket *Bucket
+	// routed are the key prefixes the distribution routes to the bucket; nil: every key.
+	routed []string
 }
 
 // CloudFrontLogDeliveryStatement is the log bucket policy statement that lets CloudWatch
@@ -220,8 +222,15 @@ func NewCDN(ctx *pulumi.Context, name string, args *CDNArgs, opts ...pulumi.Reso
 			ResponseHeadersPolicyId: pulumi.String(ResponseHeadersPolicySecurityHeaders),
 			Compress:                pulumi.Bool(true),
 		}
+		simple := true
 		for _, p := range a.StaticPathPatterns {
 			ordered = append(ordered, static(p))
+			prefix, ok := routedPrefix(p)
+			simple = simple && ok
+			c.routed = append(c.routed, prefix)
+		}
+		if !simple {
+			c.routed = nil
 		}
 	}
 
@@ -478,11 +487,14 @@ func (a *CDNArgs) withDefaults(name string) (*CDNArgs, error) {
 }
 
 // BucketReadStatement is the object store's policy statement letting this distribution,
-// and only it, read objects through the Origin Access Control. Pass it to the bucket's
-// AttachPolicy (the bucket is created with DeferPolicy, since the statement names the
-// distribution, which is created after the bucket).
+// and only it, read objects through the Origin Access Control: with a load balancer, only
+// the objects under StaticPathPatterns (what the distribution routes to the bucket, so the
+// bucket's other objects, such as the archive's files, stay unreadable even by CloudFront);
+// without one, every object. Pass it to the bucket's AttachPolicy (the bucket is created
+// with DeferPolicy, since the statement names the distribution, which is created after the
+// bucket).
 func (c *CDN) BucketReadStatement() PolicyStatement {
-	return PolicyStatement{
+	st := PolicyStatement{
 		Sid:       "AllowCloudFrontRead",
 		Effect:    "Allow",
 		Principal: map[string]any{"Service": "cloudfront.amazonaws.com"},
@@ -490,4 +502,23 @@ func (c *CDN) BucketReadStatement() PolicyStatement {
 		Resource:  c.bucket.ObjectsArn(""),
 		Condition: map[string]map[string]pulumi.StringInput{"StringEquals": {"AWS:SourceArn": c.Arn}},
 	}
+	if c.routed != nil {
+		st.Resource = nil
+		for _, prefix := range c.routed {
+			st.Resources = append(st.Resources, c.bucket.ObjectsArn(prefix))
+		}
+	}
+	return st
+}
+
+// routedPrefix is the object key prefix a path pattern routes to the bucket ("/static/*"
+// serves the keys under "static/"), or false when the pattern's wildcards are not one
+// trailing "*" (the statement then covers every object).
+func routedPrefix(pattern string) (string, bool) {
+	p := strings.TrimPrefix(pattern, "/")
+	if !strings.HasSuffix(p, "*") {
+		return p, !strings.ContainsAny(p, "*?")
+	}
+	p = strings.TrimSuffix(p, "*")
+	return p, !strings.ContainsAny(p, "*?")
 }

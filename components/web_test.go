@@ -598,8 +598,23 @@ func TestCDNWithLoadBalancerAndCustomDomain(t *testing.T) {
 	require.NotNil(t, read, "the object store policy carries the CDN's read statement")
 	assert.Equal(t, "cloudfront.amazonaws.com", get(read, "Principal.Service"))
 	assert.Equal(t, []any{"s3:GetObject"}, read["Action"])
-	assert.Equal(t, "arn:aws:s3:::assets-bucket/*", read["Resource"])
+	assert.Equal(t, []any{"arn:aws:s3:::assets-bucket/static/*", "arn:aws:s3:::assets-bucket/media/*"}, read["Resource"],
+		"the distribution reads only what it routes to the bucket")
 	assert.Equal(t, "arn:aws:cloudfront::123456789012:distribution/cdn", get(read, "Condition.StringEquals.AWS:SourceArn"))
+}
+
+// TestRoutedPrefix: a path pattern with one trailing * routes its prefix; any other
+// wildcard cannot be a key prefix, and the read statement then covers every object.
+func TestRoutedPrefix(t *testing.T) {
+	for pattern, want := range map[string]string{"/static/*": "static/", "/thumbs/*": "thumbs/", "/favicon.ico": "favicon.ico", "/*": ""} {
+		got, ok := routedPrefix(pattern)
+		assert.True(t, ok, pattern)
+		assert.Equal(t, want, got, pattern)
+	}
+	for _, pattern := range []string{"/*.jpg", "/media/*/large", "/img?/*"} {
+		_, ok := routedPrefix(pattern)
+		assert.False(t, ok, pattern)
+	}
 }
 
 func TestCDNBucketOnlyDefaultCertificate(t *testing.T) {

@@ -272,3 +272,33 @@ func launchScript(t *testing.T, s *stack, tier string) string {
 	require.NotNil(t, lt, tier)
 	return lt.Script("userData")
 }
+
+// TestArchiveUnreachableThroughTheCDN: the archive's files share the object store with what
+// CloudFront serves, so the distribution's read grant names the prefixes it routes
+// (static/, originals/, thumbs/), never the whole bucket: archive/ stays unreadable even
+// through the distribution.
+func TestArchiveUnreachableThroughTheCDN(t *testing.T) {
+	s := evaluate(t, "prod", config.UsersPlus5, nil)
+	policy := byName(t, s.g, tokBucketPolicy, "store")
+	var doc struct {
+		Statement []struct {
+			Sid      string
+			Resource any
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(policy.String("policy")), &doc))
+	var found bool
+	for _, st := range doc.Statement {
+		if st.Sid != "AllowCloudFrontRead" {
+			continue
+		}
+		found = true
+		list, ok := st.Resource.([]any)
+		require.True(t, ok, "the read grant lists prefixes, got %v", st.Resource)
+		for _, r := range list {
+			arn := r.(string)
+			assert.NotRegexp(t, `^arn:aws:s3:::[^/]+/\*$|/archive/`, arn, "CloudFront may read %s", arn)
+		}
+	}
+	assert.True(t, found, "the store's policy has the CDN's read grant")
+}
