@@ -75,10 +75,57 @@ func TestTableRefusesBadArgs(t *testing.T) {
 		"TTL on a key":      {PartitionKey: "pk", TTLAttribute: "pk"},
 		"PITR too long":     {PartitionKey: "pk", PITRDays: 36},
 		"negative capacity": {PartitionKey: "pk", MaxWriteRequestUnits: -1},
+		"capacity and an on-demand cap": {PartitionKey: "pk", MaxWriteRequestUnits: 100,
+			Capacity: &TableCapacity{MinRead: 1, MaxRead: 10, MinWrite: 1, MaxWrite: 10}},
+		"no minimum":            {PartitionKey: "pk", Capacity: &TableCapacity{MaxRead: 10, MinWrite: 1, MaxWrite: 10}},
+		"maximum under minimum": {PartitionKey: "pk", Capacity: &TableCapacity{MinRead: 1, MaxRead: 10, MinWrite: 20, MaxWrite: 10}},
+		"over the quota":        {PartitionKey: "pk", Capacity: &TableCapacity{MinRead: 1, MaxRead: 40001, MinWrite: 1, MaxWrite: 10}},
+		"target too low":        {PartitionKey: "pk", Capacity: &TableCapacity{MinRead: 1, MaxRead: 10, MinWrite: 1, MaxWrite: 10, TargetPercent: 10}},
+		"target too high":       {PartitionKey: "pk", Capacity: &TableCapacity{MinRead: 1, MaxRead: 10, MinWrite: 1, MaxWrite: 10, TargetPercent: 95}},
 	} {
 		_, err := a.withDefaults("t")
 		assert.Error(t, err, name)
 	}
+}
+
+// TestTableProvisioned: with Capacity the table is provisioned at the minimums, its
+// capacity left to autoscaling (ignoreChanges, so an update never resets it), and each
+// dimension has a scalable target and a target-tracking policy at the target share.
+func TestTableProvisioned(t *testing.T) {
+	r := run(t, func(ctx *pulumi.Context) error {
+		_, err := NewTable(ctx, "views", &TableArgs{PartitionKey: "pk",
+			Capacity: &TableCapacity{MinRead: 5, MaxRead: 400, MinWrite: 10, MaxWrite: 40000}})
+		return err
+	})
+	tbl := r.of(tokTable, "views")
+	require.Len(t, tbl, 1)
+	assert.Equal(t, "PROVISIONED", tbl[0].inputs["billingMode"])
+	assert.Equal(t, 5.0, tbl[0].inputs["readCapacity"])
+	assert.Equal(t, 10.0, tbl[0].inputs["writeCapacity"])
+	assert.ElementsMatch(t, []string{"readCapacity", "writeCapacity"}, tbl[0].ignoreChanges)
+	for dim, want := range map[string][2]float64{"read": {5, 400}, "write": {10, 40000}} {
+		unit := map[string]string{"read": "ReadCapacityUnits", "write": "WriteCapacityUnits"}[dim]
+		tg := r.of("aws:appautoscaling/target:Target", "views-"+dim)
+		require.Len(t, tg, 1, dim)
+		assert.Equal(t, "dynamodb", tg[0].inputs["serviceNamespace"])
+		assert.Equal(t, "table/views", tg[0].inputs["resourceId"])
+		assert.Equal(t, "dynamodb:table:"+unit, tg[0].inputs["scalableDimension"])
+		assert.Equal(t, want[0], tg[0].inputs["minCapacity"], dim)
+		assert.Equal(t, want[1], tg[0].inputs["maxCapacity"], dim)
+		pol := r.of("aws:appautoscaling/policy:Policy", "views-"+dim)
+		require.Len(t, pol, 1, dim)
+		assert.Equal(t, "TargetTrackingScaling", pol[0].inputs["policyType"])
+		assert.Equal(t, "dynamodb:table:"+unit, pol[0].inputs["scalableDimension"])
+		assert.Equal(t, 70.0, get(pol[0].inputs, "targetTrackingScalingPolicyConfiguration.targetValue"), "the default target")
+		assert.Equal(t, "DynamoDB"+map[string]string{"read": "Read", "write": "Write"}[dim]+"CapacityUtilization",
+			get(pol[0].inputs, "targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType"))
+	}
+	r = run(t, func(ctx *pulumi.Context) error {
+		_, err := NewTable(ctx, "plain", &TableArgs{PartitionKey: "pk"})
+		return err
+	})
+	assert.Empty(t, r.of(tokTable, "plain")[0].ignoreChanges, "on demand: nothing ignored")
+	assert.Empty(t, r.of("aws:appautoscaling/target:Target", ""), "on demand: no autoscaling")
 }
 
 // TestWarehouse: a namespace under the key with the three audit logs and a managed admin

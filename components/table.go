@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/appautoscaling"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/dynamodb"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -37,7 +38,16 @@ type TableArgs struct {
 	// MaxReadRequestUnits and MaxWriteRequestUnits cap on-demand throughput per second, so
 	// a runaway caller meets throttling (which the app retries and then degrades) rather
 	// than an unbounded bill, the on-demand mode's known hurt. 0: no cap. Default: 0.
+	// On-demand only: refused with Capacity.
 	MaxReadRequestUnits, MaxWriteRequestUnits int
+	// Capacity, when set, bills the table by provisioned capacity that Application Auto
+	// Scaling keeps at a target share of what is consumed, instead of per request: about
+	// half the cost at a steady high rate, slower to follow a surge. Switching either way is
+	// an update of the same table, never a replacement: DynamoDB changes a table's billing
+	// mode in place (to provisioned at any time, back to on demand up to four times in 24
+	// hours). Default: nil, on demand (docs/decisions.md, "Per-post view counters in
+	// DynamoDB").
+	Capacity *TableCapacity
 	// Key encrypts the table with the stack's key (SSE-KMS, customer managed). A table can
 	// switch keys in place. Default: nil, the AWS-managed key aws/dynamodb (still KMS
 	// encryption, rule DDB-1), because dev's data is disposable and its key costs nothing.
@@ -50,7 +60,26 @@ type TableArgs struct {
 	AlarmTopicArn pulumi.StringInput
 }
 
-// Table is a DynamoDB table in on-demand mode (docs/decisions.md, "Per-post view counters
+// TableCapacity is a table's provisioned capacity, scaled by Application Auto Scaling with
+// one target-tracking policy per dimension (the DynamoDB console's own setup).
+type TableCapacity struct {
+	// MinRead and MaxRead bound the read capacity units, MinWrite and MaxWrite the write
+	// units: each minimum 1 or more and at most its maximum, each maximum at most 40,000,
+	// DynamoDB's default quota per table (a higher one needs a quota increase first: AWS
+	// would throttle above it whatever the table says). Required.
+	MinRead, MaxRead, MinWrite, MaxWrite int
+	// TargetPercent is the consumed share of the provisioned capacity autoscaling holds, 20
+	// to 90 (Application Auto Scaling's bounds for DynamoDB). Default: 70, the console's
+	// default: 40% of headroom for a surge while a scale-out (a few minutes of CloudWatch
+	// alarms) catches up.
+	TargetPercent int
+}
+
+// maxTableUnits is DynamoDB's default per-table throughput quota, in units per second
+// (DynamoDB developer guide, "Throughput default quotas").
+const maxTableUnits = 40000
+
+// Table is a DynamoDB table in on-demand mode (or provisioned, with Capacity) (docs/decisions.md, "Per-post view counters
 // in DynamoDB": no capacity to plan for a load that follows the day, and no throttling from
 // a forecast that was wrong), with point-in-time recovery, encryption, optional TTL, and
 // least-privilege grants. It is reached through the network's DynamoDB gateway endpoint.
@@ -94,7 +123,7 @@ func NewTable(ctx *pulumi.Context, name string, args *TableArgs, opts ...pulumi.
 		Attributes:  attrs,
 		HashKey:     pulumi.String(a.PartitionKey),
 		RangeKey:    sortKey,
-		BillingMode: pulumi.String("PAY_PER_REQUEST"),
+		BillingMode: pulumi.String(a.billingMode()),
 		PointInTimeRecovery: dynamodb.TablePointInTimeRecoveryArgs{
 			Enabled: pulumi.Bool(true), RecoveryPeriodInDays: pulumi.Int(a.PITRDays),
 		},
@@ -115,11 +144,55 @@ func NewTable(ctx *pulumi.Context, name string, args *TableArgs, opts ...pulumi.
 		}
 		ta.OnDemandThroughput = od
 	}
-	tbl, err := dynamodb.NewTable(ctx, name, ta, stateful(child, a.Protect)...)
+	tblOpts := stateful(child, a.Protect)
+	if c := a.Capacity; c != nil {
+		// The capacity is autoscaling's from creation on: a pulumi up that set it back to
+		// the minimum would throttle a busy table until autoscaling caught up again. An
+		// on-demand table has no capacity in its state, so the switch to provisioned still
+		// sets the minimums.
+		ta.ReadCapacity, ta.WriteCapacity = pulumi.Int(c.MinRead), pulumi.Int(c.MinWrite)
+		tblOpts = append(tblOpts, pulumi.IgnoreChanges([]string{"readCapacity", "writeCapacity"}))
+	}
+	tbl, err := dynamodb.NewTable(ctx, name, ta, tblOpts...)
 	if err != nil {
 		return nil, err
 	}
 	t.Name, t.Arn = tbl.Name, tbl.Arn
+	if c := a.Capacity; c != nil {
+		for _, d := range []struct {
+			suffix, unit, metric string
+			min, max             int
+		}{
+			{"read", "ReadCapacityUnits", "DynamoDBReadCapacityUtilization", c.MinRead, c.MaxRead},
+			{"write", "WriteCapacityUnits", "DynamoDBWriteCapacityUtilization", c.MinWrite, c.MaxWrite},
+		} {
+			tg, err := appautoscaling.NewTarget(ctx, name+"-"+d.suffix, &appautoscaling.TargetArgs{
+				ServiceNamespace:  pulumi.String("dynamodb"),
+				ResourceId:        pulumi.Sprintf("table/%s", tbl.Name),
+				ScalableDimension: pulumi.String("dynamodb:table:" + d.unit),
+				MinCapacity:       pulumi.Int(d.min),
+				MaxCapacity:       pulumi.Int(d.max),
+				Tags:              tags(name + "-" + d.suffix),
+			}, child...)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := appautoscaling.NewPolicy(ctx, name+"-"+d.suffix, &appautoscaling.PolicyArgs{
+				PolicyType:        pulumi.String("TargetTrackingScaling"),
+				ServiceNamespace:  tg.ServiceNamespace,
+				ResourceId:        tg.ResourceId,
+				ScalableDimension: tg.ScalableDimension,
+				TargetTrackingScalingPolicyConfiguration: &appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs{
+					PredefinedMetricSpecification: &appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs{
+						PredefinedMetricType: pulumi.String(d.metric),
+					},
+					TargetValue: pulumi.Float64(float64(c.TargetPercent)),
+				},
+			}, child...); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if a.AlarmTopicArn != nil {
 		for _, al := range tableAlarms() {
 			al.Namespace = "AWS/DynamoDB"
@@ -175,7 +248,38 @@ func (a *TableArgs) withDefaults(name string) (*TableArgs, error) {
 	if out.MaxReadRequestUnits < 0 || out.MaxWriteRequestUnits < 0 {
 		return nil, argError("table", name, "MaxReadRequestUnits/MaxWriteRequestUnits", fmt.Sprintf("%d/%d", out.MaxReadRequestUnits, out.MaxWriteRequestUnits), "use 0 (no cap) or a positive cap")
 	}
+	if c := out.Capacity; c != nil {
+		if out.MaxReadRequestUnits > 0 || out.MaxWriteRequestUnits > 0 {
+			return nil, argError("table", name, "MaxReadRequestUnits/MaxWriteRequestUnits", fmt.Sprintf("%d/%d", out.MaxReadRequestUnits, out.MaxWriteRequestUnits),
+				"leave them 0 with Capacity: they cap on-demand throughput, and Capacity's maximums cap a provisioned table")
+		}
+		cc := *c
+		if cc.TargetPercent == 0 {
+			cc.TargetPercent = 70
+		}
+		for _, b := range []struct {
+			field    string
+			min, max int
+		}{{"Capacity.MinRead/MaxRead", cc.MinRead, cc.MaxRead}, {"Capacity.MinWrite/MaxWrite", cc.MinWrite, cc.MaxWrite}} {
+			if b.min < 1 || b.max < b.min || b.max > maxTableUnits {
+				return nil, argError("table", name, b.field, fmt.Sprintf("%d/%d", b.min, b.max),
+					fmt.Sprintf("use a minimum of at least 1 and a maximum from the minimum to %d (DynamoDB's default per-table quota)", maxTableUnits))
+			}
+		}
+		if cc.TargetPercent < 20 || cc.TargetPercent > 90 {
+			return nil, argError("table", name, "Capacity.TargetPercent", cc.TargetPercent, "use 20 to 90 (Application Auto Scaling's bounds for DynamoDB)")
+		}
+		out.Capacity = &cc
+	}
 	return &out, nil
+}
+
+// billingMode is the table's DynamoDB billing mode.
+func (a *TableArgs) billingMode() string {
+	if a.Capacity != nil {
+		return "PROVISIONED"
+	}
+	return "PAY_PER_REQUEST"
 }
 
 // tableActions are what each grant allows, and nothing else: no scans, no deletes, no

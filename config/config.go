@@ -264,6 +264,8 @@ type Config struct {
 	// IdentityDB, when its instanceClass is set, federates users and sessions into a
 	// database of their own from users+++++ (config/datatier.go).
 	IdentityDB IdentityDatabase
+	// Counters bills the view counters' DynamoDB table of users+++++ (config/datatier.go).
+	Counters Counters
 	// CacheAuthToken is the cache's AUTH token, from a secret config value
 	// (pulumi config set --secret scaling-aws:cacheAuthToken ...). It is never printed.
 	// Default: the cache component generates one at creation and keeps it.
@@ -485,6 +487,23 @@ var fields = []field{
 		def: func(c *Config) { c.DB.Shards = 1 }},
 	{key: "identityDb.instanceClass", str: func(c *Config) *string { return &c.IdentityDB.InstanceClass }, optional: true},
 	{key: "identityDb.serve", flag: func(c *Config) *bool { return &c.IdentityDB.Serve }},
+	{key: "counters.billing", str: func(c *Config) *string { return &c.Counters.Billing },
+		def: func(c *Config) { c.Counters.Billing = CountersOnDemand }},
+	{key: "counters.minRead", num: func(c *Config) *int { return &c.Counters.MinRead }, min: 1, max: CountersMaxUnits,
+		why: "DynamoDB's default quota per table is 40,000 units per second",
+		def: func(c *Config) { c.Counters.MinRead = 5 }},
+	{key: "counters.maxRead", num: func(c *Config) *int { return &c.Counters.MaxRead }, min: 1, max: CountersMaxUnits,
+		why: "DynamoDB's default quota per table is 40,000 units per second",
+		def: func(c *Config) { c.Counters.MaxRead = CountersMaxUnits }},
+	{key: "counters.minWrite", num: func(c *Config) *int { return &c.Counters.MinWrite }, min: 1, max: CountersMaxUnits,
+		why: "DynamoDB's default quota per table is 40,000 units per second",
+		def: func(c *Config) { c.Counters.MinWrite = 5 }},
+	{key: "counters.maxWrite", num: func(c *Config) *int { return &c.Counters.MaxWrite }, min: 1, max: CountersMaxUnits,
+		why: "DynamoDB's default quota per table is 40,000 units per second",
+		def: func(c *Config) { c.Counters.MaxWrite = CountersMaxUnits }},
+	{key: "counters.targetPercent", num: func(c *Config) *int { return &c.Counters.TargetPercent }, min: 20, max: 90,
+		why: "Application Auto Scaling's bounds for DynamoDB's target utilization",
+		def: func(c *Config) { c.Counters.TargetPercent = 70 }},
 	{key: "identityDb.replicas", num: func(c *Config) *int { return &c.IdentityDB.Replicas }, min: 0, max: 15,
 		why: "RDS for MySQL's limit of read replicas per source",
 		def: func(c *Config) { c.IdentityDB.Replicas = c.DB.Replicas }},

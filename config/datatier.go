@@ -47,6 +47,39 @@ type IdentityDatabase struct {
 	Serve bool `json:"serve"`
 }
 
+// Counters bills the view counters' DynamoDB table (docs/decisions.md, "Per-post view
+// counters in DynamoDB"). Switching Billing is an update of the same table, never a new one.
+type Counters struct {
+	// Billing is CountersOnDemand (per request) or CountersProvisioned (capacity that
+	// Application Auto Scaling keeps at TargetPercent of what is consumed, between the
+	// bounds below: about half the price at a steady rate, slower to follow a surge).
+	// Default: onDemand, because the table's rate is not known before it runs (the seed does
+	// not say which share of its reads are post views). DynamoDB switches a table to
+	// provisioned at any time, and back to on demand up to four times in 24 hours.
+	Billing string `json:"billing"`
+	// MinRead/MaxRead and MinWrite/MaxWrite bound the provisioned capacity, in units per
+	// second, each minimum at most its maximum; provisioned billing only. Default: 5 to
+	// 40,000 both, the console's minimum and DynamoDB's default quota per table (the
+	// counters' writes at the seed's load if every read were a post view, about 48,400 a
+	// second, are above it: docs/decisions.md).
+	MinRead  int `json:"minRead"`
+	MaxRead  int `json:"maxRead"`
+	MinWrite int `json:"minWrite"`
+	MaxWrite int `json:"maxWrite"`
+	// TargetPercent is the consumed share of the capacity autoscaling holds, 20 to 90.
+	// Default: 70, the console's: 40% of headroom while a scale-out catches up.
+	TargetPercent int `json:"targetPercent"`
+}
+
+// The values of Counters.Billing.
+const (
+	CountersOnDemand    = "onDemand"
+	CountersProvisioned = "provisioned"
+)
+
+// CountersMaxUnits is DynamoDB's default throughput quota per table, in units per second.
+const CountersMaxUnits = 40000
+
 // WarehouseMinAZs is how many AZs Redshift Serverless's subnets must span (the management
 // guide's "three subnets in three different Availability Zones").
 const WarehouseMinAZs = 3
@@ -89,6 +122,16 @@ func (c *Config) validateDataTier(errs *Errors, ok func(string) bool) {
 	}
 	if id := c.IdentityDB.InstanceClass; id != "" && ok("identityDb.instanceClass") {
 		checkDBClass(errs, "identityDb.instanceClass", id)
+	}
+	k := c.Counters
+	if ok("counters.billing") && k.Billing != CountersOnDemand && k.Billing != CountersProvisioned {
+		errs.add("counters.billing", k.Billing, "use %s (per request) or %s (autoscaled capacity)", CountersOnDemand, CountersProvisioned)
+	}
+	if ok("counters.minRead") && ok("counters.maxRead") && k.MaxRead < k.MinRead {
+		errs.add("counters.maxRead", strconv.Itoa(k.MaxRead), "the maximum must not be under counters.minRead (%d)", k.MinRead)
+	}
+	if ok("counters.minWrite") && ok("counters.maxWrite") && k.MaxWrite < k.MinWrite {
+		errs.add("counters.maxWrite", strconv.Itoa(k.MaxWrite), "the maximum must not be under counters.minWrite (%d)", k.MinWrite)
 	}
 	if c.IdentityDB.Serve && c.IdentityDB.InstanceClass == "" {
 		errs.add("identityDb.serve", "true", "there is no identity database to serve: set identityDb.instanceClass first, deploy, and copy the users (docs/database.md)")

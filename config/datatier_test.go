@@ -27,6 +27,10 @@ func TestDataTierDefaults(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 4, c.DB.Shards)
 	assert.Equal(t, IdentityDatabase{InstanceClass: "db.r6g.large", Replicas: 2}, c.IdentityDB, "replicas follow db's")
+	assert.Equal(t, Counters{Billing: CountersOnDemand, MinRead: 5, MaxRead: 40000, MinWrite: 5, MaxWrite: 40000, TargetPercent: 70}, c.Counters)
+	c, err = Load(src(map[string]string{"stage": "users+++++", "counters": `{"billing": "provisioned", "maxWrite": 20000}`}))
+	require.NoError(t, err)
+	assert.Equal(t, Counters{Billing: CountersProvisioned, MinRead: 5, MaxRead: 40000, MinWrite: 5, MaxWrite: 20000, TargetPercent: 70}, c.Counters)
 	for _, n := range []int{4, 8, 16, 512} {
 		assert.Contains(t, WarehouseCapacities, n)
 	}
@@ -49,6 +53,10 @@ func TestDataTierBadValues(t *testing.T) {
 		{"identity class not RDS", map[string]string{"identityDb": `{"instanceClass": "m6g.large"}`}, "identityDb.instanceClass", "RDS for MySQL instance class"},
 		{"serve without a database", map[string]string{"identityDb": `{"serve": true}`}, "identityDb.serve", "set identityDb.instanceClass first"},
 		{"identity replicas", map[string]string{"identityDb": `{"instanceClass": "db.t4g.small", "replicas": 16}`}, "identityDb.replicas", "0 to 15"},
+		{"counters billing", map[string]string{"counters": `{"billing": "reserved"}`}, "counters.billing", "use onDemand (per request) or provisioned"},
+		{"counters over the quota", map[string]string{"counters": `{"maxWrite": 50000}`}, "counters.maxWrite", "1 to 40000"},
+		{"counters max under min", map[string]string{"counters": `{"minRead": 100, "maxRead": 10}`}, "counters.maxRead", "must not be under counters.minRead (100)"},
+		{"counters target", map[string]string{"counters": `{"targetPercent": 95}`}, "counters.targetPercent", "20 to 90"},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.refused(t) })
 	}

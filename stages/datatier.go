@@ -71,10 +71,15 @@ func (b *builder) scaleOut(net *components.Network, alarms *components.Alarms, d
 		b.outputs["identityDbAddress"] = identity.Address
 		b.outputs["identityDbSecretArn"] = identity.SecretArn
 	}
-	t, err := components.NewTable(b.ctx, nameTable, &components.TableArgs{
+	ta := &components.TableArgs{
 		PartitionKey: "pk", SortKey: "sk", TTLAttribute: "expires_at",
 		Key: b.dataKey(), Protect: b.cfg.Protect(), AlarmTopicArn: alarms.TopicArn,
-	})
+	}
+	if k := b.cfg.Counters; k.Billing == config.CountersProvisioned {
+		ta.Capacity = &components.TableCapacity{MinRead: k.MinRead, MaxRead: k.MaxRead,
+			MinWrite: k.MinWrite, MaxWrite: k.MaxWrite, TargetPercent: k.TargetPercent}
+	}
+	t, err := components.NewTable(b.ctx, nameTable, ta)
 	if err != nil {
 		return nil, err
 	}

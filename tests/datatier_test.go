@@ -302,3 +302,53 @@ func TestArchiveUnreachableThroughTheCDN(t *testing.T) {
 	}
 	assert.True(t, found, "the store's policy has the CDN's read grant")
 }
+
+// TestCountersBilling: counters.billing provisioned makes the same table provisioned at the
+// minimums, its capacity left to autoscaling (a target and a target-tracking policy per
+// dimension, DDB-3), and switching either way is an update of the table in place, never a
+// replacement, that touches no other stateful resource.
+func TestCountersBilling(t *testing.T) {
+	prov := map[string]string{"scaling-aws:counters": `{"billing": "provisioned", "minWrite": 50, "maxWrite": 30000, "targetPercent": 60}`}
+	for _, env := range []string{"dev", "prod"} {
+		onDemand, provisioned := evaluate(t, env, config.UsersPlus5, nil), evaluate(t, env, config.UsersPlus5, prov)
+		tbl := provisioned.one(t, tTable)
+		assert.Equal(t, "PROVISIONED", tbl.String("billingMode"), env)
+		assert.Equal(t, 50.0, tbl.Inputs["writeCapacity"], env)
+		assert.Equal(t, 5.0, tbl.Inputs["readCapacity"], env)
+		assert.ElementsMatch(t, []string{"readCapacity", "writeCapacity"}, tbl.IgnoreChanges, "%s: a deploy never resets autoscaling's capacity", env)
+		targets := provisioned.g.ByType("aws:appautoscaling/target:Target")
+		require.Len(t, targets, 2, env)
+		for _, tg := range targets {
+			if tg.String("scalableDimension") == "dynamodb:table:WriteCapacityUnits" {
+				assert.Equal(t, 30000.0, tg.Inputs["maxCapacity"], env)
+			}
+		}
+		for _, p := range provisioned.g.ByType("aws:appautoscaling/policy:Policy") {
+			v, _ := p.Lookup("targetTrackingScalingPolicyConfiguration.targetValue")
+			assert.Equal(t, 60.0, v, env)
+		}
+		rep := rules.Check(provisioned.g, rules.Context{Environment: env, Stage: int(config.UsersPlus5)})
+		res, ok := rep.Result("DDB-3")
+		require.True(t, ok)
+		assert.True(t, res.Applied && !res.Failed(), "%s: %v", env, res.Violations)
+
+		for _, move := range []struct {
+			name     string
+			from, to *stack
+		}{{"to provisioned", onDemand, provisioned}, {"back to on demand", provisioned, onDemand}} {
+			for _, c := range diff.Compare(move.from.g, move.to.g) {
+				r := c.Resource
+				if c.Kind == diff.Replace || (c.Kind == diff.Delete && diff.Stateful(r)) {
+					t.Errorf("%s %s: %s is %v (%v)", env, move.name, r.URN, c.Kind, c.Keys)
+				}
+				if c.Kind == diff.Update && diff.Stateful(r) && r.Type != tTable {
+					t.Errorf("%s %s: stateful %s changes (%v)", env, move.name, r.URN, c.Keys)
+				}
+				if r.Type == tTable {
+					assert.Equal(t, diff.Update, c.Kind, "%s %s: the table is updated in place", env, move.name)
+					assert.Contains(t, c.Keys, "billingMode", "%s %s", env, move.name)
+				}
+			}
+		}
+	}
+}

@@ -223,6 +223,8 @@ var estimators = map[string]func(*estimator, *graph.Resource) error{
 	"aws:ec2/instance:Instance":                                       (*estimator).instance,
 	"aws:autoscaling/group:Group":                                     (*estimator).group,
 	"aws:autoscaling/policy:Policy":                                   (*estimator).policy,
+	"aws:appautoscaling/policy:Policy":                                (*estimator).scalingPolicy,
+	"aws:dynamodb/table:Table":                                        (*estimator).table,
 	"aws:ebs/volume:Volume":                                           (*estimator).volume,
 	"aws:ec2/eip:Eip":                                                 (*estimator).eip,
 	"aws:ec2/natGateway:NatGateway":                                   (*estimator).nat,
@@ -326,6 +328,34 @@ func (e *estimator) policy(r *graph.Resource) error {
 	}
 	metrics := metricCount(r, "targetTrackingConfiguration.customizedMetricSpecification.metrics", "metricStat")
 	e.add(r, "target-tracking alarms", alarms*metrics*e.p.rate("cloudwatch.alarm.month"), "")
+	return nil
+}
+
+// scalingPolicy prices an Application Auto Scaling target-tracking policy (a DynamoDB
+// table's) by the two alarms, high and low, the service creates for it.
+func (e *estimator) scalingPolicy(r *graph.Resource) error {
+	if r.String("policyType") != "TargetTrackingScaling" {
+		return nil // step policies act on alarms priced as MetricAlarm
+	}
+	alarms := 2.0
+	if r.Bool("targetTrackingScalingPolicyConfiguration.disableScaleIn") {
+		alarms = 1
+	}
+	e.add(r, "target-tracking alarms", alarms*e.p.rate("cloudwatch.alarm.month"), "")
+	return nil
+}
+
+// table prices a DynamoDB table: on demand it bills only its requests and storage (usage,
+// not a deployed cost: docs/decisions.md, "Per-post view counters in DynamoDB", sizes the
+// counters'); provisioned, the minimum capacity autoscaling keeps, every hour.
+func (e *estimator) table(r *graph.Resource) error {
+	if r.String("billingMode") != "PROVISIONED" {
+		return nil
+	}
+	rc, wc := num(r, "readCapacity", 0), num(r, "writeCapacity", 0)
+	e.add(r, fmt.Sprintf("provisioned minimum, %g RCU and %g WCU", rc, wc),
+		(rc*e.p.rate("dynamodb.rcu.hour")+wc*e.p.rate("dynamodb.wcu.hour"))*e.hours,
+		"autoscaling adds capacity with the load, each unit at the same hourly rate; requests are not billed on top; storage and backups are usage")
 	return nil
 }
 

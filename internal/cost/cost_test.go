@@ -116,6 +116,25 @@ func TestDatabaseAndCache(t *testing.T) {
 	assert.InDelta(t, 2*0.158*0.8*730, fixed(r, "cache")["2 x cache.m7g.large (valkey)"].Monthly, 0.01)
 }
 
+// TestTables: an on-demand table is usage only; a provisioned one costs its minimum
+// capacity every hour, and its target-tracking policies two alarms each.
+func TestTables(t *testing.T) {
+	p := table(t)
+	c := component("counters")
+	g := &graph.Graph{Resources: []*graph.Resource{c,
+		res("aws:dynamodb/table:Table", "counters", c.URN, map[string]any{"billingMode": "PROVISIONED", "readCapacity": 5.0, "writeCapacity": 50.0}),
+		res("aws:appautoscaling/target:Target", "counters-write", c.URN, map[string]any{"maxCapacity": 40000.0}),
+		res("aws:appautoscaling/policy:Policy", "counters-write", c.URN, map[string]any{"policyType": "TargetTrackingScaling"}),
+		res("aws:dynamodb/table:Table", "on-demand", "", map[string]any{"billingMode": "PAY_PER_REQUEST"}),
+	}}
+	r, err := Estimate(g, p, Load{})
+	require.NoError(t, err)
+	lines := fixed(r, "counters")
+	assert.InDelta(t, (5*0.00013+50*0.00065)*730, lines["provisioned minimum, 5 RCU and 50 WCU"].Monthly, 0.001)
+	assert.InDelta(t, 2*0.10, lines["target-tracking alarms"].Monthly, 0.001)
+	assert.Empty(t, fixed(r, "on-demand"), "on demand: requests are usage")
+}
+
 // TestRefusesWhatItCannotPrice: a type the table does not know, and an instance type it has
 // no price for, are errors naming the fix, not a silent zero.
 func TestRefusesWhatItCannotPrice(t *testing.T) {

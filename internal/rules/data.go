@@ -302,6 +302,36 @@ func warehouseRules() []Rule {
 			return []Violation{v("no DynamoDB gateway endpoint: the table's clients would reach DynamoDB's public endpoint through NAT")}
 		},
 	}, {
+		ID:    "DDB-3",
+		Title: "A provisioned DynamoDB table scales its capacity with demand",
+		Refs:  []string{"SH DynamoDB.1", "AWS Config dynamodb-autoscaling-enabled"},
+		Applies: "every aws:dynamodb/table:Table with billingMode PROVISIONED: for ReadCapacityUnits and WriteCapacityUnits, an aws:appautoscaling/target:Target " +
+			"naming the table (resourceId table/<name>) and a TargetTrackingScaling aws:appautoscaling/policy:Policy on it; an on-demand table scales by itself",
+		AppliesTo: func(e *Env) bool { return e.Has(tTable) },
+		Select:    func(e *Env) []*graph.Resource { return e.Of(tTable) },
+		Check: func(e *Env, r *graph.Resource) []Violation {
+			if r.String("billingMode") != "PROVISIONED" {
+				return nil
+			}
+			var out []Violation
+			for _, unit := range []string{"ReadCapacityUnits", "WriteCapacityUnits"} {
+				dim := "dynamodb:table:" + unit
+				target, policy := false, false
+				for _, t := range e.Companions(r, tScalableTarget, "resourceId") {
+					target = target || (t.String("scalableDimension") == dim && t.String("serviceNamespace") == "dynamodb")
+				}
+				for _, p := range e.Companions(r, tScalingPolicy, "resourceId") {
+					policy = policy || (p.String("scalableDimension") == dim && p.String("policyType") == "TargetTrackingScaling")
+				}
+				if !target {
+					out = append(out, v("provisioned with no autoscaling target for %s: its capacity stays at the minimum whatever the load (throttling) or at whatever was set (cost)", dim))
+				} else if !policy {
+					out = append(out, v("the autoscaling target for %s has no target-tracking policy: it never scales", dim))
+				}
+			}
+			return out
+		},
+	}, {
 		ID:    "RS-2",
 		Title: "Redshift Serverless: the stack's key, audit logs, a managed admin password, private, enhanced VPC routing, TLS",
 		Refs:  []string{"CKV_AWS_142", "CKV_AWS_321", "SH Redshift.1", "SH RedshiftServerless.2", "SH RedshiftServerless.4", "SH RedshiftServerless.5", "SH RedshiftServerless.6"},

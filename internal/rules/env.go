@@ -59,6 +59,8 @@ const (
 	tAlarm             = "aws:cloudwatch/metricAlarm:MetricAlarm"
 	tLogGroup          = "aws:cloudwatch/logGroup:LogGroup"
 	tTable             = "aws:dynamodb/table:Table"
+	tScalableTarget    = "aws:appautoscaling/target:Target"
+	tScalingPolicy     = "aws:appautoscaling/policy:Policy"
 	tRedshift          = "aws:redshift/cluster:Cluster"
 	tNamespace         = "aws:redshiftserverless/namespace:Namespace"
 	tWorkgroup         = "aws:redshiftserverless/workgroup:Workgroup"

@@ -349,6 +349,14 @@ var mutations = []mutation{
 	{rule: "STATE-1", name: "volume delete-before-replace", mutate: func(f *fixture) { f.r("admin-data").DeleteBeforeReplace = true }, want: "admin-data"},
 	{rule: "DDB-1", name: "no point-in-time recovery", mutate: set("sessions", "pointInTimeRecovery.enabled", false), want: "sessions"},
 	{rule: "DDB-1", name: "no deletion protection in prod", mutate: set("sessions", "deletionProtectionEnabled", false), want: "sessions", msg: "in prod"},
+	{rule: "DDB-3", name: "provisioned without autoscaling", mutate: set("sessions", "billingMode", "PROVISIONED"), want: "sessions", msg: "no autoscaling target"},
+	{rule: "DDB-3", name: "autoscaling target without a policy", mutate: func(f *fixture) {
+		f.r("sessions").Inputs["billingMode"] = "PROVISIONED"
+		for _, unit := range []string{"ReadCapacityUnits", "WriteCapacityUnits"} {
+			f.add("aws:appautoscaling/target:Target", "sessions-"+unit, m{"serviceNamespace": "dynamodb",
+				"resourceId": "table/" + f.r("sessions").Name, "scalableDimension": "dynamodb:table:" + unit}, f.r("sessions"))
+		}
+	}, want: "sessions", msg: "no target-tracking policy"},
 	{rule: "DDB-2", name: "no DynamoDB gateway endpoint", mutate: func(f *fixture) { f.drop("vpc-dynamodb") }, want: "sessions", msg: "gateway endpoint"},
 	{rule: "RS-1", name: "public warehouse", mutate: set("warehouse", "publiclyAccessible", true), want: "warehouse"},
 	{rule: "RS-2", name: "public serverless workgroup", mutate: set("lake-wg", "publiclyAccessible", true), want: "lake-wg", msg: "publiclyAccessible"},
