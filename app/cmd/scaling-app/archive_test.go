@@ -24,20 +24,12 @@ import (
 // warehouse load is skipped (no WAREHOUSE_WORKGROUP).
 func TestRunArchive(t *testing.T) {
 	m := apptest.NewMySQL(t)
-	backend := s3mem.New()
-	if err := backend.CreateBucket("scaling-archive"); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	defer srv.Close()
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	backend, s3URL := archiveBucket(t)
 	host, port, _ := strings.Cut(m.Primary.Addr, ":")
 	env := map[string]string{
 		"DB_HOST": host, "DB_PORT": port, "DB_NAME": m.Primary.DBName,
 		"DB_USER": m.Primary.User, "DB_PASSWORD": m.Primary.Passwd,
-		"ARCHIVE_BUCKET": "scaling-archive", "S3_ENDPOINT": srv.URL, "RETENTION_DAYS": "30",
+		"ARCHIVE_BUCKET": "scaling-archive", "S3_ENDPOINT": s3URL, "RETENTION_DAYS": "30",
 	}
 	ctx := context.Background()
 	// The write tier has not migrated yet: the pass refuses to start.
@@ -94,31 +86,15 @@ func TestRunArchive(t *testing.T) {
 // archived and the pass fails naming shard 1.
 func TestRunArchiveSharded(t *testing.T) {
 	m := apptest.NewMySQL(t)
-	_, c1 := apptest.StartMariaDB(t, m.Primary.User, m.Primary.Passwd)
-	admin, err := sql.Open("mysql", c1.FormatDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec("CREATE DATABASE `" + m.Primary.DBName + "`"); err != nil {
-		t.Fatal(err)
-	}
-	backend := s3mem.New()
-	if err := backend.CreateBucket("scaling-archive"); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	defer srv.Close()
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	_, c1, _ := privateDatabase(t, m)
+	backend, s3URL := archiveBucket(t)
 	host, port, _ := strings.Cut(m.Primary.Addr, ":")
 	_, port1, _ := strings.Cut(c1.Addr, ":")
 	env := map[string]string{
 		"DB_HOST": host, "DB_PORT": port, "DB_NAME": m.Primary.DBName,
 		"DB_USER": m.Primary.User, "DB_PASSWORD": m.Primary.Passwd,
 		"DB_SHARD_COUNT": "2", "DB_SHARD_1_HOST": "127.0.0.1", "DB_SHARD_1_PORT": port1,
-		"ARCHIVE_BUCKET": "scaling-archive", "S3_ENDPOINT": srv.URL, "RETENTION_DAYS": "30",
+		"ARCHIVE_BUCKET": "scaling-archive", "S3_ENDPOINT": s3URL, "RETENTION_DAYS": "30",
 	}
 	ctx := context.Background()
 	if err := run(ctx, []string{"-migrate-only"}, envOf(env), io.Discard); err != nil {
@@ -192,4 +168,21 @@ func TestRunArchiveSharded(t *testing.T) {
 	if got := ids(shard0); got != "8" {
 		t.Errorf("shard 0 keeps %q with shard 1 unreachable, want 8: its old post archived all the same", got)
 	}
+}
+
+// archiveBucket starts an in-process S3-compatible server (gofakes3) holding the bucket
+// scaling-archive, stopped when the test ends, and sets the test AWS credentials in the
+// environment; it returns the backend and the server's URL.
+func archiveBucket(t *testing.T) (*s3mem.Backend, string) {
+	t.Helper()
+	backend := s3mem.New()
+	if err := backend.CreateBucket("scaling-archive"); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	t.Cleanup(srv.Close)
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	return backend, srv.URL
 }

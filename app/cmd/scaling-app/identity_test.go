@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"strings"
@@ -45,15 +44,7 @@ func TestLoadIdentityConfig(t *testing.T) {
 // database only, and their posts still go to shard 0.
 func TestRunIdentity(t *testing.T) {
 	m := apptest.NewMySQL(t)
-	_, ci := apptest.StartMariaDB(t, m.Primary.User, m.Primary.Passwd)
-	admin, err := sql.Open("mysql", ci.FormatDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec("CREATE DATABASE `" + m.Primary.DBName + "`"); err != nil {
-		t.Fatal(err)
-	}
+	_, ci, admin := privateDatabase(t, m)
 	host, port, _ := strings.Cut(m.Primary.Addr, ":")
 	_, portID, _ := strings.Cut(ci.Addr, ":")
 	env := map[string]string{

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -10,6 +11,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	drv "github.com/go-sql-driver/mysql"
+
+	"github.com/scaling-aws/scaling-aws/app/apptest"
 )
 
 // served is a run of the binary serving in the test, started by serve.
@@ -102,4 +107,22 @@ func (s *served) call(t *testing.T, method, path, token, body string) (int, http
 	var v map[string]any
 	json.NewDecoder(res.Body).Decode(&v)
 	return res.StatusCode, res.Header, v
+}
+
+// privateDatabase starts a private MariaDB server with m's user and creates m's database
+// on it (a second shard or the identity database beside m's primary); it returns the
+// server, its driver configuration (no database selected) and an admin connection, closed
+// when the test ends.
+func privateDatabase(t *testing.T, m *apptest.MySQL) (*apptest.Server, *drv.Config, *sql.DB) {
+	t.Helper()
+	srv, cfg := apptest.StartMariaDB(t, m.Primary.User, m.Primary.Passwd)
+	admin, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	if _, err := admin.Exec("CREATE DATABASE `" + m.Primary.DBName + "`"); err != nil {
+		t.Fatal(err)
+	}
+	return srv, cfg, admin
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -85,15 +84,7 @@ func TestParseMove(t *testing.T) {
 // while another user is served and /readyz stays ready.
 func TestRunSharded(t *testing.T) {
 	m := apptest.NewMySQL(t)
-	srv1, c1 := apptest.StartMariaDB(t, m.Primary.User, m.Primary.Passwd)
-	admin, err := sql.Open("mysql", c1.FormatDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec("CREATE DATABASE `" + m.Primary.DBName + "`"); err != nil {
-		t.Fatal(err)
-	}
+	srv1, c1, admin := privateDatabase(t, m)
 	host, port, _ := strings.Cut(m.Primary.Addr, ":")
 	_, port1, _ := strings.Cut(c1.Addr, ":")
 	env := map[string]string{
