@@ -2,7 +2,6 @@ package tests
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -83,39 +82,30 @@ func TestBootEnvGolden(t *testing.T) {
 	// and the identity database's variables.
 	variants = append(variants, variant{config.UsersPlus5, "prod", "usersppppp-prod-scaled-out", scaledOut(t, "prod")})
 	for _, v := range variants {
-		{
-			stage, env := v.stage, v.env
-			s := evaluate(t, env, stage, v.extra)
-			servers := serverEnvs(t, s)
-			require.NotEmpty(t, servers, "%s %s: no server runs the app", stage, env)
-			names := make([]string, 0, len(servers))
-			for n := range servers {
-				names = append(names, n)
-			}
-			sort.Strings(names)
-			var b strings.Builder
-			fmt.Fprintf(&b, "# The app's environment per server at %s in %s, written by go test ./tests -update\n", stage, env)
-			for _, n := range names {
-				e := servers[n]
-				fmt.Fprintf(&b, "\n# server %s", n)
-				if len(e.jobs) > 0 {
-					fmt.Fprintf(&b, " jobs: %s", strings.Join(e.jobs, " "))
-				}
-				b.WriteString("\n")
-				for _, line := range e.env {
-					assert.NotContains(t, line, "\n")
-					b.WriteString(line + "\n")
-				}
-			}
-			path := filepath.Join("testdata", "bootenv", v.file+".env")
-			if *update {
-				require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-				require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o644))
-				continue
-			}
-			want, err := os.ReadFile(path)
-			require.NoError(t, err, "run go test ./tests -update to create it")
-			assert.Equal(t, string(want), b.String(), "%s %s: the app's environment changed; review, run -update, and run app/cmd/scaling-app's TestStageEnvironments", stage, env)
+		stage, env := v.stage, v.env
+		s := evaluate(t, env, stage, v.extra)
+		servers := serverEnvs(t, s)
+		require.NotEmpty(t, servers, "%s %s: no server runs the app", stage, env)
+		names := make([]string, 0, len(servers))
+		for n := range servers {
+			names = append(names, n)
 		}
+		sort.Strings(names)
+		var b strings.Builder
+		fmt.Fprintf(&b, "# The app's environment per server at %s in %s, written by go test ./tests -update\n", stage, env)
+		for _, n := range names {
+			e := servers[n]
+			fmt.Fprintf(&b, "\n# server %s", n)
+			if len(e.jobs) > 0 {
+				fmt.Fprintf(&b, " jobs: %s", strings.Join(e.jobs, " "))
+			}
+			b.WriteString("\n")
+			for _, line := range e.env {
+				assert.NotContains(t, line, "\n")
+				b.WriteString(line + "\n")
+			}
+		}
+		goldenFile(t, filepath.Join("testdata", "bootenv", v.file+".env"), b.String(),
+			fmt.Sprintf("%s %s: the app's environment changed; review, run -update, and run app/cmd/scaling-app's TestStageEnvironments", stage, env))
 	}
 }

@@ -184,16 +184,23 @@ func TestResourceCountsGolden(t *testing.T) {
 				fmt.Fprintf(&b, "%3d %s\n", counts[typ], typ)
 			}
 			path := filepath.Join("testdata", fmt.Sprintf("counts-%s-%s.txt", strings.ReplaceAll(stage.String(), "+", "p"), env))
-			if *update {
-				require.NoError(t, os.MkdirAll("testdata", 0o755))
-				require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o644))
-				continue
-			}
-			want, err := os.ReadFile(path)
-			require.NoError(t, err, "run go test ./tests -update to create it")
-			assert.Equal(t, string(want), b.String(), "%s %s resource counts changed; review and run -update", stage, env)
+			goldenFile(t, path, b.String(), fmt.Sprintf("%s %s resource counts changed; review and run -update", stage, env))
 		}
 	}
+}
+
+// goldenFile compares got with the file at path, or writes it there with -update; msg says
+// what a difference means.
+func goldenFile(t *testing.T, path, got, msg string) {
+	t.Helper()
+	if *update {
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+		return
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test ./tests -update to create %s", path)
+	assert.Equal(t, string(want), got, msg)
 }
 
 // TestAlarmTopicPassesAWS5: the alarm topic is under the stack's key, so the AWS-API rule
