@@ -963,6 +963,10 @@ func TestCDNWebACLAndOriginSecret(t *testing.T) {
 	assert.Equal(t, 30.0, lg.inputs["retentionInDays"])
 	logCfg := r.one(t, "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "cdn-waf")
 	assert.Len(t, logCfg.inputs["logDestinationConfigs"], 1)
+	assert.Equal(t, "DROP", get(logCfg.inputs, "loggingFilter.defaultBehavior"), "allowed requests are not logged")
+	assert.Equal(t, "KEEP", get(logCfg.inputs, "loggingFilter.filters.0.behavior"))
+	assert.Equal(t, "BLOCK", get(logCfg.inputs, "loggingFilter.filters.0.conditions.0.actionCondition.action"))
+	assert.Equal(t, "COUNT", get(logCfg.inputs, "loggingFilter.filters.0.conditions.1.actionCondition.action"))
 	dist := r.one(t, tokDist, "cdn")
 	assert.NotEmpty(t, dist.inputs["webAclId"])
 

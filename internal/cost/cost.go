@@ -51,6 +51,10 @@ const (
 	// wafLogBytes is one WAF log record (JSON with the request's headers, redacted): about
 	// 1.5 KB, AWS's examples run 1-2 KB.
 	wafLogBytes = 1500
+	// wafLoggedShare is the share of requests a WAF rule blocks or counts, which a logging
+	// filter that drops the allowed ones keeps: an assumption (the seed says nothing of
+	// attacks), 1%.
+	wafLoggedShare = 0.01
 	// agentMetricsPerServer: the CloudWatch agent's custom metrics per server
 	// (components/agentconfig.go): memory, swap, disk used per path (2), disk I/O, network
 	// sent and received, process count, and the app's StatsD gauge on the API tiers.

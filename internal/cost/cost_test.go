@@ -1,6 +1,7 @@
 package cost
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -179,6 +180,29 @@ func TestTrafficFollowsTheRequestPath(t *testing.T) {
 	assert.InDelta(t, 101e9*2000/gb*0.008, items["public-lb LCUs, 188127 GB processed"], 0.01)
 	assert.InDelta(t, 5+2*1.0+16.425, r.Fixed, 0.01, "the web ACL and its rules, the balancer's hours")
 	assert.InDelta(t, r.Fixed+r.Traffic, r.Total, 0.011)
+
+	// WAF logs: every request without a logging filter, the blocked or counted share with one.
+	for filter, share := range map[string]float64{"": 1, "DROP": wafLoggedShare} {
+		in := map[string]any{}
+		if filter != "" {
+			in["loggingFilter"] = map[string]any{"defaultBehavior": filter}
+		}
+		g := &graph.Graph{Resources: []*graph.Resource{cdn,
+			res("aws:cloudfront/distribution:Distribution", "cdn", cdn.URN, nil),
+			res("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "cdn-waf", cdn.URN, in),
+		}}
+		r, err := Estimate(g, p, SeedLoad)
+		require.NoError(t, err)
+		logGB := 101e9 * share * wafLogBytes / gb
+		var found bool
+		for _, l := range r.Lines {
+			if l.Item == fmt.Sprintf("WAF logs to CloudWatch Logs, %.0f GB", logGB) {
+				found = true
+				assert.InDelta(t, p.tier("logs.vended.gb").Cost(logGB), l.Monthly, 0.01, filter)
+			}
+		}
+		assert.True(t, found, "filter %q: no WAF log line for %.0f GB in %v", filter, logGB, r.Lines)
+	}
 
 	box := component("box")
 	g = &graph.Graph{Resources: []*graph.Resource{box,

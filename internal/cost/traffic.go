@@ -31,9 +31,13 @@ func (e *estimator) traffic() {
 			add(e.component(acls[0]), "WAF requests, "+billions, reqs/1e6*e.p.rate("waf.requests.million"), "every request is inspected")
 		}
 		if logs := e.g.ByType("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"); len(logs) > 0 {
-			logGB := reqs * wafLogBytes / gb
+			logged, what := 1.0, "every request"
+			if logs[0].String("loggingFilter.defaultBehavior") == "DROP" {
+				logged, what = wafLoggedShare, fmt.Sprintf("each blocked or counted request, assumed %g%% of requests: the seed gives no figure, and the filter drops the allowed ones", wafLoggedShare*100)
+			}
+			logGB := reqs * logged * wafLogBytes / gb
 			add(e.component(logs[0]), fmt.Sprintf("WAF logs to CloudWatch Logs, %.0f GB", logGB), e.p.tier("logs.vended.gb").Cost(logGB),
-				fmt.Sprintf("one record of about %d bytes a request (vended-log tiers); logging only blocked requests would remove most of it", wafLogBytes))
+				fmt.Sprintf("vended-log tiers; one record of about %d bytes for %s", wafLogBytes, what))
 		}
 	} else if len(e.g.ByType("aws:ec2/eip:Eip")) > 0 || len(e.g.ByType("aws:ec2/instance:Instance")) > 0 {
 		var owner string
