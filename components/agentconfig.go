@@ -28,7 +28,7 @@ const (
 
 // NginxLogFormat is the web tier's access log format, JSON with the fields the log metric
 // filters and queries read (contract 1).
-const NginxLogFormat = `log_format scaling_json escape=json '{"time":"$time_iso8601","status":$status,"request_time":$request_time,"upstream_response_time":"$upstream_response_time","method":"$request_method","uri":"$uri","bytes":$body_bytes_sent,"forwarded_for":"$http_x_forwarded_for","request_id":"$request_id"}';`
+const NginxLogFormat = `log_format scaling_json escape=json '{"time":"$time_iso8601","status":$status,"sampled":$scaling_sampled,"request_time":$request_time,"upstream_response_time":"$upstream_response_time","method":"$request_method","uri":"$uri","bytes":$body_bytes_sent,"forwarded_for":"$http_x_forwarded_for","request_id":"$request_id"}';`
 
 // Log stream suffixes: every stream is {instance_id}/<suffix> in the tier's log group.
 const (

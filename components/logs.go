@@ -24,10 +24,12 @@ const (
 	// Nginx5xxPattern matches nginx access lines with a 5xx status (a JSON number in the
 	// scaling_json format): 502 and 504 when the app tier fails or is slow.
 	Nginx5xxPattern = `{ $.status >= 500 }`
-	// NginxRequestTimePattern matches every nginx access line; the metric's value is
-	// request_time, in seconds (a JSON number). upstream_response_time is not used: nginx
-	// writes it as a string, "-" without an upstream and "0.004, 0.010" when it tried two.
-	NginxRequestTimePattern = `{ $.request_time >= 0 }`
+	// NginxRequestTimePattern matches the nginx access lines of the random sample (every
+	// line when the tier logs every request; not the 4xx and 5xx logged beside the sample,
+	// which would bias the average); the metric's value is request_time, in seconds (a JSON
+	// number). upstream_response_time is not used: nginx writes it as a string, "-" without
+	// an upstream and "0.004, 0.010" when it tried two.
+	NginxRequestTimePattern = `{ $.sampled = 1 && $.request_time >= 0 }`
 	// NginxErrorLogPattern matches nginx error-log lines of level error and above
 	// ("2026/12/02 18:00:00 [error] 8#8: *5 connect() failed ..."); "?" makes any term match.
 	// An access line whose URI holds "[error]" counts too: the 5xx alarm stays the primary.

@@ -41,12 +41,23 @@ type userDataValues struct {
 	// Nginx makes the server a reverse proxy to Upstream instead of an app server.
 	Nginx    bool
 	Upstream string
+	// AccessLogPercent is the share of requests nginx logs at random (every 4xx and 5xx is
+	// logged too): ServerScriptArgs.AccessLogPercent; 0 is 100 (LogSample).
+	AccessLogPercent int
 	// Jobs are the scheduled runs of the app (ServerScriptArgs.Jobs).
 	Jobs []ScheduledJob
 }
 
 // NginxLogFormat and NginxAccessLog feed the "nginx-files" block.
 func (userDataValues) NginxLogFormat() string { return NginxLogFormat }
+
+// LogSample is the percentage of requests the access log samples, 100 when unset.
+func (v userDataValues) LogSample() int {
+	if v.AccessLogPercent <= 0 {
+		return 100
+	}
+	return v.AccessLogPercent
+}
 
 // NginxAccessLog is the access log the "nginx-files" block writes to.
 func (userDataValues) NginxAccessLog() string { return NginxAccessLog }
@@ -64,6 +75,12 @@ type ServerScriptArgs struct {
 	// ProxyTo, when set, makes the tier an nginx reverse proxy to this host (the internal
 	// load balancer of the application tier) instead of an app server.
 	ProxyTo pulumi.StringInput
+	// AccessLogPercent is, for an nginx tier, the share of requests whose access-log line
+	// is written, 1 to 100, chosen at random by request id, plus every request answered 4xx
+	// or 5xx. Each line says whether it is in the random sample ("sampled":1), so the
+	// request-time metric averages an unbiased sample (LogAnalysis). Default: 100, every
+	// request.
+	AccessLogPercent int
 	// Env is the app's environment (APP_ROLE, DB_HOST, ...). Values must not be secrets.
 	Env map[string]pulumi.StringInput
 	// Jobs run the app in another role on a schedule (systemd timers), with the same
@@ -117,7 +134,10 @@ func (a ServerScriptArgs) render(block, root string) pulumi.StringOutput {
 		vals := userDataValues{
 			Name: a.Tier, Version: a.Release.Version, Region: a.Region,
 			Bucket: str(v[0]), Key: a.Release.Key, Root: root,
-			Nginx: a.ProxyTo != nil, Upstream: str(v[2]), Jobs: a.Jobs,
+			Nginx: a.ProxyTo != nil, Upstream: str(v[2]), Jobs: a.Jobs, AccessLogPercent: a.AccessLogPercent,
+		}
+		if vals.AccessLogPercent > 100 {
+			return "", fmt.Errorf("server script %s: AccessLogPercent %d is over 100", a.Tier, vals.AccessLogPercent)
 		}
 		cfg, err := agentConfig(agentOptions{LogGroup: str(v[1]), DiskPaths: []string{"/"}, AutoScaling: true, Nginx: vals.Nginx, App: !vals.Nginx})
 		if err != nil {

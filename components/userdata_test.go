@@ -3,10 +3,18 @@ package components
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -67,9 +75,10 @@ func TestServerScripts(t *testing.T) {
 	assert.NotContains(t, app, "/data/mysql", "no database on an app server")
 }
 
-// TestWebTierNginxConfigIsValid renders the web tier's nginx configuration and has a real
-// nginx (Debian's, installed by scripts/test.sh) check it with nginx -t.
-func TestWebTierNginxConfigIsValid(t *testing.T) {
+// nginxBinary is Debian's nginx, which scripts/test.sh installs; the test is skipped
+// without it, unless SCALING_AWS_REQUIRE_SERVERS=1.
+func nginxBinary(t *testing.T) string {
+	t.Helper()
 	nginx, err := exec.LookPath("nginx")
 	if err != nil {
 		nginx = "/usr/sbin/nginx"
@@ -80,18 +89,120 @@ func TestWebTierNginxConfigIsValid(t *testing.T) {
 		}
 		t.Skip("nginx not installed; scripts/test.sh installs it")
 	}
-	web := render(t, "server", userDataValues{Name: "web", Version: "v", Region: "us-east-1", Bucket: "b", Key: "k", Nginx: true, Upstream: "internal-app-lb-1.us-east-1.elb.amazonaws.com"})
+	return nginx
+}
+
+// webNginxConf renders the web tier's nginx configuration for v as a whole nginx.conf in
+// dir (its logs and pid there too), with edit applied to the server's configuration.
+func webNginxConf(t *testing.T, dir string, v userDataValues, edit func(string) string) string {
+	t.Helper()
+	web := render(t, "server", v)
 	start := strings.Index(web, "<<'NGINX'\n")
 	end := strings.Index(web, "\nNGINX\n")
 	require.True(t, start > 0 && end > start, "the script writes an nginx config")
-	dir := t.TempDir()
-	// nginx -t opens the log files: point them into the test's directory.
-	conf := strings.ReplaceAll(web[start+len("<<'NGINX'\n"):end], "/var/log/nginx/", dir+"/")
+	// nginx opens the log files: point them into the test's directory.
+	conf := edit(strings.ReplaceAll(web[start+len("<<'NGINX'\n"):end], "/var/log/nginx/", dir+"/"))
 	main := "pid " + dir + "/nginx.pid;\nerror_log " + dir + "/error.log;\nevents {}\nhttp {\n  access_log off;\n" + conf + "\n}\n"
-	require.NoError(t, os.WriteFile(dir+"/nginx.conf", []byte(main), 0o644))
-	out, err := exec.Command(nginx, "-t", "-p", dir, "-c", dir+"/nginx.conf").CombinedOutput()
-	require.NoError(t, err, "nginx -t:\n%s\n%s", out, conf)
-	assert.Contains(t, string(out), "syntax is ok")
+	path := filepath.Join(dir, "nginx.conf")
+	require.NoError(t, os.WriteFile(path, []byte(main), 0o644))
+	return path
+}
+
+// TestWebTierNginxConfigIsValid renders the web tier's nginx configuration, logging every
+// request and a sample, and has a real nginx check it with nginx -t.
+func TestWebTierNginxConfigIsValid(t *testing.T) {
+	nginx := nginxBinary(t)
+	for _, percent := range []int{0, 100, 1, 10} {
+		dir := t.TempDir()
+		conf := webNginxConf(t, dir, userDataValues{Name: "web", Version: "v", Region: "us-east-1", Bucket: "b", Key: "k", Nginx: true,
+			Upstream: "internal-app-lb-1.us-east-1.elb.amazonaws.com", AccessLogPercent: percent}, func(s string) string { return s })
+		out, err := exec.Command(nginx, "-t", "-p", dir, "-e", dir+"/error.log", "-c", conf).CombinedOutput()
+		require.NoError(t, err, "nginx -t at %d%%:\n%s", percent, out)
+		assert.Contains(t, string(out), "syntax is ok")
+	}
+}
+
+// TestWebTierAccessLogSample runs the web tier's nginx in front of a test upstream: with a
+// 10% sample, every 404 and 500 is logged, about a tenth of the 200s, and the sampled lines
+// (those the request-time metric averages) are a random share of all; with the default,
+// every request is logged and sampled.
+func TestWebTierAccessLogSample(t *testing.T) {
+	nginx := nginxBinary(t)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/missing":
+			http.NotFound(w, r)
+		case "/broken":
+			http.Error(w, "broken", http.StatusInternalServerError)
+		default:
+			io.WriteString(w, "ok")
+		}
+	}))
+	defer upstream.Close()
+	for _, percent := range []int{10, 0} {
+		dir := t.TempDir()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		conf := webNginxConf(t, dir, userDataValues{Name: "web", Nginx: true, Upstream: strings.TrimPrefix(upstream.URL, "http://"), AccessLogPercent: percent},
+			func(s string) string {
+				return strings.Replace(s, "listen 8080 default_server;", fmt.Sprintf("listen 127.0.0.1:%d default_server;", port), 1)
+			})
+		cmd := exec.Command(nginx, "-p", dir, "-e", dir+"/error.log", "-c", conf, "-g", "daemon off; master_process off;")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		require.NoError(t, cmd.Start())
+		base := fmt.Sprintf("http://127.0.0.1:%d", port)
+		up := false
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if res, err := http.Get(base + "/healthz"); err == nil {
+				res.Body.Close()
+				up = true
+				break
+			}
+		}
+		if !up {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("nginx never answered: %s", stderr.String())
+		}
+		const oks, missing, broken = 400, 5, 3
+		for path, n := range map[string]int{"/": oks, "/missing": missing, "/broken": broken} {
+			for range n {
+				res, err := http.Get(base + path)
+				require.NoError(t, err)
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+			}
+		}
+		cmd.Process.Signal(syscall.SIGQUIT) // graceful: the log is flushed
+		cmd.Wait()
+		raw, err := os.ReadFile(filepath.Join(dir, "access.log"))
+		require.NoError(t, err)
+		count := map[string]int{}
+		for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+			var rec struct {
+				Status  int
+				Sampled int
+				URI     string
+			}
+			require.NoError(t, json.Unmarshal([]byte(line), &rec), line)
+			count[fmt.Sprintf("%d sampled=%d", rec.Status, rec.Sampled)]++
+		}
+		got := func(status int) int {
+			return count[fmt.Sprintf("%d sampled=0", status)] + count[fmt.Sprintf("%d sampled=1", status)]
+		}
+		assert.Equal(t, missing, got(404), "%d%%: every 404 is logged: %v", percent, count)
+		assert.Equal(t, broken, got(500), "%d%%: every 500 is logged: %v", percent, count)
+		assert.Zero(t, count["200 sampled=0"], "%d%%: a 200 is logged only when sampled: %v", percent, count)
+		if percent == 0 {
+			assert.Equal(t, oks, count["200 sampled=1"], "every request logged by default: %v", count)
+			continue
+		}
+		// Binomial(400, 0.1): mean 40, standard deviation 6; 15 to 70 is beyond 4 of them.
+		assert.True(t, count["200 sampled=1"] >= 15 && count["200 sampled=1"] <= 70, "about a tenth of the 200s: %v", count)
+	}
 }
 
 // agentJSON parses the CloudWatch agent configuration a script writes.
@@ -158,8 +269,8 @@ func TestAgentConfigContract(t *testing.T) {
 func TestNginxLogsJSON(t *testing.T) {
 	web := render(t, "server", userDataValues{Name: "web", Version: "v", Region: "us-east-1", Bucket: "b", Key: "k", Nginx: true, Upstream: "u"})
 	assert.Contains(t, web, "\n"+NginxLogFormat+"\n")
-	assert.Contains(t, web, "  access_log /var/log/nginx/access.log scaling_json;\n")
-	assert.Regexp(t, `server \{[^}]*access_log /var/log/nginx/access.log scaling_json;`, web)
+	assert.Contains(t, web, "  access_log /var/log/nginx/access.log scaling_json if=$scaling_log;\n")
+	assert.Regexp(t, `server \{[^}]*access_log /var/log/nginx/access.log scaling_json if=\$scaling_log;`, web)
 }
 
 // TestConvergeScript: the convergence renders the boot script's own blocks into a staging

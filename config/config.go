@@ -231,6 +231,14 @@ type Config struct {
 	AlarmEmail string
 	// LogRetentionDays keeps flow logs and app logs. Default: 30 in dev, 365 in prod.
 	LogRetentionDays int
+	// WebAccessLogPercent is the share of requests the web tier's nginx writes to its
+	// access log (and so to CloudWatch Logs) from users++, chosen at random, beside every 4xx
+	// and 5xx, which are always written; the request-time alarm averages the random sample.
+	// Default: 100 in dev (every request, to debug with); 1 in prod, where one line for each
+	// of the seed's 100 billion requests a month would cost about 11,800 USD of log
+	// ingestion, and 1% is still some 400 lines a second at its load. CloudFront's access
+	// logs hold every request.
+	WebAccessLogPercent int
 	// CloudTrail gives the stack its own multi-region CloudTrail trail from users++++
 	// (docs/decisions.md, "A trail per stack"). Default: true, because an account without a
 	// trail has no record of who changed what; set false where an organization trail (or
@@ -361,6 +369,9 @@ var fields = []field{
 	{key: "domain", str: func(c *Config) *string { return &c.Domain }, optional: true},
 	{key: "hostedZoneId", str: func(c *Config) *string { return &c.HostedZoneID }, optional: true},
 	{key: "alarmEmail", str: func(c *Config) *string { return &c.AlarmEmail }, optional: true},
+	{key: "webAccessLogPercent", num: func(c *Config) *int { return &c.WebAccessLogPercent }, min: 1, max: 100,
+		why: "a percentage of requests; every 4xx and 5xx is logged whatever it is",
+		def: func(c *Config) { c.WebAccessLogPercent = pick(c.Protect(), 1, 100) }},
 	{key: "logRetentionDays", num: func(c *Config) *int { return &c.LogRetentionDays }, values: logRetentionDays,
 		why: "the retentions CloudWatch Logs accepts",
 		def: func(c *Config) { c.LogRetentionDays = pick(c.Protect(), 365, 30) }},

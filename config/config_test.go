@@ -34,6 +34,7 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, NatNone, c.Nat)
 	assert.Empty(t, c.AdminCidrs, "SSH is closed by default")
 	assert.Equal(t, 30, c.LogRetentionDays)
+	assert.Equal(t, 100, c.WebAccessLogPercent, "dev logs every request")
 	assert.Equal(t, Tier{InstanceType: "t3.small", Min: 2, Max: 2, Desired: 2, CPUTargetPercent: 60}, c.Web)
 	assert.False(t, c.Protect())
 
@@ -41,6 +42,7 @@ func TestDefaults(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, NatPerAZ, c.Nat)
 	assert.Equal(t, 14, c.DB.BackupRetentionDays)
+	assert.Equal(t, 1, c.WebAccessLogPercent, "prod logs a 1% sample and every 4xx and 5xx")
 	assert.True(t, c.Protect())
 
 	c, err = Load(src(map[string]string{"stage": "2"}))
@@ -70,6 +72,8 @@ func TestBadValues(t *testing.T) {
 		{"unknown environment", map[string]string{"environment": "staging"}, "environment", "dev or prod"},
 		{"bad region", map[string]string{"aws:region": "mars-1"}, "aws:region", "region code"},
 		{"az count zero", map[string]string{"azCount": "-1"}, "azCount", "use 1 to 3"},
+		{"no access log", map[string]string{"webAccessLogPercent": "0"}, "webAccessLogPercent", "use 1 to 100"},
+		{"access log over 100", map[string]string{"webAccessLogPercent": "101"}, "webAccessLogPercent", "use 1 to 100"},
 		{"az count too high", map[string]string{"azCount": "4"}, "azCount", "use 1 to 3"},
 		{"az count not a number", map[string]string{"azCount": "two"}, "azCount", "whole number"},
 		{"one az for rds", map[string]string{"stage": "users+", "azCount": "1"}, "azCount", "2 availability zones"},

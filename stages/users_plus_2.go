@@ -158,7 +158,7 @@ func tiered(b *builder, x *stageExtras) error {
 		return err
 	}
 	web, err := b.serverGroup(nameWeb, net, alarms, image, b.cfg.Web, components.TierWeb, webTarget, &components.ServerScriptArgs{
-		Tier: nameWeb, Release: rel, Region: b.cfg.Region, ProxyTo: internal.DNSName,
+		Tier: nameWeb, Release: rel, Region: b.cfg.Region, ProxyTo: internal.DNSName, AccessLogPercent: b.cfg.WebAccessLogPercent,
 	})
 	if err != nil {
 		return err

@@ -277,7 +277,7 @@ func TestAppLinesCarryWhatTheFiltersName(t *testing.T) {
 }
 
 // scalingJSON is nginx's access log format of the helpers' contract 1.
-const scalingJSON = `log_format scaling_json escape=json '{"time":"$time_iso8601","status":$status,"request_time":$request_time,"upstream_response_time":"$upstream_response_time","method":"$request_method","uri":"$uri","bytes":$body_bytes_sent,"forwarded_for":"$http_x_forwarded_for","request_id":"$request_id"}';`
+const scalingJSON = `log_format scaling_json escape=json '{"time":"$time_iso8601","status":$status,"sampled":$scaling_sampled,"request_time":$request_time,"upstream_response_time":"$upstream_response_time","method":"$request_method","uri":"$uri","bytes":$body_bytes_sent,"forwarded_for":"$http_x_forwarded_for","request_id":"$request_id"}';`
 
 // TestNginxLinesCarryWhatTheFiltersName runs Debian's nginx (scripts/test.sh installs it)
 // with the contract's log format in front of a live upstream and a dead one, and checks the
@@ -286,7 +286,8 @@ const scalingJSON = `log_format scaling_json escape=json '{"time":"$time_iso8601
 // string (why no metric reads it), and the error log's upstream failure holds "[error]".
 func TestNginxLinesCarryWhatTheFiltersName(t *testing.T) {
 	require.Equal(t, `{ $.status >= 500 }`, components.Nginx5xxPattern)
-	require.Equal(t, `{ $.request_time >= 0 }`, components.NginxRequestTimePattern)
+	require.Equal(t, `{ $.sampled = 1 && $.request_time >= 0 }`, components.NginxRequestTimePattern)
+	require.Equal(t, scalingJSON, components.NginxLogFormat, "the format under test is the servers'")
 	nginx, err := exec.LookPath("nginx")
 	if err != nil {
 		nginx = "/usr/sbin/nginx"
@@ -315,6 +316,7 @@ pid %[1]s/nginx.pid;
 error_log %[1]s/error.log;
 events {}
 http {
+  map $request_id $scaling_sampled { default 1; }
   %[2]s
   access_log %[1]s/access.log scaling_json;
   client_body_temp_path %[1]s/body;
@@ -367,6 +369,7 @@ http {
 	for _, l := range lines {
 		assert.IsType(t, float64(0), l["status"], "status is a JSON number")
 		assert.IsType(t, float64(0), l["request_time"], "request_time is a JSON number")
+		assert.Equal(t, 1.0, l["sampled"], "sampled is the JSON number the request-time filter compares")
 		assert.GreaterOrEqual(t, l["request_time"].(float64), 0.0)
 		assert.IsType(t, "", l["upstream_response_time"], "a string: no metric value reads it")
 		for _, k := range []string{"method", "uri", "request_id"} {
@@ -389,4 +392,27 @@ http {
 	assert.Contains(t, upstreamErr, "[error]", "a term of NginxErrorLogPattern")
 	assert.Contains(t, components.NginxErrorLogPattern, `?"[error]"`)
 	assert.NotContains(t, string(access), "[error]", "the access lines of these requests hold no error-log term")
+}
+
+// TestWebAccessLogSample: prod's web tier logs a 1% random sample of its requests (and
+// every 4xx and 5xx), dev every request, a set webAccessLogPercent is what the servers get,
+// and the request-time metric reads only the sampled lines.
+func TestWebAccessLogSample(t *testing.T) {
+	for _, c := range []struct {
+		env   string
+		extra map[string]string
+		want  string
+	}{
+		{"prod", prodDomain, `split_clients "${request_id}" $scaling_sampled { 1% 1; * 0; }`},
+		{"dev", nil, `map $request_id $scaling_sampled { default 1; }`},
+		{"dev", map[string]string{"scaling-aws:webAccessLogPercent": "25"}, `split_clients "${request_id}" $scaling_sampled { 25% 1; * 0; }`},
+	} {
+		s := evaluate(t, c.env, config.UsersPlus4, c.extra)
+		web := launchScript(t, s, "web")
+		assert.Contains(t, web, c.want, "%s %v", c.env, c.extra)
+		assert.Contains(t, web, "scaling_json if=$scaling_log;", "%s %v", c.env, c.extra)
+		assert.NotContains(t, launchScript(t, s, "read-api"), "scaling_sampled", "the app tiers run no nginx")
+		filter := byName(t, s.g, "aws:cloudwatch/logMetricFilter:LogMetricFilter", "log-analysis-web-request-time")
+		assert.Contains(t, filter.String("pattern"), "$.sampled = 1", "%s: the average reads the random sample only", c.env)
+	}
 }

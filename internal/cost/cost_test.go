@@ -204,6 +204,28 @@ func TestTrafficFollowsTheRequestPath(t *testing.T) {
 		assert.True(t, found, "filter %q: no WAF log line for %.0f GB in %v", filter, logGB, r.Lines)
 	}
 
+	// nginx's access log: every request, or its random sample and the 4xx and 5xx.
+	for script, share := range map[string]float64{
+		"access_log /var/log/nginx/access.log scaling_json;": 1,
+		"split_clients \"${request_id}\" $scaling_sampled { 1% 1; * 0; }\naccess_log /var/log/nginx/access.log scaling_json if=$scaling_log;": 0.01 + 0.99*wafLoggedShare,
+	} {
+		web := component("web")
+		g := &graph.Graph{Resources: []*graph.Resource{web,
+			res("aws:ec2/launchTemplate:LaunchTemplate", "web", web.URN, map[string]any{"userData": script}),
+		}}
+		r, err := Estimate(g, p, SeedLoad)
+		require.NoError(t, err)
+		logGB := 101e9 * share * accessLogBytes / gb
+		var found bool
+		for _, l := range r.Lines {
+			if l.Item == fmt.Sprintf("nginx access logs to CloudWatch Logs, %.0f GB", logGB) {
+				found = true
+				assert.InDelta(t, logGB*0.50, l.Monthly, 0.01)
+			}
+		}
+		assert.True(t, found, "share %g: no access-log line for %.0f GB in %v", share, logGB, r.Lines)
+	}
+
 	box := component("box")
 	g = &graph.Graph{Resources: []*graph.Resource{box,
 		res("aws:ec2/instance:Instance", "box", box.URN, map[string]any{"instanceType": "t3.small"}),

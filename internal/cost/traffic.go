@@ -2,6 +2,8 @@ package cost
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -56,10 +58,16 @@ func (e *estimator) traffic() {
 			fmt.Sprintf("every request crosses every balancer of the chain; %d bytes a request both ways; processed bytes are the largest LCU dimension (1 GB an hour is one LCU; new connections are few behind CloudFront and nginx keep-alive; rules stay within the 10 free)", balancerBytesPerRequest))
 	}
 
-	if owner := e.shipsAccessLog(); owner != "" {
-		logGB := reqs * accessLogBytes / gb
+	if owner, share := e.shipsAccessLog(); owner != "" {
+		what := "a request"
+		if share < 1 {
+			// The 4xx and 5xx are logged beside the sample: assumed as rare as the blocked ones.
+			what = fmt.Sprintf("%g%% of the requests (the sample) and every 4xx and 5xx, assumed %g%%", share*100, wafLoggedShare*100)
+			share += (1 - share) * wafLoggedShare
+		}
+		logGB := reqs * share * accessLogBytes / gb
 		add(owner, fmt.Sprintf("nginx access logs to CloudWatch Logs, %.0f GB", logGB), logGB*e.p.rate("logs.ingest.gb"),
-			fmt.Sprintf("one line of about %d bytes a request, ingested; storage (0.03 per GB-month compressed) adds a little each month of retention", accessLogBytes))
+			fmt.Sprintf("one line of about %d bytes for %s, ingested; storage (0.03 per GB-month compressed) adds a little each month of retention", accessLogBytes, what))
 	}
 
 	if azs := len(e.g.AvailabilityZones()); azs > 1 && len(e.g.ByType("aws:autoscaling/group:Group")) > 0 {
@@ -72,14 +80,23 @@ func (e *estimator) traffic() {
 
 // shipsAccessLog returns the component whose servers ship nginx's access log to CloudWatch
 // Logs (their boot script configures the agent with it), or "".
-func (e *estimator) shipsAccessLog() string {
+func (e *estimator) shipsAccessLog() (string, float64) {
 	for _, r := range e.g.Resources {
 		if r.Type != "aws:ec2/launchTemplate:LaunchTemplate" && r.Type != "aws:ec2/instance:Instance" {
 			continue
 		}
-		if strings.Contains(r.Script("userData"), "/var/log/nginx/access.log") {
-			return e.component(r)
+		if script := r.Script("userData"); strings.Contains(script, "/var/log/nginx/access.log") {
+			share := 1.0
+			if m := logSampleRE.FindStringSubmatch(script); m != nil {
+				pct, _ := strconv.ParseFloat(m[1], 64)
+				share = pct / 100
+			}
+			return e.component(r), share
 		}
 	}
-	return ""
+	return "", 0
 }
+
+// logSampleRE finds the random sample of nginx's access log in a web tier's boot script
+// (components/userdata.sh.tmpl: split_clients ... { N% 1; * 0; }).
+var logSampleRE = regexp.MustCompile(`split_clients "\$\{request_id\}" \$scaling_sampled \{ ([0-9.]+)% 1;`)
