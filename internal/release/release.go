@@ -4,7 +4,8 @@
 // plus go.mod and go.sum), so the artifact's S3 key, and with it the servers' user data,
 // change exactly when the app changes: that is what rolls a new app out on `pulumi up`.
 // Under `pulumi up` the binary is built reproducibly (-trimpath, no build id, CGO off), so the
-// same sources give the same bytes and a preview shows no spurious diff. The offline preview
+// same sources give the same bytes and a preview shows no spurious diff; it carries its
+// version (-X main.version), which the app logs at start and reports to Sentry. The offline preview
 // and the tests only fingerprint: they never compile the app.
 package release
 
@@ -65,7 +66,9 @@ func Build(root string) Func {
 		}
 		out := filepath.Join(cache, "scaling-aws", fmt.Sprintf("scaling-app-%s-linux-%s", v, arch))
 		if _, err := os.Stat(out); err != nil {
-			cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid=", "-o", out+".tmp", AppPackage)
+			// -X main.version: the app logs and reports (Sentry's release) the version the stack
+			// deployed, not "(devel)" (-buildvcs=false leaves it no VCS revision to read).
+			cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid= -X main.version="+v, "-o", out+".tmp", AppPackage)
 			cmd.Dir = root
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
 			if msg, err := cmd.CombinedOutput(); err != nil {

@@ -1,6 +1,7 @@
 package release
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"os"
 	"path/filepath"
@@ -76,4 +77,5 @@ func TestBuildIsReproducible(t *testing.T) {
 	assert.Equal(t, first.Version, second.Version)
 	assert.Equal(t, sha256.Sum256(a), sha256.Sum256(b), "two builds of the same sources differ")
 	assert.Greater(t, len(a), 1<<20, "a real binary")
+	assert.True(t, bytes.Contains(a, []byte(first.Version)), "the binary carries its version %s (-X main.version)", first.Version)
 }
