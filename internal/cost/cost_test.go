@@ -24,6 +24,18 @@ func res(typ, name, parent string, inputs map[string]any) *graph.Resource {
 	return &graph.Resource{URN: "urn:" + typ + "::" + name, Type: typ, Name: name, Parent: parent, Custom: true, Inputs: inputs}
 }
 
+// lineNamed returns the estimate's line with this item, failing the test without one.
+func lineNamed(t *testing.T, r *Report, item string) Line {
+	t.Helper()
+	for _, l := range r.Lines {
+		if l.Item == item {
+			return l
+		}
+	}
+	t.Fatalf("no line %q in %v", item, r.Lines)
+	return Line{}
+}
+
 // component builds a component resource under the stack.
 func component(name string) *graph.Resource {
 	return &graph.Resource{URN: "urn:component::" + name, Type: "scaling-aws:test:Component", Name: name}
@@ -194,14 +206,8 @@ func TestTrafficFollowsTheRequestPath(t *testing.T) {
 		r, err := Estimate(g, p, SeedLoad)
 		require.NoError(t, err)
 		logGB := 101e9 * share * wafLogBytes / gb
-		var found bool
-		for _, l := range r.Lines {
-			if l.Item == fmt.Sprintf("WAF logs to CloudWatch Logs, %.0f GB", logGB) {
-				found = true
-				assert.InDelta(t, p.tier("logs.vended.gb").Cost(logGB), l.Monthly, 0.01, filter)
-			}
-		}
-		assert.True(t, found, "filter %q: no WAF log line for %.0f GB in %v", filter, logGB, r.Lines)
+		l := lineNamed(t, r, fmt.Sprintf("WAF logs to CloudWatch Logs, %.0f GB", logGB))
+		assert.InDelta(t, p.tier("logs.vended.gb").Cost(logGB), l.Monthly, 0.01, filter)
 	}
 
 	// nginx's access log: every request, or its random sample and the 4xx and 5xx.
@@ -216,14 +222,8 @@ func TestTrafficFollowsTheRequestPath(t *testing.T) {
 		r, err := Estimate(g, p, SeedLoad)
 		require.NoError(t, err)
 		logGB := 101e9 * share * accessLogBytes / gb
-		var found bool
-		for _, l := range r.Lines {
-			if l.Item == fmt.Sprintf("nginx access logs to CloudWatch Logs, %.0f GB", logGB) {
-				found = true
-				assert.InDelta(t, logGB*0.50, l.Monthly, 0.01)
-			}
-		}
-		assert.True(t, found, "share %g: no access-log line for %.0f GB in %v", share, logGB, r.Lines)
+		l := lineNamed(t, r, fmt.Sprintf("nginx access logs to CloudWatch Logs, %.0f GB", logGB))
+		assert.InDelta(t, logGB*0.50, l.Monthly, 0.01, script)
 	}
 
 	box := component("box")
