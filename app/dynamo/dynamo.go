@@ -121,11 +121,17 @@ type Options struct {
 	Registerer prometheus.Registerer
 }
 
-// key is one pending sum: a post on one UTC day.
+// key is one pending sum: a post on one UTC day, counted in days since the
+// Unix epoch (no formatting on the path of every view).
 type key struct {
 	id  int64
-	day string
+	day int64
 }
+
+// date is the UTC midnight starting k's day.
+func (k key) date() time.Time { return time.Unix(k.day*secondsPerDay, 0).UTC() }
+
+const secondsPerDay = 24 * 60 * 60
 
 // pend is what is not written yet for a key: its total part and its day
 // part (one can succeed without the other), and when its first view came.
@@ -265,11 +271,12 @@ func retryer() aws.Retryer {
 // View implements app.ViewCounter: it adds one view of post id to the sums
 // of the next flush, without any network call.
 func (c *Counter) View(id int64) {
-	k := key{id, SKDay(c.o.Now())}
+	now := c.o.Now()
+	k := key{id, now.Unix() / secondsPerDay}
 	c.mu.Lock()
 	p := c.pending[k]
 	if p == nil {
-		p = &pend{since: c.o.Now()}
+		p = &pend{since: now}
 		c.pending[k] = p
 	}
 	p.total++
@@ -418,18 +425,12 @@ func (c *Counter) flushOne(ctx context.Context, k key, p *pend) error {
 		switch {
 		case err == nil:
 			c.flushed.Add(float64(p.total))
-			c.unflushed[k.id] -= p.total
-			if c.unflushed[k.id] == 0 {
-				delete(c.unflushed, k.id)
-			}
+			c.settle(k.id, p.total)
 			c.remember(k.id, total)
 			p.total = 0
 		case errors.Is(err, errNoPost):
 			c.dropped.WithLabelValues("no_post").Add(float64(max(p.total, p.day)))
-			c.unflushed[k.id] -= p.total
-			if c.unflushed[k.id] == 0 {
-				delete(c.unflushed, k.id)
-			}
+			c.settle(k.id, p.total)
 			c.mu.Unlock()
 			return nil
 		default:
@@ -453,6 +454,14 @@ func (c *Counter) flushOne(ctx context.Context, k key, p *pend) error {
 		}
 	}
 	return nil
+}
+
+// settle takes n views of post id off its unflushed count, written or
+// dropped; c.mu is held.
+func (c *Counter) settle(id, n int64) {
+	if c.unflushed[id] -= n; c.unflushed[id] <= 0 {
+		delete(c.unflushed, id)
+	}
 }
 
 // keep puts back what a flush could not write; c.mu is held.
@@ -485,9 +494,7 @@ func (c *Counter) bound() {
 	for _, k := range keys[:excess] {
 		p := c.pending[k]
 		views += max(p.total, p.day)
-		if c.unflushed[k.id] -= p.total; c.unflushed[k.id] <= 0 {
-			delete(c.unflushed, k.id)
-		}
+		c.settle(k.id, p.total)
 		delete(c.pending, k)
 	}
 	c.dropped.WithLabelValues("overflow").Add(float64(views))
@@ -553,12 +560,9 @@ func (c *Counter) addTotal(ctx context.Context, id, n int64) (int64, error) {
 func (c *Counter) addDay(ctx context.Context, k key, n int64) error {
 	ctx, cancel := context.WithTimeout(ctx, c.o.CallTimeout)
 	defer cancel()
-	day, err := time.Parse(time.DateOnly, k.day[len("day#"):])
-	if err != nil {
-		return err
-	}
-	_, err = c.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(c.o.Table), Key: itemKey(k.id, k.day),
+	day := k.date()
+	_, err := c.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(c.o.Table), Key: itemKey(k.id, SKDay(day)),
 		UpdateExpression:         aws.String("ADD #v :n SET #e = :exp"),
 		ExpressionAttributeNames: map[string]string{"#v": AttrViews, "#e": AttrExpiresAt},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
