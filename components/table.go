@@ -61,7 +61,11 @@ type TableArgs struct {
 }
 
 // TableCapacity is a table's provisioned capacity, scaled by Application Auto Scaling with
-// one target-tracking policy per dimension (the DynamoDB console's own setup).
+// one target-tracking policy per dimension (the DynamoDB console's own setup). The first
+// scalable target of an account creates the service-linked role
+// AWSServiceRoleForApplicationAutoScaling_DynamoDBTable, so the identity running pulumi up
+// needs iam:CreateServiceLinkedRole once (Application Auto Scaling user guide, "Amazon
+// DynamoDB and Application Auto Scaling").
 type TableCapacity struct {
 	// MinRead and MaxRead bound the read capacity units, MinWrite and MaxWrite the write
 	// units: each minimum 1 or more and at most its maximum, each maximum at most 40,000,
@@ -75,9 +79,10 @@ type TableCapacity struct {
 	TargetPercent int
 }
 
-// maxTableUnits is DynamoDB's default per-table throughput quota, in units per second
-// (DynamoDB developer guide, "Throughput default quotas").
-const maxTableUnits = 40000
+// MaxTableUnits is DynamoDB's default per-table throughput quota, in units per second
+// (DynamoDB developer guide, "Throughput default quotas"); config.CountersMaxUnits is the
+// same bound (tests check they agree).
+const MaxTableUnits = 40000
 
 // Table is a DynamoDB table in on-demand mode (or provisioned, with Capacity) (docs/decisions.md, "Per-post view counters
 // in DynamoDB": no capacity to plan for a load that follows the day, and no throttling from
@@ -261,9 +266,9 @@ func (a *TableArgs) withDefaults(name string) (*TableArgs, error) {
 			field    string
 			min, max int
 		}{{"Capacity.MinRead/MaxRead", cc.MinRead, cc.MaxRead}, {"Capacity.MinWrite/MaxWrite", cc.MinWrite, cc.MaxWrite}} {
-			if b.min < 1 || b.max < b.min || b.max > maxTableUnits {
+			if b.min < 1 || b.max < b.min || b.max > MaxTableUnits {
 				return nil, argError("table", name, b.field, fmt.Sprintf("%d/%d", b.min, b.max),
-					fmt.Sprintf("use a minimum of at least 1 and a maximum from the minimum to %d (DynamoDB's default per-table quota)", maxTableUnits))
+					fmt.Sprintf("use a minimum of at least 1 and a maximum from the minimum to %d (DynamoDB's default per-table quota)", MaxTableUnits))
 			}
 		}
 		if cc.TargetPercent < 20 || cc.TargetPercent > 90 {

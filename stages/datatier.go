@@ -28,10 +28,6 @@ const (
 	archiveSpread   = 600
 )
 
-// counterDays is how long a per-day view count lives in the counters table before
-// DynamoDB's TTL deletes it (the app writes expires_at = day + 90 days).
-const counterDays = 90
-
 // shardName is the logical name of shard i (1 up; shard 0 is nameDatabase).
 func shardName(i int) string { return fmt.Sprintf("%s-shard-%d", nameDatabase, i) }
 

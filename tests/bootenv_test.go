@@ -2,9 +2,10 @@ package tests
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
@@ -86,11 +87,7 @@ func TestBootEnvGolden(t *testing.T) {
 		s := evaluate(t, env, stage, v.extra)
 		servers := serverEnvs(t, s)
 		require.NotEmpty(t, servers, "%s %s: no server runs the app", stage, env)
-		names := make([]string, 0, len(servers))
-		for n := range servers {
-			names = append(names, n)
-		}
-		sort.Strings(names)
+		names := slices.Sorted(maps.Keys(servers))
 		var b strings.Builder
 		fmt.Fprintf(&b, "# The app's environment per server at %s in %s, written by go test ./tests -update\n", stage, env)
 		for _, n := range names {

@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scaling-aws/scaling-aws/app/dynamo"
+	"github.com/scaling-aws/scaling-aws/components"
 	"github.com/scaling-aws/scaling-aws/config"
 	"github.com/scaling-aws/scaling-aws/internal/diff"
 	"github.com/scaling-aws/scaling-aws/internal/offline"
@@ -133,9 +135,10 @@ func TestCountersTable(t *testing.T) {
 		s := evaluate(t, env, config.UsersPlus5, nil)
 		tbl := s.one(t, tTable)
 		assert.Equal(t, "PAY_PER_REQUEST", tbl.String("billingMode"))
-		assert.Equal(t, "pk", tbl.String("hashKey"))
-		assert.Equal(t, "sk", tbl.String("rangeKey"))
-		assert.Equal(t, "expires_at", tbl.String("ttl.attributeName"))
+		// The key schema and TTL attribute are the app's contract (app/dynamo).
+		assert.Equal(t, dynamo.AttrPK, tbl.String("hashKey"))
+		assert.Equal(t, dynamo.AttrSK, tbl.String("rangeKey"))
+		assert.Equal(t, dynamo.AttrExpiresAt, tbl.String("ttl.attributeName"))
 		assert.True(t, tbl.Bool("ttl.enabled"))
 		assert.True(t, tbl.Bool("pointInTimeRecovery.enabled"))
 		assert.Equal(t, env == "prod", tbl.Bool("deletionProtectionEnabled"), env)
@@ -327,6 +330,7 @@ func TestCountersBilling(t *testing.T) {
 			v, _ := p.Lookup("targetTrackingScalingPolicyConfiguration.targetValue")
 			assert.Equal(t, 60.0, v, env)
 		}
+		assert.Equal(t, config.CountersMaxUnits, components.MaxTableUnits, "config and the component bound capacity alike")
 		rep := rules.Check(provisioned.g, rules.Context{Environment: env, Stage: int(config.UsersPlus5)})
 		res, ok := rep.Result("DDB-3")
 		require.True(t, ok)
@@ -336,6 +340,7 @@ func TestCountersBilling(t *testing.T) {
 			name     string
 			from, to *stack
 		}{{"to provisioned", onDemand, provisioned}, {"back to on demand", provisioned, onDemand}} {
+			tableUpdated := false
 			for _, c := range diff.Compare(move.from.g, move.to.g) {
 				r := c.Resource
 				if c.Kind == diff.Replace || (c.Kind == diff.Delete && diff.Stateful(r)) {
@@ -345,10 +350,12 @@ func TestCountersBilling(t *testing.T) {
 					t.Errorf("%s %s: stateful %s changes (%v)", env, move.name, r.URN, c.Keys)
 				}
 				if r.Type == tTable {
+					tableUpdated = c.Kind == diff.Update
 					assert.Equal(t, diff.Update, c.Kind, "%s %s: the table is updated in place", env, move.name)
 					assert.Contains(t, c.Keys, "billingMode", "%s %s", env, move.name)
 				}
 			}
+			assert.True(t, tableUpdated, "%s %s: the switch shows as an update of the table", env, move.name)
 		}
 	}
 }

@@ -55,6 +55,9 @@ const (
 	// filter that drops the allowed ones keeps: an assumption (the seed says nothing of
 	// attacks), 1%.
 	wafLoggedShare = 0.01
+	// errorShare is the share of requests answered 4xx or 5xx, which nginx logs beside its
+	// sample: an assumption (the seed gives no error rate), 1%.
+	errorShare = 0.01
 	// agentMetricsPerServer: the CloudWatch agent's custom metrics per server
 	// (components/agentconfig.go): memory, swap, disk used per path (2), disk I/O, network
 	// sent and received, process count, and the app's StatsD gauge on the API tiers.
@@ -345,7 +348,8 @@ func (e *estimator) scalingPolicy(r *graph.Resource) error {
 	if r.Bool("targetTrackingScalingPolicyConfiguration.disableScaleIn") {
 		alarms = 1
 	}
-	e.add(r, "target-tracking alarms", alarms*e.p.rate("cloudwatch.alarm.month"), "")
+	e.add(r, "target-tracking alarms", alarms*e.p.rate("cloudwatch.alarm.month"),
+		"the high and low alarms target tracking creates; whether DynamoDB's adds alarms on the provisioned capacity is not confirmed here")
 	return nil
 }
 

@@ -213,7 +213,7 @@ func TestTrafficFollowsTheRequestPath(t *testing.T) {
 	// nginx's access log: every request, or its random sample and the 4xx and 5xx.
 	for script, share := range map[string]float64{
 		"access_log /var/log/nginx/access.log scaling_json;": 1,
-		"split_clients \"${request_id}\" $scaling_sampled { 1% 1; * 0; }\naccess_log /var/log/nginx/access.log scaling_json if=$scaling_log;": 0.01 + 0.99*wafLoggedShare,
+		"split_clients \"${request_id}\" $scaling_sampled { 1% 1; * 0; }\naccess_log /var/log/nginx/access.log scaling_json if=$scaling_log;": 0.01 + 0.99*errorShare,
 	} {
 		web := component("web")
 		g := &graph.Graph{Resources: []*graph.Resource{web,

@@ -61,9 +61,8 @@ func (e *estimator) traffic() {
 	if owner, share := e.shipsAccessLog(); owner != "" {
 		what := "a request"
 		if share < 1 {
-			// The 4xx and 5xx are logged beside the sample: assumed as rare as the blocked ones.
-			what = fmt.Sprintf("%g%% of the requests (the sample) and every 4xx and 5xx, assumed %g%%", share*100, wafLoggedShare*100)
-			share += (1 - share) * wafLoggedShare
+			what = fmt.Sprintf("%g%% of the requests (the sample) and every 4xx and 5xx, assumed %g%%", share*100, errorShare*100)
+			share += (1 - share) * errorShare
 		}
 		logGB := reqs * share * accessLogBytes / gb
 		add(owner, fmt.Sprintf("nginx access logs to CloudWatch Logs, %.0f GB", logGB), logGB*e.p.rate("logs.ingest.gb"),
