@@ -41,20 +41,14 @@ func runArchive(ctx context.Context, cfg *Config, awsCfg aws.Config, dbCfg *drv.
 
 // archiveShard runs the pass on shard i's primary.
 func archiveShard(ctx context.Context, cfg *Config, awsCfg aws.Config, dbCfg *drv.Config, i int, log *slog.Logger) error {
-	dc := dbCfg
+	dc, open := dbCfg.Clone(), mysql.Open
 	if i > 0 {
-		dc = cfg.shardDBConfig(i, dbCfg)
+		dc, open = cfg.shardDBConfig(i, dbCfg), mysql.OpenShard // a clone with the shard's address
 	}
-	dc = dc.Clone()
 	dc.ReadTimeout, dc.WriteTimeout = archiveNetTimeout, archiveNetTimeout
 	// Three connections at most are in use: the lock's, one statement's
 	// and a delete's transaction.
-	o := mysql.Options{MaxOpenConns: 4, Logger: log}
-	open := mysql.Open
-	if i > 0 {
-		open = mysql.OpenShard
-	}
-	db, err := open(ctx, dc, nil, o)
+	db, err := open(ctx, dc, nil, mysql.Options{MaxOpenConns: 4, Logger: log})
 	if err != nil {
 		return err
 	}
